@@ -1,0 +1,54 @@
+"""The one exception tree; `cli/` maps it to exit codes and `web/` to problem responses.
+
+    IncidentLensError
+    ├── InputError            user input we cannot use (exit 2)
+    │   ├── FormatError        a file's content is not any format we read, or wholly unreadable
+    │   └── ConfigError        a configuration file or option is invalid
+    ├── StoreError            a telemetry or workflow store failed (exit 3)
+    ├── RepositoryError       git failed or the path is not a usable repository (exit 4)
+    └── PolicyError           an action was refused by the approval gate (exit 5)
+"""
+
+from __future__ import annotations
+
+
+class IncidentLensError(Exception):
+    """Root of every error IncidentLens raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(IncidentLensError):
+    exit_code = 2
+
+
+class FormatError(InputError):
+    """A file could not be read as any supported format; names the file, position and reason."""
+
+    def __init__(self, path: str, reason: str, *, line: int | None = None, offset: int | None = None):
+        self.path = path
+        self.reason = reason
+        self.line = line
+        self.offset = offset
+        where = path
+        if line is not None:
+            where += f":{line}"
+        elif offset is not None:
+            where += f" (byte {offset})"
+        super().__init__(f"{where}: {reason}")
+
+
+class ConfigError(InputError):
+    exit_code = 2
+
+
+class StoreError(IncidentLensError):
+    exit_code = 3
+
+
+class RepositoryError(IncidentLensError):
+    exit_code = 4
+
+
+class PolicyError(IncidentLensError):
+    exit_code = 5

@@ -1,0 +1,1 @@
+"""Readers for every input format, auto-detected from content, writing columnar rows."""

@@ -1,0 +1,118 @@
+"""Where readers put rows: columnar buffers per table, plus the problems found on the way.
+
+A reader never raises for one bad record: it calls `problem()` and keeps going, so every valid
+record survives. Only a file with no valid record at all becomes a FormatError (in `runner`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from incidentlens.telemetry.schema import TABLES, ColumnType
+
+MAX_PROBLEMS_KEPT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One record we could not use: where it is and why."""
+
+    path: str
+    reason: str
+    line: int | None = None
+    offset: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+        elif self.offset is not None:
+            where += f" (byte {self.offset})"
+        return f"{where}: {self.reason}"
+
+
+class TableBuffer:
+    """Column lists for one table; `add` takes keyword columns, missing ones get the column default."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.columns = TABLES[table]
+        self._data: dict[str, list[Any]] = {c.name: [] for c in self.columns}
+        self._defaults: dict[str, Any] = {
+            c.name: (0 if c.type is ColumnType.INT else None if c.type is ColumnType.FLOAT else "")
+            for c in self.columns
+        }
+
+    def __len__(self) -> int:
+        return len(self._data[self.columns[0].name])
+
+    def add(self, **row: Any) -> None:
+        unknown = row.keys() - self._data.keys()
+        if unknown:
+            raise KeyError(f"unknown column(s) for {self.table}: {sorted(unknown)}")
+        for name, values in self._data.items():
+            value = row.get(name)
+            values.append(self._defaults[name] if value is None else value)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Numpy columns DuckDB can scan without a Python object per row on its side."""
+        arrays: dict[str, np.ndarray] = {}
+        for col in self.columns:
+            values = self._data[col.name]
+            if col.type is ColumnType.INT:
+                arrays[col.name] = np.asarray(values, dtype=np.int64)
+            elif col.type is ColumnType.FLOAT:
+                arrays[col.name] = np.asarray(
+                    [np.nan if v is None else v for v in values], dtype=np.float64
+                )
+            else:
+                arrays[col.name] = np.asarray(values, dtype=object)
+        return arrays
+
+    def clear(self) -> None:
+        for values in self._data.values():
+            values.clear()
+
+
+@dataclass
+class RowSink:
+    """Buffers for every table plus the problems of one ingest."""
+
+    buffers: dict[str, TableBuffer] = field(default_factory=lambda: {t: TableBuffer(t) for t in TABLES})
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+
+    @property
+    def logs(self) -> TableBuffer:
+        return self.buffers["logs"]
+
+    @property
+    def spans(self) -> TableBuffer:
+        return self.buffers["spans"]
+
+    @property
+    def metrics(self) -> TableBuffer:
+        return self.buffers["metrics"]
+
+    @property
+    def alerts(self) -> TableBuffer:
+        return self.buffers["alerts"]
+
+    @property
+    def changes(self) -> TableBuffer:
+        return self.buffers["changes"]
+
+    def problem(self, path: str, reason: str, *, line: int | None = None, offset: int | None = None) -> None:
+        """Count a bad record; keep the first few for the report."""
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS_KEPT:
+            self.problems.append(Problem(path, reason, line, offset))
+
+    def row_count(self) -> int:
+        return sum(len(b) for b in self.buffers.values())
+
+    def counts(self) -> dict[str, int]:
+        return {t: len(b) for t, b in self.buffers.items()}

@@ -1,0 +1,53 @@
+"""Frozen typed records shared by every stage."""
+
+from incidentlens.model.enums import (
+    ChangeKind,
+    EvidenceKind,
+    FaultKind,
+    FixKind,
+    HypothesisStatus,
+    IncidentStatus,
+    OwnerSource,
+    RiskLevel,
+    Severity,
+    Signal,
+)
+from incidentlens.model.records import (
+    Alert,
+    Change,
+    CodeLocation,
+    Evidence,
+    Finding,
+    FixProposal,
+    Hypothesis,
+    Incident,
+    Owner,
+    Prediction,
+    SuspectCommit,
+    TimeRange,
+)
+
+__all__ = [
+    "Alert",
+    "Change",
+    "ChangeKind",
+    "CodeLocation",
+    "Evidence",
+    "EvidenceKind",
+    "FaultKind",
+    "Finding",
+    "FixKind",
+    "FixProposal",
+    "Hypothesis",
+    "HypothesisStatus",
+    "Incident",
+    "IncidentStatus",
+    "Owner",
+    "OwnerSource",
+    "Prediction",
+    "RiskLevel",
+    "Severity",
+    "Signal",
+    "SuspectCommit",
+    "TimeRange",
+]
