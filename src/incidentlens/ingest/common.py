@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -100,7 +101,7 @@ def _epoch_to_ns(x: float) -> int:
         return int(x * 1e3)
     if x >= 1e11:
         return int(x * 1e6)
-    return int(round(x * 1e9))
+    return round(x * 1e9)
 
 
 _ISO_RE = re.compile(
@@ -157,15 +158,20 @@ def normalize_id(value: Any, *, width: int) -> str:
 
 
 def dumps(obj: Any) -> str:
-    """Compact JSON text for the JSON columns."""
-    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    """Compact JSON text for the JSON columns; integers beyond 64 bits fall back to the standard library."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    except TypeError:
+        return json.dumps(obj, default=str, separators=(",", ":"))
 
 
 def open_bytes(path: Path) -> bytes:
     """The file's bytes, gunzipped when it is gzip; size-capped so a huge file fails clearly."""
     size = path.stat().st_size
     if size > MAX_DOCUMENT_BYTES:
-        raise FormatError(str(path), f"file is {size} bytes; documents over {MAX_DOCUMENT_BYTES} bytes are not read whole")
+        raise FormatError(
+            str(path), f"file is {size} bytes; documents over {MAX_DOCUMENT_BYTES} bytes are not read whole"
+        )
     data = path.read_bytes()
     if data[:2] == b"\x1f\x8b":
         try:
@@ -206,14 +212,25 @@ def iter_lines(path: Path, sink: RowSink) -> Iterator[tuple[int, str]]:
     with opener(path, "rb") as fh:
         lineno = 0
         while True:
-            raw = fh.readline(MAX_LINE_BYTES + 1)
+            try:
+                raw = fh.readline(MAX_LINE_BYTES + 1)
+            except (EOFError, OSError) as exc:
+                sink.problem(
+                    str(path),
+                    f"compressed data ends early or is corrupt ({exc}); rest of file skipped",
+                    line=lineno + 1,
+                )
+                return
             if not raw:
                 break
             lineno += 1
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
                 sink.problem(str(path), f"line longer than {MAX_LINE_BYTES} bytes skipped", line=lineno)
                 while raw and not raw.endswith(b"\n"):  # drain the rest of the line in bounded pieces
-                    raw = fh.readline(MAX_LINE_BYTES)
+                    try:
+                        raw = fh.readline(MAX_LINE_BYTES)
+                    except (EOFError, OSError):
+                        return
                 continue
             try:
                 text = raw.decode("utf-8")

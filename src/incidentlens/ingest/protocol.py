@@ -16,8 +16,11 @@ class FormatReader(Protocol):
     `sink.problem(...)` instead of raising.
     """
 
-    name: str
-    signals: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def signals(self) -> tuple[str, ...]: ...
 
     def sniff(self, head: str, path: Path) -> bool: ...
 

@@ -65,9 +65,7 @@ class TableBuffer:
             if col.type is ColumnType.INT:
                 arrays[col.name] = np.asarray(values, dtype=np.int64)
             elif col.type is ColumnType.FLOAT:
-                arrays[col.name] = np.asarray(
-                    [np.nan if v is None else v for v in values], dtype=np.float64
-                )
+                arrays[col.name] = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
             else:
                 arrays[col.name] = np.asarray(values, dtype=object)
         return arrays

@@ -1,0 +1,58 @@
+"""Change correlation: deploys, config changes and flag flips shortly before the onset."""
+
+from __future__ import annotations
+
+import math
+
+from incidentlens.analyze.evidence_ids import evidence_id, excerpt
+from incidentlens.analyze.findings import Analysis
+from incidentlens.model import ChangeKind, Evidence, EvidenceKind, FaultKind, Finding, TimeRange
+from incidentlens.telemetry.queries import ChangeRow
+
+LOOKBACK_NS = 2 * 60 * 60 * 1_000_000_000
+AFTER_ONSET_NS = 2 * 60 * 1_000_000_000
+HALF_LIFE_MINUTES = 15.0
+
+
+def change_window(onset_ns: int) -> TimeRange:
+    return TimeRange(onset_ns - LOOKBACK_NS, onset_ns + AFTER_ONSET_NS)
+
+
+def change_findings(changes: list[ChangeRow], *, onset_ns: int) -> Analysis:
+    """Every change in the look-back window is evidence; closeness to onset sets its weight.
+
+    Whether a change matters also depends on whether its service shows anomalies; the ranking
+    weighs that, not this analyser.
+    """
+    out = Analysis()
+    for ch in changes:
+        minutes_before = (onset_ns - ch.ts_ns) / 60e9
+        proximity = math.exp(-max(minutes_before, 0.0) / HALF_LIFE_MINUTES * math.log(2))
+        kind = ch.kind or ChangeKind.DEPLOY.value
+        fault = FaultKind.CONFIG if kind in (ChangeKind.CONFIG.value, ChangeKind.FEATURE_FLAG.value) else FaultKind.CODE
+        when = f"{abs(minutes_before):.1f} min {'before' if minutes_before >= 0 else 'after'} onset"
+        what = ch.description or (f"{ch.previous} -> {ch.current}" if ch.current else kind)
+        ev = Evidence(
+            id=evidence_id(EvidenceKind.CHANGE, ch.service, ch.ts_ns, ch.kind, ch.commit, ch.description),
+            kind=EvidenceKind.CHANGE,
+            service=ch.service,
+            summary=f"{kind} of {ch.service} {when}: {what}",
+            excerpt=excerpt(
+                f"{kind} {ch.service} {ch.previous or '?'} -> {ch.current or '?'}"
+                + (f" commit {ch.commit[:12]}" if ch.commit else "")
+                + (f" by {ch.author}" if ch.author else "")
+            ),
+            time_range=TimeRange(ch.ts_ns, ch.ts_ns),
+            source_ref=ch.source,
+            score=round(proximity, 3),
+            attributes={
+                "kind": kind,
+                "commit": ch.commit,
+                "author": ch.author,
+                "minutes_before_onset": round(minutes_before, 2),
+                "previous": ch.previous,
+                "current": ch.current,
+            },
+        )
+        out.add(ev, Finding("changes", ch.service, fault, proximity, (ev.id,), ch.ts_ns, what))
+    return out

@@ -1,0 +1,104 @@
+"""Metric anomalies: robust (median/MAD) shifts of each series against the normal period, by resource kind."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from enum import StrEnum
+
+import numpy as np
+
+from incidentlens.analyze.evidence_ids import evidence_id, strength
+from incidentlens.analyze.findings import Analysis
+from incidentlens.model import Evidence, EvidenceKind, FaultKind, Finding, TimeRange
+from incidentlens.telemetry.queries import MetricShift
+
+
+class MetricKind(StrEnum):
+    CPU = "cpu"
+    MEMORY = "memory"
+    NETWORK = "network"
+    DISK = "disk"
+    SATURATION = "saturation"
+    LATENCY = "latency"
+    ERRORS = "errors"
+    TRAFFIC = "traffic"
+    OTHER = "other"
+
+
+# Order matters: the first matching rule names the kind.
+_KIND_RULES: tuple[tuple[MetricKind, re.Pattern[str]], ...] = (
+    (MetricKind.CPU, re.compile(r"cpu", re.I)),
+    (MetricKind.MEMORY, re.compile(r"mem|heap|rss|working_set|\bgc\b|_gc_|oom", re.I)),
+    (MetricKind.DISK, re.compile(r"disk|filesystem|\bfs_|_io_|iops", re.I)),
+    (MetricKind.NETWORK, re.compile(r"network|\bnet_|_net_|rtt|packet|receive|transmit|tcp", re.I)),
+    (MetricKind.SATURATION, re.compile(r"pool|connections|lag|queue|backlog|thread|saturat|pending", re.I)),
+    (MetricKind.ERRORS, re.compile(r"error|fail|5xx|success|exception", re.I)),
+    (MetricKind.LATENCY, re.compile(r"latency|duration|response_time|p50|p9\d|seconds|_ms\b", re.I)),
+    (MetricKind.TRAFFIC, re.compile(r"request|workload|qps|rps|throughput|ops|count|total", re.I)),
+)
+# Resource kinds are local to the service that reports them; the others are symptoms that propagate.
+RESOURCE_KINDS = {MetricKind.CPU, MetricKind.MEMORY, MetricKind.DISK, MetricKind.NETWORK, MetricKind.SATURATION}
+FAULT_OF_KIND = {
+    MetricKind.CPU: FaultKind.CPU,
+    MetricKind.MEMORY: FaultKind.MEMORY,
+    MetricKind.DISK: FaultKind.DISK,
+    MetricKind.NETWORK: FaultKind.NETWORK,
+    MetricKind.SATURATION: FaultKind.SATURATION,
+}
+Z_THRESHOLD = 4.0
+
+
+def metric_kind(name: str) -> MetricKind:
+    for kind, pattern in _KIND_RULES:
+        if pattern.search(name):
+            return kind
+    return MetricKind.OTHER
+
+
+def robust_z(shift: MetricShift) -> float:
+    """Shift of the incident median in units of the baseline's robust spread (MAD), floored for flat series."""
+    spread = 1.4826 * shift.baseline_mad
+    floor = 0.05 * abs(shift.baseline_median) + 1e-9
+    z_median = (shift.incident_median - shift.baseline_median) / max(spread, floor)
+    # With only a few points after onset, the median lags; the most extreme point counts at a discount.
+    z_extreme = (shift.incident_extreme - shift.baseline_median) / max(spread, floor)
+    z = z_median if abs(z_median) >= 0.5 * abs(z_extreme) else 0.5 * z_extreme
+    return float(np.clip(z, -100.0, 100.0))
+
+
+def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analysis:
+    """One finding per service and metric kind, from its most shifted series."""
+    out = Analysis()
+    best: dict[tuple[str, MetricKind], list[tuple[float, MetricShift]]] = defaultdict(list)
+    for shift in shifts:
+        if not shift.service or shift.baseline_points < 3 or shift.incident_points < 1:
+            continue
+        z = robust_z(shift)
+        if abs(z) < Z_THRESHOLD:
+            continue
+        best[(shift.service, metric_kind(shift.name))].append((z, shift))
+    for (service, kind), scored in sorted(best.items()):
+        scored.sort(key=lambda pair: (-abs(pair[0]), pair[1].name))
+        z, top = scored[0]
+        direction = "up" if z > 0 else "down"
+        ev = Evidence(
+            id=evidence_id(EvidenceKind.METRIC_ANOMALY, service, top.name, top.labels),
+            kind=EvidenceKind.METRIC_ANOMALY,
+            service=service,
+            summary=(
+                f"{top.name} on {service} {direction}: median {top.baseline_median:.4g} -> "
+                f"{top.incident_median:.4g} (robust z {z:+.1f}, {kind.value})"
+            ),
+            excerpt=f"{top.name}{top.labels if top.labels not in ('', '{}') else ''}: "
+            + ", ".join(f"{v:.4g}" for v in top.values[:12]),
+            time_range=TimeRange(top.first_ns, incident.end_ns),
+            source_ref=f"metric:{top.name}",
+            score=round(z, 2),
+            attributes={"metric": top.name, "kind": kind.value, "robust_z": round(z, 2), "series": len(scored)},
+        )
+        resource = kind in RESOURCE_KINDS
+        fault = FAULT_OF_KIND.get(kind, FaultKind.UNKNOWN)
+        analyzer = "metric_resource" if resource else "metric_symptom"
+        out.add(ev, Finding(analyzer, service, fault, strength(abs(z), 12.0), (ev.id,), top.first_ns, kind.value))
+    return out

@@ -1,0 +1,142 @@
+"""Trace analysis: where errors start (deepest failing span), self-time shifts, calls that stopped."""
+
+from __future__ import annotations
+
+import math
+
+from incidentlens.analyze.evidence_ids import evidence_id, excerpt, strength
+from incidentlens.analyze.findings import Analysis
+from incidentlens.model import Evidence, EvidenceKind, FaultKind, Finding, TimeRange
+from incidentlens.telemetry.queries import ErrorOrigin, SelfTimeShift, ServiceVolume
+
+MIN_ERRORS = 3
+MIN_BASELINE_CALLS = 5
+MIN_INCIDENT_CALLS = 3
+
+
+def poisson_excess_z(observed: float, expected: float) -> float:
+    """How many standard deviations `observed` lies above a Poisson expectation (with a small prior)."""
+    expected = max(expected, 0.5)
+    return (observed - expected) / math.sqrt(expected)
+
+
+def error_origin_findings(
+    origins: list[ErrorOrigin], *, known_services: set[str], baseline: TimeRange, incident: TimeRange
+) -> Analysis:
+    """Group failing spans by the service where the failure starts.
+
+    A client span that failed with no child span at all points at its callee when the callee is one of
+    our instrumented services: the callee never answered (unreachable, crashed, dropped the call).
+    """
+    out = Analysis()
+    scale = incident.seconds / max(baseline.seconds, 1.0)
+    for o in origins:
+        if o.count < MIN_ERRORS:
+            continue
+        z = poisson_excess_z(o.count, o.baseline_count * scale)
+        if z < 3:
+            continue
+        unanswered = o.kind in ("CLIENT", "PRODUCER") and not o.has_children and o.peer in known_services
+        service = o.peer if unanswered else o.service
+        fault = FaultKind.DEPENDENCY if unanswered else FaultKind.CODE
+        what = (
+            f"{o.count} calls from {o.service} `{o.operation}` to {o.peer} failed with no answer from {o.peer}"
+            if unanswered
+            else f"{o.count} traces fail first in {o.service} `{o.operation}`"
+        )
+        detail = o.exception_type or o.message
+        ev = Evidence(
+            id=evidence_id(EvidenceKind.TRACE_ERROR, o.service, o.operation, o.kind, o.peer),
+            kind=EvidenceKind.TRACE_ERROR,
+            service=service,
+            summary=f"{what} (baseline {o.baseline_count} in a {baseline.seconds / 60:.0f} min normal period)",
+            excerpt=excerpt(
+                f"{o.service} {o.kind} {o.operation}: {detail}" if detail else f"{o.service} {o.operation}"
+            ),
+            time_range=TimeRange(o.first_ns, incident.end_ns) if o.first_ns else incident,
+            source_ref=f"trace:{o.example_trace}",
+            score=round(z, 2),
+            attributes={
+                "count": o.count,
+                "baseline_count": o.baseline_count,
+                "operation": o.operation,
+                "exception_type": o.exception_type,
+                "emitting_service": o.service,
+            },
+        )
+        out.add(ev, Finding("trace_errors", service, fault, strength(z, 8.0), (ev.id,), o.first_ns or None, detail))
+    return out
+
+
+def latency_findings(shifts: list[SelfTimeShift], *, known_services: set[str], incident: TimeRange) -> Analysis:
+    """Operations whose own time (duration minus children) grew against the normal period.
+
+    Client time not covered by a server child is network or an uninstrumented dependency: it is
+    charged to the callee when the callee is ours (its network path), else to the caller (its database,
+    its cache).
+    """
+    out = Analysis()
+    for s in shifts:
+        if s.baseline_count < MIN_BASELINE_CALLS or s.incident_count < MIN_INCIDENT_CALLS:
+            continue
+        spread = max(s.baseline_p90_ms - s.baseline_p50_ms, 0.25 * s.baseline_p50_ms, 0.5)
+        z = (s.incident_p50_ms - s.baseline_p50_ms) / spread
+        if z < 3 or s.incident_p50_ms < s.baseline_p50_ms + 1.0:
+            continue
+        to_peer = s.kind in ("CLIENT", "PRODUCER") and s.has_server_child and s.peer in known_services
+        service = s.peer if to_peer else s.service
+        fault = FaultKind.NETWORK if to_peer else FaultKind.SATURATION
+        ev = Evidence(
+            id=evidence_id(EvidenceKind.TRACE_LATENCY, s.service, s.operation, s.kind, s.peer),
+            kind=EvidenceKind.TRACE_LATENCY,
+            service=service,
+            summary=(
+                f"own time of {s.service} `{s.operation}`"
+                + (f" (calls to {s.peer})" if s.peer else "")
+                + f" rose from p50 {s.baseline_p50_ms:.1f} ms to {s.incident_p50_ms:.1f} ms"
+                + f" (p90 {s.baseline_p90_ms:.1f} -> {s.incident_p90_ms:.1f} ms, {s.incident_count} spans)"
+            ),
+            excerpt=f"{s.service} {s.kind} {s.operation} self-time p50 {s.baseline_p50_ms:.1f}->{s.incident_p50_ms:.1f} ms",
+            time_range=incident,
+            source_ref=f"trace:{s.example_trace}",
+            score=round(z, 2),
+            attributes={
+                "operation": s.operation,
+                "peer": s.peer,
+                "emitting_service": s.service,
+                "baseline_p50_ms": round(s.baseline_p50_ms, 3),
+                "incident_p50_ms": round(s.incident_p50_ms, 3),
+            },
+        )
+        out.add(ev, Finding("trace_latency", service, fault, strength(z, 10.0), (ev.id,), None, ev.summary))
+    return out
+
+
+def silence_findings(volumes: list[ServiceVolume], *, baseline: TimeRange, incident: TimeRange) -> Analysis:
+    """Services that stopped emitting: a crashed or unreachable process leaves only silence."""
+    out = Analysis()
+    scale = incident.seconds / max(baseline.seconds, 1.0)
+    for v in volumes:
+        expected = (v.baseline_spans + v.baseline_logs) * scale
+        observed = v.incident_spans + v.incident_logs
+        if expected < 20 or observed > 0.2 * expected:
+            continue
+        drop = 1.0 - observed / expected
+        ev = Evidence(
+            id=evidence_id(EvidenceKind.MISSING_CALLS, v.service),
+            kind=EvidenceKind.MISSING_CALLS,
+            service=v.service,
+            summary=(
+                f"{v.service} went quiet: {observed} spans and logs in the incident window where about "
+                f"{expected:.0f} were expected ({drop:.0%} drop)"
+            ),
+            excerpt=(
+                f"{v.service}: spans {v.baseline_spans}->{v.incident_spans}, logs {v.baseline_logs}->{v.incident_logs},"
+                f" metric points {v.baseline_metrics}->{v.incident_metrics}"
+            ),
+            time_range=incident,
+            source_ref=f"service:{v.service}",
+            score=round(drop, 3),
+        )
+        out.add(ev, Finding("silence", v.service, FaultKind.DEPENDENCY, 0.9 * drop, (ev.id,), None, ev.summary))
+    return out

@@ -1,0 +1,74 @@
+"""Choose the normal (baseline) and incident windows and the anomaly onset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from incidentlens.model import TimeRange
+
+MINUTE_NS = 60 * 1_000_000_000
+DEFAULT_SEARCH_BEFORE_ALERT_NS = 15 * MINUTE_NS
+GUARD_NS = 30 * 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    baseline: TimeRange
+    incident: TimeRange
+    onset_ns: int
+    alert_ns: int | None
+    onset_reason: str
+
+
+def detect_onset(
+    timeline: list[tuple[int, int, int, int]], *, search_from_ns: int, search_to_ns: int, bin_ns: int
+) -> int | None:
+    """First bin in the search range where error volume departs from its earlier level and stays up.
+
+    Robust: the reference level is the median and MAD of the bins before the search range.
+    """
+    if not timeline:
+        return None
+    starts = np.array([b[0] for b in timeline], dtype=np.int64)
+    errors = np.array([b[1] + b[2] for b in timeline], dtype=np.float64)
+    reference = errors[starts < search_from_ns]
+    if reference.size < 3:
+        return None
+    med = float(np.median(reference))
+    mad = float(np.median(np.abs(reference - med))) * 1.4826
+    threshold = med + max(4.0 * mad, 3.0 * np.sqrt(med + 1.0), 2.0)
+    candidates = np.flatnonzero((starts >= search_from_ns) & (starts <= search_to_ns) & (errors > threshold))
+    for idx in candidates:
+        following = errors[idx : idx + 3]
+        if np.mean(following > threshold) >= 2 / 3:
+            return int(starts[idx])
+    return None
+
+
+def choose_windows(
+    *,
+    data_start_ns: int,
+    data_end_ns: int,
+    alert_ns: int | None,
+    onset_ns: int | None,
+) -> Windows:
+    """Baseline is everything before the onset (less a guard); the incident runs from onset to the end."""
+    if onset_ns is not None:
+        reason = "error volume departs from its normal level"
+    elif alert_ns is not None:
+        onset_ns = max(data_start_ns, alert_ns - 2 * MINUTE_NS)
+        reason = "2 minutes before the alert (no earlier departure found in errors)"
+    else:
+        onset_ns = data_start_ns + (data_end_ns - data_start_ns) * 3 // 4
+        reason = "last quarter of the data (no alert and no departure found)"
+    baseline_end = max(data_start_ns, onset_ns - GUARD_NS)
+    incident_end = max(data_end_ns, onset_ns)
+    return Windows(
+        baseline=TimeRange(data_start_ns, baseline_end),
+        incident=TimeRange(onset_ns, incident_end),
+        onset_ns=onset_ns,
+        alert_ns=alert_ns,
+        onset_reason=reason,
+    )

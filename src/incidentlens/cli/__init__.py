@@ -1,0 +1,1 @@
+"""The command-line edge: thin commands over pipeline, stores and workflow."""

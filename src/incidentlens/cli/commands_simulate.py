@@ -1,0 +1,48 @@
+"""`incidentlens simulate`: realistic incident bundles with ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import typer
+from rich.table import Table
+
+from incidentlens.cli.app import app, err, out
+from incidentlens.errors import InputError
+
+
+@app.command()
+def simulate(
+    fault: str | None = typer.Option(None, "--fault", help="Fault scenario (see --list)."),
+    seed: int = typer.Option(7, "--seed", help="Random seed: the same seed gives the same bundle."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Folder to write the bundle into."),
+    scale: float = typer.Option(1.0, "--scale", help="Traffic multiplier (benchmarks use large values)."),
+    list_faults: bool = typer.Option(False, "--list", help="List the fault scenarios."),
+    as_json: bool = typer.Option(False, "--json", help="Print the list or the truth as JSON."),
+) -> None:
+    """Write an incident bundle (traces, logs, metrics, alert, changes, git repo) and its truth.json."""
+    from incidentlens.simulate import DEFAULT_FAULT, FAULTS
+    from incidentlens.simulate import simulate as run
+
+    if list_faults:
+        if as_json:
+            out.print_json(orjson.dumps({n: f.description for n, f in FAULTS.items()}).decode())
+            return
+        table = Table("fault", "description")
+        for name, spec in FAULTS.items():
+            table.add_row(name + (" (default)" if name == DEFAULT_FAULT else ""), spec.description)
+        out.print(table)
+        return
+    if out_dir is None:
+        raise InputError("--out DIR is required to write a bundle")
+    name = fault or DEFAULT_FAULT
+    if name not in FAULTS:
+        raise InputError(f"unknown fault {name!r}; choose one of: {', '.join(FAULTS)}")
+    if scale <= 0:
+        raise InputError("--scale must be positive")
+    truth = run(name, seed=seed, out=out_dir, scale=scale)
+    if as_json:
+        out.print_json((out_dir / "truth.json").read_text())
+    else:
+        err.print(f"wrote {out_dir} (fault {truth.fault}, root cause {truth.service or 'none'})")

@@ -1,0 +1,1 @@
+"""Fuse findings into ranked, evidence-backed hypotheses with a confidence, or abstain."""

@@ -1,0 +1,97 @@
+"""Turn ranked service scores into Hypothesis records: a claim, evidence for and against, predictions."""
+
+from __future__ import annotations
+
+from incidentlens.diagnose.rank import (
+    ABSTAIN_BELOW,
+    MAX_HYPOTHESES,
+    ServiceScore,
+    confidence_of,
+    supporting_and_contradicting,
+)
+from incidentlens.model import Evidence, EvidenceKind, FaultKind, Hypothesis, Prediction
+
+_CLAIMS = {
+    FaultKind.CODE: "a code defect in {s} makes requests fail",
+    FaultKind.DEPENDENCY: "{s} is unavailable: calls to it get no answer and it stopped emitting telemetry",
+    FaultKind.CPU: "{s} is CPU-saturated and slows the requests it serves",
+    FaultKind.MEMORY: "{s} is under memory pressure (growth, leak or lost cache) and degrades",
+    FaultKind.NETWORK: "network delay on the path to {s} slows its callers",
+    FaultKind.DISK: "{s} is limited by disk I/O",
+    FaultKind.CONFIG: "a configuration change in {s} makes requests fail or time out",
+    FaultKind.SATURATION: "{s} is saturated (a connection pool, queue or slow dependency of its own)",
+    FaultKind.UNKNOWN: "the anomaly starts in {s}",
+}
+
+
+def _change_evidence(candidate: ServiceScore, evidence: dict[str, Evidence]) -> Evidence | None:
+    changes = [
+        evidence[eid]
+        for f in candidate.findings
+        if f.analyzer == "changes"
+        for eid in f.evidence_ids
+        if eid in evidence
+    ]
+    return max(changes, key=lambda e: e.score, default=None)
+
+
+def _predictions(candidate: ServiceScore, evidence: dict[str, Evidence]) -> tuple[Prediction, ...]:
+    s = candidate.service
+    change = _change_evidence(candidate, evidence)
+    preds: list[Prediction] = []
+    if change is not None and change.score > 0.3:
+        preds.append(
+            Prediction(
+                statement=f"undoing the change ({change.summary}) removes the anomaly in {s}",
+                confirms_if=f"the anomalous signals of {s} return to their normal level within 10 minutes of the rollback",
+                refutes_if=f"the anomaly in {s} persists after the rollback, or it began before the change",
+            )
+        )
+    top = max(candidate.findings, key=lambda f: f.score)
+    preds.append(
+        Prediction(
+            statement=f"{s} is where the anomaly starts, not a victim of another service",
+            confirms_if=f"{s}'s own signals ({top.analyzer.replace('_', ' ')}) changed before or with its callers' symptoms",
+            refutes_if=f"a service that {s} depends on shows the same anomaly earlier",
+        )
+    )
+    return tuple(preds)
+
+
+def build_hypotheses(scores: list[ServiceScore], evidence: dict[str, Evidence]) -> tuple[list[Hypothesis], bool]:
+    """The top candidates as hypotheses, and whether the evidence is too weak to point anywhere."""
+    hypotheses: list[Hypothesis] = []
+    for index, candidate in enumerate(scores[:MAX_HYPOTHESES]):
+        supporting, contradicting = supporting_and_contradicting(
+            candidate, [s for s in scores if s is not candidate], evidence
+        )
+        if not supporting:
+            continue  # a claim without evidence is dropped, not shown
+        claim = _CLAIMS[candidate.fault].format(s=candidate.service)
+        change = _change_evidence(candidate, evidence)
+        if change is not None and change.score > 0.3:
+            claim += f", after {change.summary}"
+        component = next(
+            (
+                str(evidence[eid].attributes.get("operation", ""))
+                for f in candidate.findings
+                for eid in f.evidence_ids
+                if eid in evidence and evidence[eid].kind in (EvidenceKind.TRACE_ERROR, EvidenceKind.TRACE_LATENCY)
+            ),
+            "",
+        )
+        hypotheses.append(
+            Hypothesis(
+                id=f"hyp-{index + 1}-{candidate.service}",
+                claim=claim,
+                service=candidate.service,
+                fault=candidate.fault,
+                confidence=confidence_of(scores, index),
+                supporting=supporting,
+                contradicting=contradicting,
+                predictions=_predictions(candidate, evidence),
+                component=component,
+            )
+        )
+    abstain = not hypotheses or scores[0].score < ABSTAIN_BELOW
+    return hypotheses, abstain

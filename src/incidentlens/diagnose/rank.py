@@ -1,0 +1,120 @@
+"""Rank root-cause hypotheses per service from the findings of every analyser.
+
+Per service, findings combine by noisy-OR with a weight per analyser: decisive local signals (where
+failures start in traces, a service gone silent, its own resource metrics) weigh most; symptoms that
+propagate to callers (error logs, latency and error-rate metrics) weigh less, and less again when a
+service downstream of it shows its own decisive anomaly. A change weighs only when its service is
+anomalous. Confidence is the top score scaled by its margin over the runner-up, capped when only one
+kind of signal supports it; below a floor we abstain.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import networkx as nx
+
+from incidentlens.analyze.topology import downstream
+from incidentlens.model import Evidence, FaultKind, Finding
+
+ANALYZER_WEIGHT = {
+    "trace_errors": 0.9,
+    "silence": 0.9,
+    "metric_resource": 0.75,
+    "trace_latency": 0.7,
+    "log_templates": 0.5,
+    "metric_symptom": 0.3,
+    "changes": 0.45,
+}
+DECISIVE = {"trace_errors", "silence", "metric_resource", "trace_latency"}
+SYMPTOMS = {"log_templates", "metric_symptom"}
+DOWNSTREAM_DISCOUNT = 0.4
+ABSTAIN_BELOW = 0.35
+SINGLE_SIGNAL_CAP = 0.6
+MAX_HYPOTHESES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceScore:
+    service: str
+    score: float
+    fault: FaultKind
+    findings: tuple[Finding, ...]
+    onset_ns: int | None
+
+
+def _noisy_or(values: list[float]) -> float:
+    p = 1.0
+    for v in values:
+        p *= 1.0 - max(0.0, min(v, 0.999))
+    return 1.0 - p
+
+
+def _fault_of(findings: list[Finding]) -> FaultKind:
+    """The fault kind of the strongest local finding; a near change refines code vs config."""
+    ranked = sorted(
+        (f for f in findings if f.analyzer != "changes"),
+        key=lambda f: -(ANALYZER_WEIGHT.get(f.analyzer, 0.3) * f.score),
+    )
+    fault = next((f.fault for f in ranked if f.fault is not FaultKind.UNKNOWN), FaultKind.UNKNOWN)
+    changes = [f for f in findings if f.analyzer == "changes" and f.score > 0.5]
+    if changes and fault in (FaultKind.CODE, FaultKind.SATURATION, FaultKind.UNKNOWN, FaultKind.NETWORK):
+        return max(changes, key=lambda f: f.score).fault
+    return fault
+
+
+def score_services(findings: list[Finding], graph: nx.DiGraph) -> list[ServiceScore]:
+    by_service: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_service[f.service].append(f)
+    decisive_strength = {
+        s: max((ANALYZER_WEIGHT[f.analyzer] * f.score for f in fs if f.analyzer in DECISIVE), default=0.0)
+        for s, fs in by_service.items()
+    }
+    scores: list[ServiceScore] = []
+    for service, fs in by_service.items():
+        anomalous = [f for f in fs if f.analyzer != "changes"]
+        if not anomalous:
+            continue
+        below = downstream(graph, service)
+        explained_below = max((decisive_strength.get(d, 0.0) for d in below), default=0.0)
+        parts: list[float] = []
+        for f in anomalous:
+            w = ANALYZER_WEIGHT.get(f.analyzer, 0.3)
+            if f.analyzer in SYMPTOMS or (f.analyzer == "trace_latency" and explained_below > 0):
+                w *= 1.0 - DOWNSTREAM_DISCOUNT * min(1.0, explained_below / 0.5)
+            parts.append(w * f.score)
+        base = _noisy_or(parts)
+        change_parts = [ANALYZER_WEIGHT["changes"] * f.score for f in fs if f.analyzer == "changes"]
+        score = _noisy_or([base, *(base * c for c in change_parts)])
+        onset = min((f.onset_ns for f in anomalous if f.onset_ns), default=None)
+        scores.append(ServiceScore(service, score, _fault_of(fs), tuple(fs), onset))
+    scores.sort(key=lambda s: (-s.score, s.service))
+    return scores
+
+
+def confidence_of(scores: list[ServiceScore], index: int) -> float:
+    """Score scaled by the margin over the next candidate; capped when one kind of signal carries it."""
+    own = scores[index].score
+    total = sum(s.score for s in scores[:MAX_HYPOTHESES]) or 1.0
+    share = own / total
+    conf = own * (0.5 + 0.5 * share)
+    kinds = {f.analyzer for f in scores[index].findings if f.analyzer != "changes"}
+    if len(kinds) <= 1:
+        conf = min(conf, SINGLE_SIGNAL_CAP)
+    return round(min(conf, 0.99), 3)
+
+
+def supporting_and_contradicting(
+    candidate: ServiceScore, others: list[ServiceScore], evidence: dict[str, Evidence]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Supporting: the candidate's own evidence. Contradicting: decisive anomalies elsewhere that began earlier."""
+    supporting = tuple(dict.fromkeys(eid for f in candidate.findings for eid in f.evidence_ids))
+    contradicting: list[str] = []
+    if candidate.onset_ns is not None:
+        for other in others:
+            for f in other.findings:
+                if f.analyzer in DECISIVE and f.onset_ns and f.onset_ns < candidate.onset_ns - 30_000_000_000:
+                    contradicting.extend(eid for eid in f.evidence_ids if eid in evidence)
+    return supporting, tuple(dict.fromkeys(contradicting))[:5]

@@ -1,0 +1,1 @@
+"""Fix and action suggestions. Suggestions only: nothing here changes a system."""

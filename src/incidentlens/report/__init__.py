@@ -1,0 +1,1 @@
+"""The incident brief: a report model built from analysis results, rendered to text, Markdown, HTML or JSON."""

@@ -1,0 +1,112 @@
+"""The brief's model: everything a renderer needs, nothing it has to compute."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from incidentlens.analyze.topology import GraphEdge
+from incidentlens.model import Evidence, FixProposal, Hypothesis
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    ts_ns: int
+    kind: str
+    service: str
+    text: str
+    evidence_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    affected_services: tuple[str, ...]
+    error_rate_before: float
+    error_rate_during: float
+    latency_p95_before_ms: float
+    latency_p95_during_ms: float
+    alerts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RankedHypothesis:
+    rank: int
+    hypothesis: Hypothesis
+    evidence_for: tuple[Evidence, ...]
+    evidence_against: tuple[Evidence, ...]
+    fixes: tuple[FixProposal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    title: str
+    generated_at: str
+    summary: str
+    abstained: bool
+    onset_ns: int
+    onset_reason: str
+    alert_ns: int | None
+    baseline: tuple[int, int]
+    incident: tuple[int, int]
+    impact: Impact
+    timeline: tuple[TimelineEntry, ...]
+    graph: tuple[GraphEdge, ...]
+    hypotheses: tuple[RankedHypothesis, ...]
+    next_steps: tuple[str, ...]
+    inputs: dict[str, int]
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; `hypotheses` items carry `service`, `confidence` and `evidence` at top level."""
+        data: dict[str, Any] = _plain(self)
+        data["hypotheses"] = [
+            {
+                "rank": rh.rank,
+                "label": "HYPOTHESIS",
+                "id": rh.hypothesis.id,
+                "service": rh.hypothesis.service,
+                "fault": rh.hypothesis.fault.value,
+                "component": rh.hypothesis.component,
+                "claim": rh.hypothesis.claim,
+                "confidence": rh.hypothesis.confidence,
+                "status": rh.hypothesis.status.value,
+                "evidence": [_plain(e) for e in rh.evidence_for],
+                "evidence_against": [_plain(e) for e in rh.evidence_against],
+                "predictions": [_plain(p) for p in rh.hypothesis.predictions],
+                "locations": [_plain(loc) for loc in rh.hypothesis.locations],
+                "suspect_commits": [_plain(c) for c in rh.hypothesis.suspect_commits],
+                "owners": [_plain(o) for o in rh.hypothesis.owners],
+                "fixes": [{"label": "SUGGESTION", **_plain(f)} for f in rh.fixes],
+            }
+            for rh in self.hypotheses
+        ]
+        data["onset"] = iso(self.onset_ns)
+        data["alert_time"] = iso(self.alert_ns) if self.alert_ns else None
+        return data
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def iso(ts_ns: int | None) -> str:
+    if not ts_ns:
+        return ""
+    return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def clock(ts_ns: int | None) -> str:
+    if not ts_ns:
+        return "--:--:--"
+    return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).strftime("%H:%M:%S")

@@ -1,0 +1,351 @@
+"""The questions analyses ask of telemetry, answered by SQL in DuckDB; results are small typed rows.
+
+Everything heavy (masking, grouping, quantiles, self-time) happens inside the database so no Python
+object is created per log line or span. Later backends (ClickHouse, Prometheus, Loki) answer the same
+questions by pushdown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from incidentlens.model import TimeRange
+from incidentlens.telemetry.store import TelemetryStore
+
+# Variable parts of a message, masked so that lines of one statement group together.
+_MASK_SQL = (
+    "regexp_replace(regexp_replace(regexp_replace(regexp_replace(left(split_part(body, chr(10), 1), 300),"
+    r" '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', '<*>', 'g'),"
+    r" '\b(0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*\b', '<*>', 'g'),"
+    r" '\b[A-Z0-9]{6,}\b', '<*>', 'g'),"
+    r" '(<\*>[.:/_-]?)+<\*>', '<*>', 'g')"
+)
+PEER_SQL = (
+    "coalesce(nullif(json_extract_string(attributes, '$.\"peer.service\"'), ''),"
+    " nullif(json_extract_string(attributes, '$.\"db.system\"'), ''),"
+    " nullif(json_extract_string(attributes, '$.\"messaging.system\"'), ''),"
+    " nullif(json_extract_string(attributes, '$.\"server.address\"'), ''),"
+    " nullif(json_extract_string(attributes, '$.\"net.peer.name\"'), ''), '')"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    start_ns: int
+    end_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorOrigin:
+    """Error spans with no erroring child, grouped: where failures start inside traces."""
+
+    service: str
+    operation: str
+    kind: str
+    peer: str
+    has_children: bool
+    count: int
+    baseline_count: int
+    message: str
+    exception_type: str
+    example_trace: str
+    first_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class SelfTimeShift:
+    service: str
+    operation: str
+    kind: str
+    peer: str
+    has_server_child: bool
+    baseline_p50_ms: float
+    baseline_p90_ms: float
+    incident_p50_ms: float
+    incident_p90_ms: float
+    baseline_count: int
+    incident_count: int
+    example_trace: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceVolume:
+    service: str
+    baseline_spans: int
+    incident_spans: int
+    baseline_logs: int
+    incident_logs: int
+    baseline_metrics: int
+    incident_metrics: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogTemplateStat:
+    service: str
+    level: str
+    template: str
+    baseline_count: int
+    incident_count: int
+    exception_type: str
+    example: str
+    example_source: str
+    first_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricShift:
+    service: str
+    name: str
+    labels: str
+    baseline_median: float
+    baseline_mad: float
+    baseline_points: int
+    incident_median: float
+    incident_extreme: float
+    incident_points: int
+    first_ns: int
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    ts_ns: int
+    service: str
+    kind: str
+    description: str
+    author: str
+    commit: str
+    previous: str
+    current: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    starts_ns: int
+    name: str
+    service: str
+    severity: str
+    status: str
+    fingerprint: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    caller: str
+    callee: str
+    calls: int
+    errors: int
+    via: str
+
+
+class TelemetryQueries:
+    """Read-only questions over one store."""
+
+    def __init__(self, store: TelemetryStore) -> None:
+        self.store = store
+
+    def bounds(self) -> Bounds | None:
+        row = self.store.rows(
+            "SELECT min(t), max(t) FROM (SELECT ts_ns AS t FROM logs UNION ALL SELECT start_ns FROM spans"
+            " UNION ALL SELECT ts_ns FROM metrics)"
+        )
+        if not row or row[0][0] is None:
+            return None
+        return Bounds(int(row[0][0]), int(row[0][1]))
+
+    def alerts(self) -> list[AlertRow]:
+        rows = self.store.rows(
+            "SELECT starts_ns, name, service, severity, status, fingerprint, summary FROM alerts ORDER BY starts_ns"
+        )
+        return [AlertRow(*r) for r in rows]
+
+    def changes(self, window: TimeRange) -> list[ChangeRow]:
+        rows = self.store.rows(
+            'SELECT ts_ns, service, kind, description, author, "commit", previous, current, source FROM changes'
+            " WHERE ts_ns BETWEEN ? AND ? ORDER BY ts_ns",
+            [window.start_ns, window.end_ns],
+        )
+        return [ChangeRow(*r) for r in rows]
+
+    def error_timeline(self, window: TimeRange, bin_ns: int) -> list[tuple[int, int, int, int]]:
+        """Per time bin: (bin start, error spans, error logs, all spans), for onset detection."""
+        return self.store.rows(
+            "WITH e AS ("
+            " SELECT start_ns AS t, CASE WHEN status = 'ERROR' THEN 1 ELSE 0 END AS es, 0 AS el, 1 AS s FROM spans"
+            " WHERE start_ns BETWEEN $1 AND $2"
+            " UNION ALL SELECT ts_ns, 0, CASE WHEN level IN ('ERROR', 'FATAL') THEN 1 ELSE 0 END, 0 FROM logs"
+            " WHERE ts_ns BETWEEN $1 AND $2)"
+            " SELECT $1 + (t - $1) // $3 * $3 AS b, sum(es), sum(el), sum(s) FROM e GROUP BY b ORDER BY b",
+            [window.start_ns, window.end_ns, bin_ns],
+        )
+
+    def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
+        rows = self.store.rows(
+            "WITH e AS (SELECT *, " + PEER_SQL + " AS peer, start_ns >= $3 AS inc FROM spans"
+            " WHERE status = 'ERROR' AND ((start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4))),"
+            " kids AS (SELECT DISTINCT trace_id, parent_span_id FROM spans WHERE parent_span_id <> ''"
+            "  AND start_ns >= $1 AND start_ns <= $4),"
+            " ekids AS (SELECT DISTINCT trace_id, parent_span_id FROM e WHERE parent_span_id <> ''),"
+            " o AS (SELECT e.*, k.trace_id IS NOT NULL AS has_children FROM e"
+            "  LEFT JOIN ekids x ON x.trace_id = e.trace_id AND x.parent_span_id = e.span_id"
+            "  LEFT JOIN kids k ON k.trace_id = e.trace_id AND k.parent_span_id = e.span_id"
+            "  WHERE x.trace_id IS NULL)"
+            " SELECT service, name, kind, peer, bool_or(has_children), count(*) FILTER (WHERE inc),"
+            "  count(*) FILTER (WHERE NOT inc), coalesce(any_value(status_message) FILTER (WHERE inc), ''),"
+            "  coalesce(any_value(json_extract_string(attributes, '$.\"exception.type\"')) FILTER (WHERE inc), ''),"
+            "  coalesce(min_by(trace_id, start_ns) FILTER (WHERE inc), ''), coalesce(min(start_ns) FILTER (WHERE inc), 0)"
+            " FROM o GROUP BY service, name, kind, peer",
+            [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+        )
+        return [ErrorOrigin(*r) for r in rows]
+
+    def self_time_shifts(self, baseline: TimeRange, incident: TimeRange) -> list[SelfTimeShift]:
+        rows = self.store.rows(
+            "WITH s AS (SELECT trace_id, span_id, parent_span_id, service, name, kind, start_ns,"
+            "  end_ns - start_ns AS dur, " + PEER_SQL + " AS peer, start_ns >= $3 AS inc FROM spans"
+            "  WHERE (start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4)),"
+            " c AS (SELECT trace_id, parent_span_id AS pid, sum(dur) AS child_dur,"
+            "  bool_or(kind IN ('SERVER', 'CONSUMER')) AS server_child FROM s GROUP BY 1, 2),"
+            " t AS (SELECT s.*, greatest(s.dur - coalesce(c.child_dur, 0), 0) / 1e6 AS self_ms,"
+            "  coalesce(c.server_child, false) AS server_child FROM s"
+            "  LEFT JOIN c ON c.trace_id = s.trace_id AND c.pid = s.span_id)"
+            " SELECT service, name, kind, peer, bool_or(server_child),"
+            "  coalesce(quantile_cont(self_ms, 0.5) FILTER (WHERE NOT inc), 0),"
+            "  coalesce(quantile_cont(self_ms, 0.9) FILTER (WHERE NOT inc), 0),"
+            "  coalesce(quantile_cont(self_ms, 0.5) FILTER (WHERE inc), 0),"
+            "  coalesce(quantile_cont(self_ms, 0.9) FILTER (WHERE inc), 0),"
+            "  count(*) FILTER (WHERE NOT inc), count(*) FILTER (WHERE inc),"
+            "  coalesce(arg_max(trace_id, self_ms) FILTER (WHERE inc), '')"
+            " FROM t GROUP BY service, name, kind, peer",
+            [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+        )
+        return [SelfTimeShift(*r) for r in rows]
+
+    def service_volumes(self, baseline: TimeRange, incident: TimeRange) -> list[ServiceVolume]:
+        rows = self.store.rows(
+            "WITH v AS ("
+            " SELECT service, start_ns AS t, 's' AS k FROM spans UNION ALL"
+            " SELECT service, ts_ns, 'l' FROM logs UNION ALL SELECT service, ts_ns, 'm' FROM metrics)"
+            " SELECT service,"
+            "  count(*) FILTER (WHERE k = 's' AND t >= $1 AND t < $2), count(*) FILTER (WHERE k = 's' AND t >= $3 AND t <= $4),"
+            "  count(*) FILTER (WHERE k = 'l' AND t >= $1 AND t < $2), count(*) FILTER (WHERE k = 'l' AND t >= $3 AND t <= $4),"
+            "  count(*) FILTER (WHERE k = 'm' AND t >= $1 AND t < $2), count(*) FILTER (WHERE k = 'm' AND t >= $3 AND t <= $4)"
+            " FROM v WHERE service <> '' GROUP BY service ORDER BY service",
+            [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+        )
+        return [ServiceVolume(*r) for r in rows]
+
+    def log_templates(
+        self, baseline: TimeRange, incident: TimeRange, *, min_level: str = "WARN"
+    ) -> list[LogTemplateStat]:
+        levels = ("WARN", "ERROR", "FATAL") if min_level == "WARN" else ("ERROR", "FATAL")
+        placeholders = ", ".join(f"'{lv}'" for lv in levels)
+        rows = self.store.rows(
+            "WITH l AS (SELECT service, level, " + _MASK_SQL + " AS template, body, source, exception_type, ts_ns,"
+            "  ts_ns >= $3 AS inc FROM logs"
+            f"  WHERE level IN ({placeholders}) AND ((ts_ns >= $1 AND ts_ns < $2) OR (ts_ns >= $3 AND ts_ns <= $4)))"
+            " SELECT service, level, template, count(*) FILTER (WHERE NOT inc), count(*) FILTER (WHERE inc),"
+            "  coalesce(any_value(exception_type), ''), arg_min(body, ts_ns), arg_min(source, ts_ns),"
+            "  coalesce(min(ts_ns) FILTER (WHERE inc), 0)"
+            " FROM l GROUP BY service, level, template",
+            [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+        )
+        return [LogTemplateStat(*r) for r in rows]
+
+    def metric_shifts(self, baseline: TimeRange, incident: TimeRange) -> list[MetricShift]:
+        rows = self.store.rows(
+            "WITH m AS (SELECT service, name, labels, ts_ns, value, ts_ns >= $3 AS inc FROM metrics"
+            "  WHERE value IS NOT NULL AND isfinite(value)"
+            "  AND ((ts_ns >= $1 AND ts_ns < $2) OR (ts_ns >= $3 AND ts_ns <= $4))),"
+            " b AS (SELECT service, name, labels, median(value) AS med, count(*) AS n FROM m WHERE NOT inc"
+            "  GROUP BY ALL),"
+            " d AS (SELECT m.service, m.name, m.labels, median(abs(m.value - b.med)) AS mad FROM m"
+            "  JOIN b USING (service, name, labels) WHERE NOT m.inc GROUP BY ALL)"
+            " SELECT m.service, m.name, m.labels, b.med, d.mad, b.n, median(m.value),"
+            "  arg_max(m.value, abs(m.value - b.med)), count(*), min(m.ts_ns),"
+            "  list(m.value ORDER BY m.ts_ns)"
+            " FROM m JOIN b USING (service, name, labels) JOIN d USING (service, name, labels)"
+            " WHERE m.inc GROUP BY m.service, m.name, m.labels, b.med, d.mad, b.n",
+            [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+        )
+        return [
+            MetricShift(
+                r[0],
+                r[1],
+                r[2],
+                float(r[3]),
+                float(r[4]),
+                int(r[5]),
+                float(r[6]),
+                float(r[7]),
+                int(r[8]),
+                int(r[9]),
+                tuple(float(v) for v in r[10]),
+            )
+            for r in rows
+        ]
+
+    def edges(self, window: TimeRange) -> list[Edge]:
+        """Service calls: parent/child across services, client spans to uninstrumented peers, messaging links."""
+        rows = self.store.rows(
+            "WITH s AS (SELECT * FROM spans WHERE start_ns >= $1 AND start_ns <= $2),"
+            " pc AS (SELECT p.service AS caller, c.service AS callee, count(*) AS calls,"
+            "  count(*) FILTER (WHERE c.status = 'ERROR') AS errors, 'span' AS via FROM s c"
+            "  JOIN s p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id AND p.service <> c.service"
+            "  GROUP BY 1, 2),"
+            " peer AS (SELECT service AS caller, " + PEER_SQL + " AS callee, count(*) AS calls,"
+            "  count(*) FILTER (WHERE status = 'ERROR') AS errors, 'peer' AS via FROM s"
+            "  WHERE kind IN ('CLIENT', 'PRODUCER') GROUP BY 1, 2),"
+            " lk AS (SELECT p.service AS caller, c.service AS callee, count(*) AS calls,"
+            "  count(*) FILTER (WHERE c.status = 'ERROR') AS errors, 'link' AS via"
+            '  FROM (SELECT service, status, unnest(from_json(links, \'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]\')) AS l'
+            "   FROM s WHERE links <> '' AND links <> '[]') c"
+            "  JOIN spans p ON p.trace_id = c.l.trace_id AND p.span_id = c.l.span_id AND p.service <> c.service"
+            "  GROUP BY 1, 2)"
+            " SELECT * FROM pc UNION ALL SELECT * FROM peer WHERE callee <> '' AND callee <> caller"
+            " UNION ALL SELECT * FROM lk",
+            [window.start_ns, window.end_ns],
+        )
+        return [Edge(*r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryStats:
+    error_rate_before: float
+    error_rate_during: float
+    p95_before_ms: float
+    p95_during_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class FrameGroup:
+    frames: str
+    exception_type: str
+    count: int
+    example: str
+
+
+def entry_stats(queries: TelemetryQueries, baseline: TimeRange, incident: TimeRange) -> EntryStats:
+    """Error rate over all spans and p95 latency of root (entry) spans, before and during."""
+    row = queries.store.rows(
+        "SELECT coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END) FILTER (WHERE start_ns < $2), 0),"
+        " coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END) FILTER (WHERE start_ns >= $3), 0),"
+        " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95) FILTER (WHERE parent_span_id = '' AND start_ns < $2), 0),"
+        " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95) FILTER (WHERE parent_span_id = '' AND start_ns >= $3), 0)"
+        " FROM spans WHERE start_ns >= $1 AND start_ns <= $4",
+        [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+    )
+    return EntryStats(*(float(v) for v in row[0]))
+
+
+def exception_frames(queries: TelemetryQueries, service: str, incident: TimeRange, limit: int = 3) -> list[FrameGroup]:
+    """The most frequent stack traces a service logged during the incident."""
+    rows = queries.store.rows(
+        "SELECT frames, any_value(exception_type), count(*), any_value(body) FROM logs"
+        " WHERE service = $1 AND frames <> '' AND frames <> '[]' AND ts_ns >= $2 AND ts_ns <= $3"
+        " GROUP BY frames ORDER BY count(*) DESC, frames LIMIT $4",
+        [service, incident.start_ns, incident.end_ns, limit],
+    )
+    return [FrameGroup(*r) for r in rows]

@@ -1,0 +1,103 @@
+"""The telemetry store: one DuckDB file per workspace, written atomically per ingest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from incidentlens.errors import StoreError
+from incidentlens.ingest.sink import RowSink
+from incidentlens.telemetry.schema import TABLES, create_table_sql
+
+TELEMETRY_FILE = "telemetry.duckdb"
+
+
+class TelemetryStore:
+    """Tables `logs`, `spans`, `metrics`, `alerts`, `changes` (see `schema.py`) in one DuckDB database.
+
+    `path=None` keeps everything in memory, which investigations of a single bundle use by default.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        try:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(path) if path is not None else ":memory:")
+            for table in TABLES:
+                self._con.execute(create_table_sql(table))
+        except (duckdb.Error, OSError) as exc:
+            raise StoreError(f"cannot open telemetry store {path or ':memory:'}: {exc}") from None
+        self._in_transaction = False
+
+    @classmethod
+    def in_workspace(cls, workspace: Path) -> TelemetryStore:
+        return cls(workspace / TELEMETRY_FILE)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> TelemetryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All appends inside commit together or not at all."""
+        if self._in_transaction:
+            yield
+            return
+        self._con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        else:
+            self._con.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def append(self, sink: RowSink) -> dict[str, int]:
+        """Insert every buffered row of the sink, then clear it; returns rows added per table."""
+        added: dict[str, int] = {}
+        with self.transaction():
+            for table, buffer in sink.buffers.items():
+                n = len(buffer)
+                if not n:
+                    continue
+                batch = buffer.to_arrays()  # noqa: F841 - scanned by name below
+                names = ", ".join(f'"{c.name}"' for c in buffer.columns)
+                try:
+                    self._con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM batch')
+                except duckdb.Error as exc:
+                    raise StoreError(f"cannot write {n} rows to {table}: {exc}") from None
+                buffer.clear()
+                added[table] = n
+        return added
+
+    def counts(self) -> dict[str, int]:
+        return {t: int(self.scalar(f'SELECT count(*) FROM "{t}"') or 0) for t in TABLES}
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._con.execute(sql, list(params)).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"telemetry query failed: {exc}") from None
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        result = self.rows(sql, params)
+        return result[0][0] if result else None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        try:
+            self._con.execute(sql, list(params))
+        except duckdb.Error as exc:
+            raise StoreError(f"telemetry statement failed: {exc}") from None

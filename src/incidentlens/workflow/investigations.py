@@ -1,0 +1,82 @@
+"""Recording an investigation's result: which incident it belongs to and how a new incident starts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from incidentlens import __version__
+from incidentlens.errors import StoreError
+from incidentlens.model.enums import IncidentStatus, Severity
+from incidentlens.model.records import Evidence, Hypothesis
+from incidentlens.store import repository
+from incidentlens.store.database import Database
+from incidentlens.store.rows import IncidentDraft, InvestigationDraft, RecordedInvestigation, StatusEvent
+
+SYSTEM_ACTOR = "incidentlens"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ns_to_datetime(ns: int) -> datetime:
+    """UTC datetime from Unix nanoseconds, truncated to the microseconds a database keeps."""
+    try:
+        return _EPOCH + timedelta(microseconds=ns // 1_000)
+    except OverflowError as exc:
+        raise StoreError(f"time {ns} ns is outside the dates a database can store") from exc
+
+
+def record_investigation(
+    db: Database,
+    *,
+    title: str,
+    service: str | None,
+    severity: Severity,
+    detected_ns: int,
+    alert_fingerprint: str,
+    evidence: Sequence[Evidence],
+    hypotheses: Sequence[Hypothesis],
+    brief_json: str,
+    workspace: str,
+    inputs: dict[str, Any],
+    started_at: datetime | None = None,
+) -> RecordedInvestigation:
+    """Store one investigation in one transaction.
+
+    An investigation of an alert whose fingerprint already has an open incident is added to that
+    incident (earlier investigations stay); otherwise a new incident starts in `investigating`, with
+    the detected, opened and investigating steps recorded as status events.
+    """
+    now = datetime.now(UTC)
+    detected_at = ns_to_datetime(detected_ns)
+    try:
+        brief = orjson.loads(brief_json)
+    except orjson.JSONDecodeError as exc:
+        raise StoreError(f"cannot record investigation {title!r}: the brief is not valid JSON: {exc}") from exc
+    incident = IncidentDraft(
+        title=title,
+        service=service,
+        severity=Severity(severity),
+        detected_at=detected_at,
+        opened_at=now,
+        alert_fingerprint=alert_fingerprint,
+        status=IncidentStatus.INVESTIGATING,
+        events=(
+            StatusEvent(IncidentStatus.DETECTED, detected_at, SYSTEM_ACTOR, "alert or signal first seen"),
+            StatusEvent(IncidentStatus.OPENED, now, SYSTEM_ACTOR, "incident opened"),
+            StatusEvent(IncidentStatus.INVESTIGATING, now, SYSTEM_ACTOR, "investigation recorded"),
+        ),
+    )
+    investigation = InvestigationDraft(
+        started_at=started_at if started_at is not None else now,
+        finished_at=now,
+        workspace=workspace,
+        input_summary=inputs,
+        brief=brief,
+        tool_version=__version__,
+    )
+    return repository.record_investigation(
+        db, incident=incident, investigation=investigation, evidence=evidence, hypotheses=hypotheses, now=now
+    )

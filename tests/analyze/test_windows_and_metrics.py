@@ -1,0 +1,58 @@
+"""Onset detection, window choice and robust metric scoring on small hand-made inputs."""
+
+from __future__ import annotations
+
+from incidentlens.analyze.metrics import MetricKind, metric_findings, metric_kind, robust_z
+from incidentlens.analyze.windows import MINUTE_NS, choose_windows, detect_onset
+from incidentlens.model import TimeRange
+from incidentlens.telemetry.queries import MetricShift
+
+BIN = 30 * 1_000_000_000
+
+
+def test_onset_is_first_sustained_departure() -> None:
+    timeline = [(i * BIN, 1 if i % 3 else 0, 0, 100) for i in range(40)]
+    timeline += [(i * BIN, 30, 10, 100) for i in range(40, 50)]
+    onset = detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN, bin_ns=BIN)
+    assert onset == 40 * BIN
+
+
+def test_single_spike_is_not_an_onset() -> None:
+    timeline = [(i * BIN, 1, 0, 100) for i in range(50)]
+    timeline[45] = (45 * BIN, 50, 0, 100)
+    assert detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN, bin_ns=BIN) is None
+
+
+def test_windows_fall_back_to_alert_when_no_departure() -> None:
+    w = choose_windows(data_start_ns=0, data_end_ns=40 * MINUTE_NS, alert_ns=30 * MINUTE_NS, onset_ns=None)
+    assert w.onset_ns == 28 * MINUTE_NS
+    assert w.baseline.end_ns < w.incident.start_ns
+    assert "alert" in w.onset_reason
+
+
+def test_metric_kinds_from_names() -> None:
+    assert metric_kind("container_cpu_usage_ratio") is MetricKind.CPU
+    assert metric_kind("MemoryUsage(Mi)") is MetricKind.MEMORY
+    assert metric_kind("NetworkP90(ms)") is MetricKind.NETWORK
+    assert metric_kind("db_client_connections_in_use") is MetricKind.SATURATION
+    assert metric_kind("http_server_request_duration_seconds_p95") is MetricKind.LATENCY
+
+
+def _shift(values: tuple[float, ...], median: float = 0.2, mad: float = 0.01) -> MetricShift:
+    ordered = sorted(values)
+    return MetricShift("cart", "container_cpu_usage_ratio", "{}", median, mad, 100, ordered[len(ordered) // 2],
+                       max(values, key=lambda v: abs(v - median)), len(values), 10, values)
+
+
+def test_robust_z_flags_a_real_shift_only() -> None:
+    assert robust_z(_shift((0.95, 0.97, 0.96))) > 20
+    assert abs(robust_z(_shift((0.2, 0.21, 0.19)))) < 2
+
+
+def test_metric_findings_are_per_service_and_kind() -> None:
+    analysis = metric_findings([_shift((0.95, 0.97, 0.96))], incident=TimeRange(0, 100))
+    assert [(f.service, f.analyzer, f.fault.value) for f in analysis.findings] == [
+        ("cart", "metric_resource", "cpu")
+    ]
+    evidence = next(iter(analysis.evidence.values()))
+    assert "container_cpu_usage_ratio" in evidence.summary and evidence.id.startswith("ev-metric-anomaly-")

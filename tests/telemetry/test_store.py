@@ -1,0 +1,57 @@
+"""The DuckDB telemetry store: real files, atomic appends, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from incidentlens.errors import StoreError
+from incidentlens.ingest.sink import RowSink
+from incidentlens.telemetry.store import TelemetryStore
+
+
+def _sink_with_logs(n: int) -> RowSink:
+    sink = RowSink()
+    for i in range(n):
+        sink.logs.add(ts_ns=i, service="cart", level="ERROR", body=f"boom {i}", source=f"x.log:{i + 1}")
+    return sink
+
+
+def test_append_persists_rows_in_a_real_file(tmp_path: Path) -> None:
+    path = tmp_path / "ws" / "telemetry.duckdb"
+    with TelemetryStore(path) as store:
+        added = store.append(_sink_with_logs(3))
+        assert added == {"logs": 3}
+    with TelemetryStore(path) as store:
+        assert store.counts()["logs"] == 3
+        assert store.rows("SELECT body FROM logs ORDER BY ts_ns")[2] == ("boom 2",)
+
+
+def test_failed_transaction_leaves_store_as_before(tmp_path: Path) -> None:
+    with TelemetryStore(tmp_path / "t.duckdb") as store:
+        store.append(_sink_with_logs(2))
+        with pytest.raises(RuntimeError), store.transaction():
+            store.append(_sink_with_logs(5))
+            raise RuntimeError("a later file failed")
+        assert store.counts()["logs"] == 2
+
+
+def test_missing_values_take_column_defaults() -> None:
+    sink = RowSink()
+    sink.metrics.add(ts_ns=5, name="cpu", value=None)
+    with TelemetryStore() as store:
+        store.append(sink)
+        assert store.rows("SELECT service, labels, value FROM metrics") == [("", "", None)]
+
+
+def test_unknown_column_is_a_programming_error() -> None:
+    with pytest.raises(KeyError, match="unknown column"):
+        RowSink().logs.add(nonsense=1)
+
+
+def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError, match="cannot open telemetry store"):
+        TelemetryStore(blocker / "sub" / "t.duckdb")
