@@ -128,6 +128,8 @@ def investigate(
         next_steps=_next_steps(ranked, abstained),
         inputs=inputs or store.counts(),
         notes=(*notes, *locate_notes),
+        severity=alerts[0].severity if alerts and alerts[0].severity else "unknown",
+        alert_fingerprint=alerts[0].fingerprint if alerts else "",
     )
     return Investigation(brief, tuple(hypotheses), analysis.evidence, windows)
 

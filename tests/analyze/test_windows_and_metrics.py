@@ -11,15 +11,15 @@ BIN = 30 * 1_000_000_000
 
 
 def test_onset_is_first_sustained_departure() -> None:
-    timeline = [(i * BIN, 1 if i % 3 else 0, 0, 100) for i in range(40)]
-    timeline += [(i * BIN, 30, 10, 100) for i in range(40, 50)]
+    timeline = [(i * BIN, 1 if i % 3 else 0, 0, 100, 20.0) for i in range(40)]
+    timeline += [(i * BIN, 30, 10, 100, 20.0) for i in range(40, 50)]
     onset = detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN, bin_ns=BIN)
     assert onset == 40 * BIN
 
 
 def test_single_spike_is_not_an_onset() -> None:
-    timeline = [(i * BIN, 1, 0, 100) for i in range(50)]
-    timeline[45] = (45 * BIN, 50, 0, 100)
+    timeline = [(i * BIN, 1, 0, 100, 20.0) for i in range(50)]
+    timeline[45] = (45 * BIN, 50, 0, 100, 20.0)
     assert detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN, bin_ns=BIN) is None
 
 
@@ -56,3 +56,9 @@ def test_metric_findings_are_per_service_and_kind() -> None:
     ]
     evidence = next(iter(analysis.evidence.values()))
     assert "container_cpu_usage_ratio" in evidence.summary and evidence.id.startswith("ev-metric-anomaly-")
+
+
+def test_latency_departure_is_an_onset_too() -> None:
+    timeline = [(i * BIN, 0, 0, 100, 20.0 + (i % 2)) for i in range(40)]
+    timeline += [(i * BIN, 0, 0, 100, 80.0) for i in range(40, 50)]
+    assert detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN, bin_ns=BIN) == 40 * BIN

@@ -55,7 +55,7 @@ def test_every_format_sample_ingests(tmp_path: Path, formats_dir: Path) -> None:
         ("jaeger-ui_01.trace.json", "spans", None),
         ("zipkin2-skew.json", "spans", None),
         ("alertmanager-webhook-v4.synthetic.json", "alerts", 1),
-        ("prometheus-query_range.json", "metrics", 4),
+        ("prometheus-query_range.json", "metrics", 6),
     ],
 )
 def test_sample_counts(tmp_path: Path, formats_dir: Path, name: str, table: str, expected: int | None) -> None:

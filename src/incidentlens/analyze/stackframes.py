@@ -13,9 +13,7 @@ from incidentlens.model.stack import Frame, Language
 
 PY_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
 GO_LOC = re.compile(r"^\s+(?P<file>\S+\.(?:go|s)):(?P<line>\d+)(?: \+0x[0-9a-fA-F]+)?\s*$")
-JAVA_FRAME = re.compile(
-    r"^\s*at (?:[^\s()/]*/){0,2}(?P<sym>[^\s()/]+)\((?P<src>[^()]*)\)(?:\s*~?\[[^\]]*\])?\s*$"
-)
+JAVA_FRAME = re.compile(r"^\s*at (?:[^\s()/]*/){0,2}(?P<sym>[^\s()/]+)\((?P<src>[^()]*)\)(?:\s*~?\[[^\]]*\])?\s*$")
 _JAVA_SRC = re.compile(r"^(?:(?P<file>[^:\s]+)(?::(?P<line>\d+))?|Native Method|Unknown Source)$")
 DOTNET_FRAME = re.compile(
     r"^\s*at (?P<sym>[^\s(]+)\((?P<args>[^)]*)\)(?: in (?P<file>.+?)(?::line (?P<line>\d+))?)?\s*$"
@@ -24,9 +22,7 @@ NODE_FRAME = re.compile(r"^\s*at (?:(?P<func>.+?) \((?P<loc>[^()]*(?:\([^()]*\)[
 _NODE_LOC = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)$")
 _DOTNET_ASYNC = re.compile(r"^(?P<owner>.*)\.<(?P<name>[^>]+)>d__\d+$")
 
-_PY_LIBRARY = re.compile(
-    r"[/\\](?:site|dist)-packages[/\\]|[/\\]lib[/\\]python\d[\d.]*[/\\]|^<frozen |[/\\]Lib[/\\]"
-)
+_PY_LIBRARY = re.compile(r"[/\\](?:site|dist)-packages[/\\]|[/\\]lib[/\\]python\d[\d.]*[/\\]|^<frozen |[/\\]Lib[/\\]")
 _JAVA_LIBRARY = (
     "java.", "javax.", "jakarta.", "sun.", "com.sun.", "jdk.", "kotlin.", "kotlinx.", "scala.",
     "org.springframework.", "org.apache.", "io.grpc.", "io.netty.", "org.hibernate.", "com.fasterxml.",

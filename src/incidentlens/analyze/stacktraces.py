@@ -185,7 +185,7 @@ def _parse_go(lines: list[str], i: int) -> StackTrace | None:
     if not kind and not frames:
         return None
     message = messages[-1] if messages else ""
-    return StackTrace(Language.GO, kind or "panic", message.strip(), tuple(frames))
+    return StackTrace(Language.GO, kind, message.strip(), tuple(frames))  # no header: type unknown
 
 
 # --- Java, .NET, Node ("at ..." frames) ----------------------------------------------------------------

@@ -22,10 +22,19 @@ class Windows:
     onset_reason: str
 
 
+def _first_sustained(values: np.ndarray, starts: np.ndarray, threshold: float, lo: int, hi: int) -> int | None:
+    candidates = np.flatnonzero((starts >= lo) & (starts <= hi) & (values > threshold))
+    for idx in candidates:
+        following = values[idx : idx + 3]
+        if np.mean(following > threshold) >= 2 / 3:
+            return int(starts[idx])
+    return None
+
+
 def detect_onset(
-    timeline: list[tuple[int, int, int, int]], *, search_from_ns: int, search_to_ns: int, bin_ns: int
+    timeline: list[tuple[int, int, int, int, float]], *, search_from_ns: int, search_to_ns: int, bin_ns: int
 ) -> int | None:
-    """First bin in the search range where error volume departs from its earlier level and stays up.
+    """First bin in the search range where errors or entry latency depart from their earlier level and stay.
 
     Robust: the reference level is the median and MAD of the bins before the search range.
     """
@@ -33,18 +42,27 @@ def detect_onset(
         return None
     starts = np.array([b[0] for b in timeline], dtype=np.int64)
     errors = np.array([b[1] + b[2] for b in timeline], dtype=np.float64)
-    reference = errors[starts < search_from_ns]
-    if reference.size < 3:
+    latency = np.array([b[4] for b in timeline], dtype=np.float64)
+    before = starts < search_from_ns
+    if int(before.sum()) < 3:
         return None
-    med = float(np.median(reference))
-    mad = float(np.median(np.abs(reference - med))) * 1.4826
-    threshold = med + max(4.0 * mad, 3.0 * np.sqrt(med + 1.0), 2.0)
-    candidates = np.flatnonzero((starts >= search_from_ns) & (starts <= search_to_ns) & (errors > threshold))
-    for idx in candidates:
-        following = errors[idx : idx + 3]
-        if np.mean(following > threshold) >= 2 / 3:
-            return int(starts[idx])
-    return None
+    found: list[int] = []
+    ref = errors[before]
+    med = float(np.median(ref))
+    mad = float(np.median(np.abs(ref - med))) * 1.4826
+    error_threshold = med + max(4.0 * mad, 3.0 * np.sqrt(med + 1.0), 2.0)
+    onset = _first_sustained(errors, starts, error_threshold, search_from_ns, search_to_ns)
+    if onset is not None:
+        found.append(onset)
+    ref = latency[before & (latency > 0)]
+    if ref.size >= 3:
+        med = float(np.median(ref))
+        mad = float(np.median(np.abs(ref - med))) * 1.4826
+        latency_threshold = med + max(5.0 * mad, 0.5 * med)
+        onset = _first_sustained(latency, starts, latency_threshold, search_from_ns, search_to_ns)
+        if onset is not None:
+            found.append(onset)
+    return min(found) if found else None
 
 
 def choose_windows(
@@ -56,7 +74,7 @@ def choose_windows(
 ) -> Windows:
     """Baseline is everything before the onset (less a guard); the incident runs from onset to the end."""
     if onset_ns is not None:
-        reason = "error volume departs from its normal level"
+        reason = "errors or entry latency depart from their normal level"
     elif alert_ns is not None:
         onset_ns = max(data_start_ns, alert_ns - 2 * MINUTE_NS)
         reason = "2 minutes before the alert (no earlier departure found in errors)"

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from incidentlens import __version__
+from incidentlens.errors import IncidentLensError
+
+
+class ErrorMappingGroup(TyperGroup):
+    """The one place the exception tree becomes messages and exit codes: no traceback for user mistakes."""
+
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except IncidentLensError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            ctx.exit(exc.exit_code)
 
 app = typer.Typer(
     name="incidentlens",
@@ -18,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=ErrorMappingGroup,
 )
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -59,8 +73,3 @@ def main_options(
 ) -> None:
     settings.workspace = workspace
     settings.database_url = database_url
-
-
-def fail(message: str, code: int) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    sys.exit(code)

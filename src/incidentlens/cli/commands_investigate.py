@@ -15,6 +15,7 @@ from incidentlens.cli.app import app, err, out, settings
 from incidentlens.cli.progress import ingest_progress
 from incidentlens.errors import InputError
 from incidentlens.ingest.runner import ingest_paths
+from incidentlens.model import Severity
 from incidentlens.pipeline import Investigation, default_repo_locator, investigate
 from incidentlens.report.render import OutputFormat, render
 from incidentlens.telemetry.store import TelemetryStore
@@ -57,9 +58,9 @@ def _record(result: Investigation, workspace: Path, inputs: dict[str, Any]) -> s
             db,
             title=brief.title,
             service=top.service if top else None,
-            severity="unknown",
+            severity=Severity(brief.severity) if brief.severity in set(Severity) else Severity.UNKNOWN,
             detected_ns=brief.alert_ns or brief.onset_ns,
-            alert_fingerprint="",
+            alert_fingerprint=brief.alert_fingerprint,
             evidence=list(result.evidence.values()),
             hypotheses=list(result.hypotheses),
             brief_json=render_json(brief),

@@ -66,8 +66,21 @@ def normalize_level(value: Any) -> str:
     return _LEVELS.get(text, "")
 
 
+MAX_TIME_NS = (1 << 63) - 1
+
+
 def parse_time_ns(value: Any) -> int | None:
-    """Unix nanoseconds from an int/float (s, ms, us or ns by magnitude) or an RFC 3339 / ISO 8601 string."""
+    """Unix nanoseconds from an int/float (s, ms, us or ns by magnitude) or an RFC 3339 / ISO 8601 string.
+
+    Values that do not fit a signed 64-bit nanosecond count are not times: None.
+    """
+    ns = _parse_time_ns(value)
+    if ns is None or not (-MAX_TIME_NS <= ns <= MAX_TIME_NS):
+        return None
+    return ns
+
+
+def _parse_time_ns(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):

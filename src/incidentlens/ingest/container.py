@@ -53,7 +53,7 @@ def parse_cri(line: str) -> Piece | None:
     m = _CRI.match(line)
     if m is None:
         return None
-    return Piece(parse_time_ns(m["ts"]), m["stream"], m["msg"] or "", m["tag"] == "F", "cri")
+    return Piece(_time(m["ts"]), m["stream"], m["msg"] or "", m["tag"] == "F", "cri")
 
 
 def parse_docker(obj: Any) -> Piece | None:
@@ -64,7 +64,13 @@ def parse_docker(obj: Any) -> Piece | None:
         return None
     text: str = obj["log"]
     final = text.endswith("\n")  # Docker splits lines over 16 KiB; only the last piece ends in a newline
-    return Piece(parse_time_ns(obj.get("time")), str(obj.get("stream", "")), text.rstrip("\r\n"), final, "docker")
+    return Piece(_time(obj.get("time")), str(obj.get("stream", "")), text.rstrip("\r\n"), final, "docker")
+
+
+def _time(value: Any) -> int | None:
+    """The wrapper's timestamp, or None when unparseable or outside the BIGINT column's range."""
+    ts = parse_time_ns(value)
+    return ts if ts is not None and -(2**63) <= ts < 2**63 else None
 
 
 class PartialJoiner:

@@ -86,7 +86,7 @@ def iter_json_documents(path: Path, sink: RowSink) -> Iterator[tuple[str, Any]]:
 
 
 def _first_line_is_json(head: str) -> bool:
-    lines = [line for line in head.splitlines() if line.strip()]
+    lines = [line for line in head.split("\n") if line.strip()]
     if len(lines) < 2:
         return False
     try:

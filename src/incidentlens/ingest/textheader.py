@@ -21,29 +21,38 @@ from __future__ import annotations
 import re
 from calendar import timegm
 from dataclasses import dataclass, field
-from collections.abc import Callable
 from typing import Any
 
 from incidentlens.ingest.common import normalize_level
 
 _NS = 1_000_000_000
 _DAY_NS = 86_400 * _NS
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _TIME_ONLY = re.compile(r"(\d{2}):(\d{2}):(\d{2})[.,](\d{1,9})(?=\s)")
-_SYSLOG = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2})")
+_SYSLOG_DATE = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d)")
 _SYSLOG_TAIL = re.compile(r"(?:\.(\d{1,9}))?(?=\s)")
 _CTIME = re.compile(r"\[[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? (\d{4})\]")
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
 _DOTTED = re.compile(r"^[A-Za-z_][\w$]*(?:\.[\w$]+)+(?:#(\d+))?:?$")
 _PROGRAM = re.compile(r"^(?P<name>[\w./()-]+?)(?:\[(?P<pid>\d+)\])?:$")
-_LEVEL_TOKENS: dict[str, str] = {}
-for _word in ("trace", "debug", "info", "notice", "warn", "warning", "error", "err", "severe", "critical",
-              "crit", "fatal", "panic", "emerg", "alert", "verbose", "dbug", "eror", "information"):  # fmt: skip
-    _level = normalize_level(_word)
-    for _form in (_word.upper(), _word.title()):
-        for _wrapped in (_form, f"[{_form}]", f"{_form}:", f"<{_form}>", f"[{_form}]:", f"{_form},"):
-            _LEVEL_TOKENS[_wrapped] = _level
-    _LEVEL_TOKENS[f"[{_word}]"] = _level
+
+
+def _level_tokens() -> dict[str, str]:
+    """Exact header tokens that name a level ("INFO", "[error]", "Warning:", "<ERROR>", ...)."""
+    table: dict[str, str] = {}
+    words = ("trace", "debug", "info", "notice", "warn", "warning", "error", "err", "severe", "critical",
+             "crit", "fatal", "panic", "emerg", "alert", "verbose", "dbug", "eror", "information")  # fmt: skip
+    for word in words:
+        level = normalize_level(word)
+        for form in (word.upper(), word.title()):
+            for wrapped in (form, f"[{form}]", f"{form}:", f"<{form}>", f"[{form}]:", f"{form},"):
+                table[wrapped] = level
+        table[f"[{word}]"] = level
+    return table
+
+
+_LEVEL_TOKENS = _level_tokens()
 _SKIP = frozenset({"-", "---", ":", "|", "--"})
 _SERVICE = re.compile(r"\b(?:service\.name|service|svc)=\"?([\w.-]+)")
 _TRACE = re.compile(r"\btrace[_.-]?id[\"']?\s*[=:]\s*[\"']?([0-9a-f]{32}|[0-9a-f]{16})\b", re.IGNORECASE)
@@ -70,7 +79,7 @@ class Clock:
 
     def __init__(self, reference_ns: int) -> None:
         self.reference_ns = reference_ns
-        self.seconds_cache: dict[str, int | None] = {}
+        self._dates: dict[str, int | None] = {}  # "2024-01-02" / "Jan  2" -> day start; bounded below
         self._day_start = reference_ns - reference_ns % _DAY_NS
         self._year = 1970 + int(reference_ns // (365.2425 * _DAY_NS))
         self._days: dict[tuple[int, int, int], int] = {}
@@ -80,10 +89,31 @@ class Clock:
         key = (year, month, day)
         cached = self._days.get(key)
         if cached is None:
-            if not (1 <= month <= 12 and 1 <= day <= 31):
+            if not (1 <= month <= 12 and 1 <= day <= 31 and 1678 <= year <= 2261):  # int64 nanoseconds
                 return None
             cached = self._days[key] = timegm((year, month, day, 0, 0, 0, 0, 0, 0)) * _NS
         return cached
+
+    def iso_day(self, text: str) -> int | None:
+        """Day start of "YYYY-MM-DD", cached: most lines of a file share a handful of dates."""
+        if text in self._dates:
+            return self._dates[text]
+        m = _ISO_DATE.fullmatch(text)
+        return self._remember(text, self.day_ns(int(m[1]), int(m[2]), int(m[3])) if m else None)
+
+    def syslog_date(self, text: str) -> int | None:
+        """Day start of "Jan  2" in the year the file was written."""
+        if text in self._dates:
+            return self._dates[text]
+        m = _SYSLOG_DATE.fullmatch(text)
+        ok = m is not None and m[1] in _MONTHS
+        return self._remember(text, self.syslog_day(_MONTHS[m[1]], int(m[2])) if m and ok else None)
+
+    def _remember(self, key: str, value: int | None) -> int | None:
+        if len(self._dates) >= 4096:
+            self._dates.clear()
+        self._dates[key] = value
+        return value
 
     def time_of_day(self, seconds_ns: int) -> int:
         ts = self._day_start + seconds_ns
@@ -119,19 +149,20 @@ def _clock_ns(h: str, m: str, s: str) -> int:
     return (int(h) * 3600 + int(m) * 60 + int(s)) * _NS
 
 
-_CACHE_MAX = 1 << 16
 _TAIL = re.compile(r"(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?\]?")
 
 
-def _cached(clock: Clock, key: str, compute: Callable[[str, Clock], int | None]) -> int | None:
-    """Lines share their second: "2024-01-02 03:04:05" / "Jan  2 03:04:05" -> ns, computed once."""
-    cache = clock.seconds_cache
-    if key in cache:
-        return cache[key]
-    if len(cache) >= _CACHE_MAX:
-        cache.clear()
-    value = cache[key] = compute(key, clock)
-    return value
+def _hms_ns(text: str) -> int | None:
+    """ "03:04:05" -> ns since midnight, without a regex: this runs once per line."""
+    if text[2:3] != ":" or text[5:6] != ":":
+        return None
+    h, m, s = text[0:2], text[3:5], text[6:8]
+    if not (h.isdigit() and m.isdigit() and s.isdigit()):
+        return None
+    hi, mi, si = int(h), int(m), int(s)
+    if hi > 23 or mi > 59 or si > 60:
+        return None
+    return (hi * 3600 + mi * 60 + si) * _NS
 
 
 def parse_timestamp(line: str, clock: Clock) -> tuple[int, bool, int] | None:
@@ -139,14 +170,14 @@ def parse_timestamp(line: str, clock: Clock) -> tuple[int, bool, int] | None:
     first = line[:1]
     if first.isdigit() or first == "[":
         o = 1 if first == "[" else 0
-        if line[o + 4 : o + 5] == "-" and line[o + 13 : o + 14] == ":" and line[o + 10 : o + 11] in ("T", " "):
-            key = line[o : o + 19]
-            base = _cached(clock, key, _iso_base)
-            if base is not None:
+        if line[o + 4 : o + 5] == "-" and line[o + 10 : o + 11] in ("T", " "):
+            day = clock.iso_day(line[o : o + 10])
+            hms = _hms_ns(line[o + 11 : o + 19]) if day is not None else None
+            if day is not None and hms is not None:
                 tail = _TAIL.match(line, o + 19)
                 assert tail is not None  # every part of _TAIL is optional
                 frac, tz = tail.groups()
-                ts = base + _frac_ns(frac)
+                ts = day + hms + _frac_ns(frac)
                 if tz and tz not in ("Z", "+00:00", "+0000"):
                     sign = 1 if tz[0] == "+" else -1
                     ts -= sign * (int(tz[1:3]) * 3600 + int(tz[-2:]) * 60) * _NS
@@ -163,32 +194,13 @@ def parse_timestamp(line: str, clock: Clock) -> tuple[int, bool, int] | None:
             return clock.time_of_day(_clock_ns(m[1], m[2], m[3]) + _frac_ns(m[4])), False, m.end()
         return None
     if "A" <= first <= "Z" and line[3:4] == " " and line[9:10] == ":":
-        key = line[:15]
-        base = _cached(clock, key, _syslog_base)
-        if base is not None:
+        day = clock.syslog_date(line[:6])
+        hms = _hms_ns(line[7:15]) if day is not None else None
+        if day is not None and hms is not None:
             tail = _SYSLOG_TAIL.match(line, 15)
             if tail is not None:
-                return base + _frac_ns(tail[1]), False, tail.end()
+                return day + hms + _frac_ns(tail[1]), False, tail.end()
     return None
-
-
-def _iso_base(key: str, clock: Clock) -> int | None:
-    m = _ISO.fullmatch(key)
-    if m is None:
-        return None
-    y, mo, d, h, mi, s = m.groups()
-    day = clock.day_ns(int(y), int(mo), int(d))
-    if day is None or int(h) > 23 or int(mi) > 59 or int(s) > 60:
-        return None
-    return day + _clock_ns(h, mi, s)
-
-
-def _syslog_base(key: str, clock: Clock) -> int | None:
-    m = _SYSLOG.fullmatch(key)
-    if m is None or m[1] not in _MONTHS or int(m[3]) > 23 or int(m[4]) > 59:
-        return None
-    day = clock.syslog_day(_MONTHS[m[1]], int(m[2]))
-    return None if day is None else day + _clock_ns(m[3], m[4], m[5])
 
 
 def parse_header(line: str, clock: Clock) -> Header | None:

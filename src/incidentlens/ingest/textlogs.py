@@ -9,6 +9,7 @@ CRI-wrapped lines (`<ts> stdout F <msg>`) are unwrapped first. Header heuristics
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,10 @@ _CONTINUATION_STARTS = (
     "Suppressed:",
     "--- End of",
     "created by ",
+    "[signal ",
 )
+_GO_FUNCTION_LINE = re.compile(r"(?:created by )?[^\s(]+(?:\(.*\))?(?: in goroutine \d+)?")
+_EXCEPTION_LINE = re.compile(r"(?:Exception in thread |[\w$]+(?:\.[\w$]+)+(?::|$)|[A-Z]\w*(?:Error|Exception)\b)")
 _EMPTY_ATTRS = "{}"
 _NO_FRAMES = "[]"
 
@@ -40,9 +44,11 @@ _NO_FRAMES = "[]"
 class TextAssembler:
     """Groups lines into records and writes them to the sink; feed lines in order, then `close()`."""
 
-    def __init__(self, path: Path, sink: RowSink, *, service: str, clock: Clock, headed: bool) -> None:
+    def __init__(self, path: Path, sink: RowSink, *, service: str, clock: Clock, headed: bool | None) -> None:
+        """`headed=None` decides per stream: headed from the first line that has a timestamp."""
         self.path, self.sink, self.service, self.clock = path, sink, service, clock
-        self.headed = headed
+        self.headed = bool(headed)
+        self._adaptive = headed is None
         self._src = str(path)
         self._header: Header | None = None
         self._first_line = 0
@@ -50,6 +56,8 @@ class TextAssembler:
         self._cont: list[str] = []
         self._cont_chars = 0
         self._dropped = 0
+        self._py_open = False  # inside a Python traceback whose unindented exception line is still to come
+        self._go_open = False  # inside a goroutine dump whose function lines are unindented
 
     def feed(self, lineno: int, line: str, *, ts_ns: int | None = None, extra: dict[str, Any] | None = None) -> None:
         """One line; `ts_ns` and `extra` come from a container wrapper when there is one."""
@@ -62,13 +70,24 @@ class TextAssembler:
             stripped = line.lstrip()
             if not stripped:
                 return
-            if self._has_record() and (self.headed or stripped.startswith(_CONTINUATION_STARTS)):
+            if self._has_record() and (
+                self.headed
+                or self._py_open
+                or stripped.startswith(_CONTINUATION_STARTS)
+                or (self._go_open and _GO_FUNCTION_LINE.fullmatch(stripped) is not None)
+            ):
+                self._py_open = stripped.startswith("Traceback (most recent call last)")
+                self._go_open = self._go_open or stripped.startswith("goroutine ")
                 self._continue(lineno, line)
                 return
             header = Header(0, False, body=line)
+        elif self._adaptive:
+            self.headed = True
         if ts_ns is not None and (not header.full_date or header.ts_ns == 0):
             header.ts_ns = ts_ns  # the container runtime's clock has the date a bare time of day lacks
         self.flush()
+        self._py_open = line.lstrip().startswith("Traceback (most recent call last)")
+        self._go_open = False
         self._header, self._first_line, self._extra = header, lineno, extra
 
     def _has_record(self) -> bool:
@@ -140,16 +159,28 @@ def mtime_clock(path: Path) -> Clock:
     return Clock(path.stat().st_mtime_ns)
 
 
-def is_headed(head: str, clock: Clock, *, sample: int = 200) -> bool:
-    """Whether most non-blank lines of the head start with a timestamp (after CRI unwrapping)."""
+def is_headed(head: str, clock: Clock, *, sample: int = 400) -> bool:
+    """Whether most record-starting lines of the head begin with a timestamp (after CRI unwrapping).
+
+    Lines that are continuations whatever the mode (indented, trace markers, exception headers) are
+    left out of the count, so a file full of stack traces is still recognised as timestamped.
+    """
     total = stamped = 0
-    for line in head.splitlines()[:sample]:
-        cri = parse_cri(line)
-        text = cri.text if cri is not None else line
-        if not text.strip():
+    joiner = PartialJoiner()
+    for index, line in enumerate(head.splitlines()[:sample]):
+        piece = parse_cri(line)
+        if piece is not None:
+            whole, _ = joiner.add(index, piece)
+            if whole is None:
+                continue
+            line = whole.text
+        stripped = line.lstrip()
+        if not stripped or line[:1] in (" ", "\t") or stripped.startswith(_CONTINUATION_STARTS):
+            continue
+        if _EXCEPTION_LINE.match(stripped):
             continue
         total += 1
-        if text[:1] not in (" ", "\t") and parse_header(text, clock) is not None:
+        if parse_header(line, clock) is not None:
             stamped += 1
     return total > 0 and stamped / total >= HEADED_RATIO
 

@@ -58,6 +58,8 @@ class Brief:
     next_steps: tuple[str, ...]
     inputs: dict[str, int]
     notes: tuple[str, ...]
+    severity: str = "unknown"
+    alert_fingerprint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; `hypotheses` items carry `service`, `confidence` and `evidence` at top level."""

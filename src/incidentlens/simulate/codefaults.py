@@ -51,9 +51,24 @@ def apply(change: CodeChange, text: str) -> str:
 
 
 def changed_lines(change: CodeChange, text_after: str) -> list[int]:
-    """1-based [start, end] of the new text in the changed file."""
-    start = text_after[: text_after.index(change.new)].count("\n") + 1
-    return [start, start + change.new.rstrip("\n").count("\n")]
+    """1-based [start, end] of the lines the edit changed in the new file.
+
+    Lines the old and new snippets share at either end are not counted; a pure deletion names the line
+    that now follows the deleted ones (where the missing check used to protect).
+    """
+    base = text_after[: text_after.index(change.new)].count("\n") + 1
+    old, new = change.old.splitlines(), change.new.splitlines()
+    shortest = min(len(old), len(new))
+    head = 0
+    while head < shortest and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    if len(new) - tail > head:
+        return [base + head, base + len(new) - tail - 1]
+    line = base + min(head, len(new) - 1)
+    return [line, line]
 
 
 def line_of(text: str, needle: str) -> tuple[int, str]:
@@ -83,7 +98,7 @@ def bad_deploy(service: str) -> CodeChange:
     if service == "cart":
         return CodeChange(
             "services/cart/store.py",
-            old='        cart = self._read(user_id)\n        if cart is None:\n            return []\n'
+            old="        cart = self._read(user_id)\n        if cart is None:\n            return []\n"
             '        return cart["items"]\n',
             new='        cart = self._read(user_id)\n        return cart["items"]\n',
             message="cart: simplify get_cart, empty carts are created on first add",
@@ -187,4 +202,3 @@ def memory_leak(service: str) -> CodeChange:
             extra=(("MAX_RESPONSES = 5\n", "MAX_RESPONSES = 5\n_history = []\n"),),
         )
     raise KeyError(service)
-

@@ -7,7 +7,7 @@ fault names, only on the effects switched on here.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from incidentlens.model.enums import FaultKind
 from incidentlens.simulate import codefaults
@@ -25,28 +25,72 @@ class FaultSpec:
 FAULTS: dict[str, FaultSpec] = {
     f.name: f
     for f in (
-        FaultSpec("bad_deploy_exception", "A deploy raises an exception in one service's request handler.",
-                  FaultKind.CODE, ("cart", "shipping", "recommendation")),
-        FaultSpec("payment_attribute_failure", "Payment fails only for one card type after a fee change.",
-                  FaultKind.CODE, ("payment",)),
-        FaultSpec("dependency_unreachable", "A service stops; its callers get connection refused.",
-                  FaultKind.DEPENDENCY, ("payment", "currency", "shipping")),
-        FaultSpec("cache_failure_memory", "The cart's redis times out; cart falls back to memory and grows.",
-                  FaultKind.DEPENDENCY, ("cart",)),
-        FaultSpec("cpu_saturation", "One service's CPU saturates; its latency propagates to callers.",
-                  FaultKind.CPU, ("currency", "productcatalog", "ad", "recommendation")),
-        FaultSpec("memory_leak", "A deploy leaks memory: steady growth, GC pauses, then OOM restarts.",
-                  FaultKind.MEMORY, ("email", "recommendation")),
-        FaultSpec("slow_db_query", "A deploy changes a product query so it no longer uses the index.",
-                  FaultKind.CODE, ("productcatalog",)),
-        FaultSpec("connection_pool_exhaustion", "The catalog's database pool saturates; acquires time out.",
-                  FaultKind.SATURATION, ("productcatalog",)),
-        FaultSpec("config_timeout", "A config change lowers a checkout client timeout below the callee latency.",
-                  FaultKind.CONFIG, ("checkout",)),
-        FaultSpec("queue_consumer_lag", "The accounting consumer slows down; kafka consumer lag grows.",
-                  FaultKind.SATURATION, ("accounting",)),
-        FaultSpec("network_delay", "Added network latency on one service; slower calls, no errors.",
-                  FaultKind.NETWORK, ("cart", "productcatalog", "currency")),
+        FaultSpec(
+            "bad_deploy_exception",
+            "A deploy raises an exception in one service's request handler.",
+            FaultKind.CODE,
+            ("cart", "shipping", "recommendation"),
+        ),
+        FaultSpec(
+            "payment_attribute_failure",
+            "Payment fails only for one card type after a fee change.",
+            FaultKind.CODE,
+            ("payment",),
+        ),
+        FaultSpec(
+            "dependency_unreachable",
+            "A service stops; its callers get connection refused.",
+            FaultKind.DEPENDENCY,
+            ("payment", "currency", "shipping"),
+        ),
+        FaultSpec(
+            "cache_failure_memory",
+            "The cart's redis times out; cart falls back to memory and grows.",
+            FaultKind.DEPENDENCY,
+            ("cart",),
+        ),
+        FaultSpec(
+            "cpu_saturation",
+            "One service's CPU saturates; its latency propagates to callers.",
+            FaultKind.CPU,
+            ("currency", "productcatalog", "ad", "recommendation"),
+        ),
+        FaultSpec(
+            "memory_leak",
+            "A deploy leaks memory: steady growth, GC pauses, then OOM restarts.",
+            FaultKind.MEMORY,
+            ("email", "recommendation"),
+        ),
+        FaultSpec(
+            "slow_db_query",
+            "A deploy changes a product query so it no longer uses the index.",
+            FaultKind.CODE,
+            ("productcatalog",),
+        ),
+        FaultSpec(
+            "connection_pool_exhaustion",
+            "The catalog's database pool saturates; acquires time out.",
+            FaultKind.SATURATION,
+            ("productcatalog",),
+        ),
+        FaultSpec(
+            "config_timeout",
+            "A config change lowers a checkout client timeout below the callee latency.",
+            FaultKind.CONFIG,
+            ("checkout",),
+        ),
+        FaultSpec(
+            "queue_consumer_lag",
+            "The accounting consumer slows down; kafka consumer lag grows.",
+            FaultKind.SATURATION,
+            ("accounting",),
+        ),
+        FaultSpec(
+            "network_delay",
+            "Added network latency on one service; slower calls, no errors.",
+            FaultKind.NETWORK,
+            ("cart", "productcatalog", "currency"),
+        ),
         FaultSpec("none", "No fault: a healthy system with routine noise and a noisy alert.", None, ()),
     )
 }
@@ -102,54 +146,92 @@ def resolve(name: str, rng: random.Random, onset_ns: int) -> Plan:
     if name == "none":
         return Plan(name, "", None, spec.description, onset_ns)
     service = rng.choice(spec.candidates)
-    base = {"fault": name, "service": service, "kind": spec.kind, "onset_ns": onset_ns}
+    base = Plan(name, service, spec.kind, spec.description, onset_ns)
     if name == "bad_deploy_exception":
         op, rate, key, _ = _ERROR_SITE[service]
         change = codefaults.bad_deploy(service)
         desc = f"{change.message!r} deployed to {service} raises {change.exc_type} in {op}"
-        return Plan(**base, description=desc, ramp_s=1.0, change=change, error_op=op, error_rate=rate,
-                    attr_key=key)
+        return replace(base, description=desc, ramp_s=1.0, change=change, error_op=op, error_rate=rate, attr_key=key)
     if name == "payment_attribute_failure":
         card = rng.choice(("amex", "discover", "mastercard"))
         change = codefaults.attribute_fee(card)
         desc = f"payment Charge raises KeyError for card_type={card} after {change.message!r}"
-        return Plan(**base, description=desc, ramp_s=1.0, change=change, error_op="Charge", error_rate=1.0,
-                    attr_key="app.payment.card_type", attr_value=card)
+        return replace(
+            base,
+            description=desc,
+            ramp_s=1.0,
+            change=change,
+            error_op="Charge",
+            error_rate=1.0,
+            attr_key="app.payment.card_type",
+            attr_value=card,
+        )
     if name == "dependency_unreachable":
-        return Plan(**base, description=f"{service} is down: no process accepts connections", ramp_s=1.0,
-                    dead=True)
+        return replace(base, description=f"{service} is down: no process accepts connections", ramp_s=1.0, dead=True)
     if name == "cache_failure_memory":
-        return Plan(**base, description="cart's redis cache times out; cart caches in process memory",
-                    ramp_s=5.0, cache_down=True)
+        return replace(
+            base,
+            description="cart's redis cache times out; cart caches in process memory",
+            ramp_s=5.0,
+            cache_down=True,
+        )
     if name == "cpu_saturation":
-        return Plan(**base, description=f"{service} CPU saturated by a runaway loop", ramp_s=60.0, cpu=True)
+        return replace(base, description=f"{service} CPU saturated by a runaway loop", ramp_s=60.0, cpu=True)
     if name == "memory_leak":
         change = codefaults.memory_leak(service)
-        return Plan(**base, description=f"{change.message!r} leaks memory in {service}", ramp_s=300.0,
-                    change=change, leak=True, error_op=_LEAK_OP[service])
+        return replace(
+            base,
+            description=f"{change.message!r} leaks memory in {service}",
+            ramp_s=300.0,
+            change=change,
+            leak=True,
+            error_op=_LEAK_OP[service],
+        )
     if name == "slow_db_query":
         change = codefaults.slow_query()
-        statement = ("SELECT id, name, description, picture, price_units, price_nanos, categories "
-                     "FROM products WHERE lower(id) = lower(%s)")
-        return Plan(**base, description="product lookup query no longer uses the primary key index",
-                    ramp_s=5.0, change=change, db_slow_ms=rng.uniform(350.0, 600.0), db_statement=statement)
+        statement = (
+            "SELECT id, name, description, picture, price_units, price_nanos, categories "
+            "FROM products WHERE lower(id) = lower(%s)"
+        )
+        return replace(
+            base,
+            description="product lookup query no longer uses the primary key index",
+            ramp_s=5.0,
+            change=change,
+            db_slow_ms=rng.uniform(350.0, 600.0),
+            db_statement=statement,
+        )
     if name == "connection_pool_exhaustion":
-        return Plan(**base, description="productcatalog's PostgreSQL pool is exhausted (in_use == max)",
-                    ramp_s=90.0, pool=True)
+        return replace(
+            base, description="productcatalog's PostgreSQL pool is exhausted (in_use == max)", ramp_s=90.0, pool=True
+        )
     if name == "config_timeout":
         target = rng.choice(("payment", "shipping"))
         key = f"{target}_timeout_ms"
         previous = {"payment": "3000", "shipping": "2000"}[target]
         current = {"payment": "40", "shipping": "3"}[target]
-        return Plan(**base, description=f"checkout config {key} lowered from {previous} to {current}",
-                    ramp_s=1.0, timeout_target=target, timeout_ms=float(current),
-                    config={"key": key, "previous": previous, "current": current})
+        return replace(
+            base,
+            description=f"checkout config {key} lowered from {previous} to {current}",
+            ramp_s=1.0,
+            timeout_target=target,
+            timeout_ms=float(current),
+            config={"key": key, "previous": previous, "current": current},
+        )
     if name == "queue_consumer_lag":
-        return Plan(**base, description="accounting consumer processing slowed; orders pile up in kafka",
-                    ramp_s=20.0, consumer_slow=True)
+        return replace(
+            base,
+            description="accounting consumer processing slowed; orders pile up in kafka",
+            ramp_s=20.0,
+            consumer_slow=True,
+        )
     if name == "network_delay":
-        return Plan(**base, description=f"~{150} ms added network latency on {service}'s interface",
-                    ramp_s=10.0, net_delay_ms=rng.uniform(120.0, 220.0))
+        return replace(
+            base,
+            description=f"~{150} ms added network latency on {service}'s interface",
+            ramp_s=10.0,
+            net_delay_ms=rng.uniform(120.0, 220.0),
+        )
     raise KeyError(name)
 
 

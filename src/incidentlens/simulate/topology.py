@@ -42,26 +42,89 @@ class Service:
 SERVICES: dict[str, Service] = {
     s.name: s
     for s in (
-        Service("frontend", Language.GO, "web", "@shop/web", "@maria", "", 8080, 0.12, 180),
-        Service("checkout", Language.GO, "checkout", "@shop/checkout", "@jonas", "oteldemo.CheckoutService",
-                5050, 0.08, 96),
-        Service("cart", Language.PYTHON, "checkout", "@shop/checkout", "@jonas", "oteldemo.CartService",
-                7070, 0.06, 140),
-        Service("payment", Language.PYTHON, "payments", "@shop/payments", "@dana", "oteldemo.PaymentService",
-                50051, 0.05, 120),
-        Service("productcatalog", Language.PYTHON, "catalog", "@shop/catalog", "@omar",
-                "oteldemo.ProductCatalogService", 3550, 0.09, 150),
-        Service("currency", Language.PYTHON, "payments", "@shop/payments", "@dana",
-                "oteldemo.CurrencyService", 7001, 0.05, 90),
-        Service("shipping", Language.PYTHON, "fulfilment", "@shop/fulfilment", "@lee",
-                "oteldemo.ShippingService", 50052, 0.04, 88),
-        Service("email", Language.PYTHON, "fulfilment", "@shop/fulfilment", "@lee", "oteldemo.EmailService",
-                6060, 0.03, 110),
-        Service("recommendation", Language.PYTHON, "discovery", "@shop/discovery", "@priya",
-                "oteldemo.RecommendationService", 9001, 0.07, 160),
-        Service("ad", Language.JAVA, "discovery", "@shop/discovery", "@priya", "oteldemo.AdService", 9555,
-                0.10, 310),
-        Service("accounting", Language.PYTHON, "finance", "@shop/finance", "@sam", "", 0, 0.03, 100),
+        Service("frontend", Language.GO, "web", "@shop/web", "@maria-costa", "", 8080, 0.12, 180),
+        Service(
+            "checkout",
+            Language.GO,
+            "checkout",
+            "@shop/checkout",
+            "@jonas-weber",
+            "oteldemo.CheckoutService",
+            5050,
+            0.08,
+            96,
+        ),
+        Service(
+            "cart",
+            Language.PYTHON,
+            "checkout",
+            "@shop/checkout",
+            "@jonas-weber",
+            "oteldemo.CartService",
+            7070,
+            0.06,
+            140,
+        ),
+        Service(
+            "payment",
+            Language.PYTHON,
+            "payments",
+            "@shop/payments",
+            "@dana-kim",
+            "oteldemo.PaymentService",
+            50051,
+            0.05,
+            120,
+        ),
+        Service(
+            "productcatalog",
+            Language.PYTHON,
+            "catalog",
+            "@shop/catalog",
+            "@omar-haddad",
+            "oteldemo.ProductCatalogService",
+            3550,
+            0.09,
+            150,
+        ),
+        Service(
+            "currency",
+            Language.PYTHON,
+            "payments",
+            "@shop/payments",
+            "@dana-kim",
+            "oteldemo.CurrencyService",
+            7001,
+            0.05,
+            90,
+        ),
+        Service(
+            "shipping",
+            Language.PYTHON,
+            "fulfilment",
+            "@shop/fulfilment",
+            "@lee-park",
+            "oteldemo.ShippingService",
+            50052,
+            0.04,
+            88,
+        ),
+        Service("email", Language.PYTHON, "fulfilment", "@shop/fulfilment", "@lee-park", "", 6060, 0.03, 110),
+        Service(
+            "recommendation",
+            Language.PYTHON,
+            "discovery",
+            "@shop/discovery",
+            "@priya-nair",
+            "oteldemo.RecommendationService",
+            9001,
+            0.07,
+            160,
+        ),
+        Service(
+            "ad", Language.JAVA, "discovery", "@shop/discovery", "@priya-nair", "oteldemo.AdService", 9555, 0.10, 310
+        ),
+        Service("accounting", Language.PYTHON, "finance", "@shop/finance", "@jonas-weber", "", 0, 0.03, 100),
     )
 }
 
@@ -107,15 +170,25 @@ def _redis(command: str, ms: float) -> Call:
     return Call(CallKind.REDIS, statement=command, ms=ms)
 
 
-GET_PRODUCT = Step("productcatalog", "GetProduct", 2.0, (_pg("SELECT id, name, description, picture, "
-                   "price_units, price_nanos, categories FROM products WHERE id = $1", 3.0),))
-LIST_PRODUCTS = Step("productcatalog", "ListProducts", 3.0, (_pg("SELECT id, name, categories FROM products "
-                     "ORDER BY id LIMIT $1", 5.0),))
+GET_PRODUCT = Step(
+    "productcatalog",
+    "GetProduct",
+    2.0,
+    (
+        _pg(
+            "SELECT id, name, description, picture, price_units, price_nanos, categories FROM products WHERE id = %s",
+            3.0,
+        ),
+    ),
+)
+LIST_PRODUCTS = Step(
+    "productcatalog", "ListProducts", 3.0, (_pg("SELECT id, name, categories FROM products ORDER BY id LIMIT %s", 5.0),)
+)
 CONVERT = Step("currency", "Convert", 1.5)
 GET_ADS = Step("ad", "GetAds", 4.0)
 RECOMMEND = Step("recommendation", "ListRecommendations", 6.0, (_rpc(LIST_PRODUCTS),))
-GET_CART = Step("cart", "GetCart", 1.0, (_redis("HGETALL", 0.6),))
-ADD_ITEM = Step("cart", "AddItem", 1.2, (_redis("HGETALL", 0.6), _redis("HSET", 0.7)))
+GET_CART = Step("cart", "GetCart", 1.0, (_redis("GET", 0.6),))
+ADD_ITEM = Step("cart", "AddItem", 1.2, (_redis("GET", 0.6), _redis("SET", 0.7)))
 EMPTY_CART = Step("cart", "EmptyCart", 0.8, (_redis("DEL", 0.5),))
 GET_QUOTE = Step("shipping", "GetQuote", 2.5)
 SHIP_ORDER = Step("shipping", "ShipOrder", 3.0)
@@ -140,8 +213,12 @@ PLACE_ORDER = Step(
 )
 
 # The consumer side of the "orders" topic runs in its own trace, linked to the producer span.
-CONSUME_ORDER = Step("accounting", "orders process", 4.0, (_pg("INSERT INTO orders (order_id, "
-                     "total_units, currency, created_at) VALUES ($1, $2, $3, now())", 2.0),))
+CONSUME_ORDER = Step(
+    "accounting",
+    "orders process",
+    4.0,
+    (_pg("INSERT INTO orders (order_id, total_units, currency, created_at) VALUES (%s, %s, %s, now())", 2.0),),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,20 +231,43 @@ class Endpoint:
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("browse_product", "GET", "/api/products/{productId}", 0.34,
-             Step("frontend", "GET /api/products/{productId}", 3.0,
-                  (_rpc(GET_PRODUCT), _rpc(CONVERT), _rpc(GET_ADS, optional=True),
-                   _rpc(RECOMMEND, optional=True)))),
-    Endpoint("view_cart", "GET", "/api/cart", 0.16,
-             Step("frontend", "GET /api/cart", 2.5, (_rpc(GET_CART), _rpc(CONVERT), _rpc(GET_QUOTE)))),
-    Endpoint("add_to_cart", "POST", "/api/cart", 0.16,
-             Step("frontend", "POST /api/cart", 2.0, (_rpc(GET_PRODUCT), _rpc(ADD_ITEM)))),
-    Endpoint("checkout", "POST", "/api/checkout", 0.10,
-             Step("frontend", "POST /api/checkout", 3.0, (_rpc(PLACE_ORDER),))),
-    Endpoint("get_ads", "GET", "/api/data", 0.10,
-             Step("frontend", "GET /api/data", 1.0, (_rpc(GET_ADS),))),
-    Endpoint("recommendations", "GET", "/api/recommendations", 0.14,
-             Step("frontend", "GET /api/recommendations", 1.5, (_rpc(RECOMMEND), _rpc(CONVERT)))),
+    Endpoint(
+        "browse_product",
+        "GET",
+        "/api/products/{productId}",
+        0.34,
+        Step(
+            "frontend",
+            "GET /api/products/{productId}",
+            3.0,
+            (_rpc(GET_PRODUCT), _rpc(CONVERT), _rpc(GET_ADS, optional=True), _rpc(RECOMMEND, optional=True)),
+        ),
+    ),
+    Endpoint(
+        "view_cart",
+        "GET",
+        "/api/cart",
+        0.16,
+        Step("frontend", "GET /api/cart", 2.5, (_rpc(GET_CART), _rpc(CONVERT), _rpc(GET_QUOTE))),
+    ),
+    Endpoint(
+        "add_to_cart",
+        "POST",
+        "/api/cart",
+        0.16,
+        Step("frontend", "POST /api/cart", 2.0, (_rpc(GET_PRODUCT), _rpc(ADD_ITEM))),
+    ),
+    Endpoint(
+        "checkout", "POST", "/api/checkout", 0.10, Step("frontend", "POST /api/checkout", 3.0, (_rpc(PLACE_ORDER),))
+    ),
+    Endpoint("get_ads", "GET", "/api/data", 0.10, Step("frontend", "GET /api/data", 1.0, (_rpc(GET_ADS),))),
+    Endpoint(
+        "recommendations",
+        "GET",
+        "/api/recommendations",
+        0.14,
+        Step("frontend", "GET /api/recommendations", 1.5, (_rpc(RECOMMEND), _rpc(CONVERT))),
+    ),
 )
 
 

@@ -169,15 +169,17 @@ class TelemetryQueries:
         )
         return [ChangeRow(*r) for r in rows]
 
-    def error_timeline(self, window: TimeRange, bin_ns: int) -> list[tuple[int, int, int, int]]:
-        """Per time bin: (bin start, error spans, error logs, all spans), for onset detection."""
+    def error_timeline(self, window: TimeRange, bin_ns: int) -> list[tuple[int, int, int, int, float]]:
+        """Per time bin: (bin start, error spans, error logs, all spans, p90 ms of entry spans) for onset detection."""
         return self.store.rows(
             "WITH e AS ("
-            " SELECT start_ns AS t, CASE WHEN status = 'ERROR' THEN 1 ELSE 0 END AS es, 0 AS el, 1 AS s FROM spans"
+            " SELECT start_ns AS t, CASE WHEN status = 'ERROR' THEN 1 ELSE 0 END AS es, 0 AS el, 1 AS s,"
+            "  CASE WHEN parent_span_id = '' THEN (end_ns - start_ns) / 1e6 END AS root_ms FROM spans"
             " WHERE start_ns BETWEEN $1 AND $2"
-            " UNION ALL SELECT ts_ns, 0, CASE WHEN level IN ('ERROR', 'FATAL') THEN 1 ELSE 0 END, 0 FROM logs"
+            " UNION ALL SELECT ts_ns, 0, CASE WHEN level IN ('ERROR', 'FATAL') THEN 1 ELSE 0 END, 0, NULL FROM logs"
             " WHERE ts_ns BETWEEN $1 AND $2)"
-            " SELECT $1 + (t - $1) // $3 * $3 AS b, sum(es), sum(el), sum(s) FROM e GROUP BY b ORDER BY b",
+            " SELECT $1 + (t - $1) // $3 * $3 AS b, sum(es), sum(el), sum(s), coalesce(quantile_cont(root_ms, 0.9), 0)"
+            " FROM e GROUP BY b ORDER BY b",
             [window.start_ns, window.end_ns, bin_ns],
         )
 
