@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,7 +22,6 @@ from incidentlens.model.enums import FaultKind
 from incidentlens.simulate import DEFAULT_FAULT, FAULTS, Truth, simulate
 from incidentlens.simulate.metrics import BOUNDS, histogram_quantile
 
-SMALL = {"normal_minutes": 8, "incident_minutes": 5, "scale": 0.6}
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
 REQUIRED_SERIES = {
@@ -37,12 +37,17 @@ REQUIRED_SERIES = {
 }
 
 
+def _small(fault: str, seed: int, out: Path, *, with_repo: bool = True) -> Truth:
+    """A short, thin window keeps the whole module fast."""
+    return simulate(fault, seed=seed, out=out, scale=0.6, normal_minutes=8, incident_minutes=5, with_repo=with_repo)
+
+
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Truth, Path]]:
     out: dict[str, tuple[Truth, Path]] = {}
     for name in FAULTS:
         path = tmp_path_factory.mktemp(name) / "bundle"
-        out[name] = (simulate(name, seed=11, out=path, **SMALL), path)  # type: ignore[arg-type]
+        out[name] = (_small(name, 11, path), path)
     return out
 
 
@@ -65,12 +70,16 @@ def _logs(bundle: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             yield path.stem, orjson.loads(line)
 
 
+def _ns(value: Any) -> int:
+    t = parse_time_ns(value)
+    assert t is not None, value
+    return int(t)
+
+
 def _log_time(rec: dict[str, Any]) -> int:
     for key in ("timestamp", "time", "ts", "@timestamp"):
         if key in rec:
-            t = parse_time_ns(rec[key])
-            assert t is not None, rec
-            return t
+            return _ns(rec[key])
     raise AssertionError(f"no time field in {rec}")
 
 
@@ -146,16 +155,16 @@ def test_changes_timeline(bundles: dict[str, tuple[Truth, Path]]) -> None:
     for name, (truth, bundle) in bundles.items():
         changes = orjson.loads((bundle / "changes" / "changes.json").read_bytes())["changes"]
         onset = truth.onset_ns or truth.alert_ns
-        recent = [c for c in changes if 0 < onset - parse_time_ns(c["timestamp"]) < 10 * 60e9]  # type: ignore[operator]
+        recent = [c for c in changes if 0 < onset - _ns(c["timestamp"]) < 10 * 60e9]
         herring = [c for c in recent if c["service"] == truth.red_herring and c["kind"] == "deploy"]
         assert herring, name
         if truth.commit:
             fault = [c for c in changes if c["commit"] == truth.commit]
             assert len(fault) == 1 and fault[0]["service"] == truth.service
-            assert 60e9 <= truth.onset_ns - parse_time_ns(fault[0]["timestamp"]) <= 181e9  # type: ignore[operator]
+            assert 60e9 <= truth.onset_ns - _ns(fault[0]["timestamp"]) <= 181e9
         if name == "config_timeout":
             config = [c for c in changes if c["kind"] == "config" and c["service"] == "checkout"]
-            assert any(abs(parse_time_ns(c["timestamp"]) - truth.onset_ns) < 2e9 for c in config)  # type: ignore[operator]
+            assert any(abs(_ns(c["timestamp"]) - truth.onset_ns) < 2e9 for c in config)
 
 
 def test_code_faults_in_repo(bundles: dict[str, tuple[Truth, Path]]) -> None:
@@ -177,7 +186,9 @@ def test_code_faults_in_repo(bundles: dict[str, tuple[Truth, Path]]) -> None:
             if parts and not parts[0].startswith("#") and _codeowners_match(parts[0], truth.file):
                 owners = line
         assert truth.owner in owners.split()[1:]
-        assert truth.service in (repo / "incidentlens.yaml").read_text()
+        catalog = yaml.safe_load((repo / "incidentlens.yaml").read_text())["services"]
+        assert catalog[truth.service]["path"] == f"services/{truth.service}"
+        assert catalog[truth.service]["owner"].startswith("@shop/")
 
 
 def _codeowners_match(pattern: str, path: str) -> bool:
@@ -207,14 +218,18 @@ def test_tracebacks_point_at_the_repo(bundles: dict[str, tuple[Truth, Path]]) ->
 
 
 def test_logs_carry_real_trace_context(bundles: dict[str, tuple[Truth, Path]]) -> None:
-    _, bundle = bundles[DEFAULT_FAULT]
+    _, bundle = bundles["dependency_unreachable"]
     spans = {(sp["traceId"], sp["spanId"]): service for service, sp in _spans(bundle)}
-    with_ctx = 0
+    handlers = (bundle / "repo" / "services" / "frontend" / "handlers.go").read_text().splitlines()
+    with_ctx = stacks = 0
     for service, rec in _logs(bundle):
         if rec.get("trace_id"):
             with_ctx += 1
             assert spans.get((rec["trace_id"], rec["span_id"])) == service
-    assert with_ctx > 1000
+        for line in re.findall(r"services/frontend/handlers\.go:(\d+)", rec.get("stacktrace", "")):
+            stacks += 1
+            assert "renderError" in handlers[int(line) - 1] or "logger.Error" in handlers[int(line) - 1]
+    assert with_ctx > 1000 and stacks > 10
 
 
 def test_dead_service_goes_silent(bundles: dict[str, tuple[Truth, Path]]) -> None:
@@ -269,9 +284,9 @@ def _digest(bundle: Path) -> str:
 
 
 def test_deterministic(tmp_path: Path) -> None:
-    a = simulate(DEFAULT_FAULT, seed=3, out=tmp_path / "a", **SMALL)  # type: ignore[arg-type]
-    b = simulate(DEFAULT_FAULT, seed=3, out=tmp_path / "b", **SMALL)  # type: ignore[arg-type]
-    c = simulate(DEFAULT_FAULT, seed=4, out=tmp_path / "c", with_repo=False, **SMALL)  # type: ignore[arg-type]
+    a = _small(DEFAULT_FAULT, 3, tmp_path / "a")
+    b = _small(DEFAULT_FAULT, 3, tmp_path / "b")
+    c = _small(DEFAULT_FAULT, 4, tmp_path / "c", with_repo=False)
     assert a == b and a.commit == _git(tmp_path / "b" / "repo", "rev-parse", "HEAD").strip()
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b") != _digest(tmp_path / "c")
     assert not (tmp_path / "c" / "repo").exists() and len(c.commit) == 40

@@ -50,24 +50,31 @@ class TableBuffer:
         return len(self._data[self.columns[0].name])
 
     def add(self, **row: Any) -> None:
-        unknown = row.keys() - self._data.keys()
-        if unknown:
-            raise KeyError(f"unknown column(s) for {self.table}: {sorted(unknown)}")
-        for name, values in self._data.items():
-            value = row.get(name)
-            values.append(self._defaults[name] if value is None else value)
+        """Append one row; `None` and omitted columns become the column default when converted."""
+        n = len(self)
+        data = self._data
+        for name, value in row.items():
+            column = data.get(name)
+            if column is None:
+                raise KeyError(f"unknown column for {self.table}: {name!r}")
+            column.append(value)
+        if len(row) != len(data):
+            for values in data.values():
+                if len(values) == n:
+                    values.append(None)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Numpy columns DuckDB can scan without a Python object per row on its side."""
         arrays: dict[str, np.ndarray] = {}
         for col in self.columns:
             values = self._data[col.name]
-            if col.type is ColumnType.INT:
-                arrays[col.name] = np.asarray(values, dtype=np.int64)
-            elif col.type is ColumnType.FLOAT:
+            if col.type is ColumnType.FLOAT:
                 arrays[col.name] = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
-            else:
-                arrays[col.name] = np.asarray(values, dtype=object)
+                continue
+            default = self._defaults[col.name]
+            if any(v is None for v in values):
+                values = [default if v is None else v for v in values]
+            arrays[col.name] = np.asarray(values, dtype=np.int64 if col.type is ColumnType.INT else object)
         return arrays
 
     def clear(self) -> None:

@@ -134,14 +134,8 @@ def catalog_yaml() -> str:
     for name, svc in SERVICES.items():
         lines.append(
             f'  {name}: {{path: services/{name}, team: {svc.team}, owner: "{svc.owner}", '
-            f'oncall: "{svc.oncall}", tier: production, language: {svc.language.value}}}'
+            f'oncall: "{svc.oncall}", tier: production}}'
         )
-    lines += [
-        "dependencies:",
-        "  redis: {used_by: [cart], kind: cache}",
-        "  postgres: {used_by: [productcatalog, accounting], kind: database}",
-        "  kafka: {used_by: [checkout, accounting], kind: queue}",
-    ]
     return "\n".join(lines) + "\n"
 
 
