@@ -44,12 +44,12 @@ def find_windows(queries: TelemetryQueries) -> Windows:
     firing = [a for a in queries.alerts() if a.starts_ns and bounds.start_ns <= a.starts_ns <= bounds.end_ns]
     alert_ns = firing[0].starts_ns if firing else None
     whole = TimeRange(bounds.start_ns, bounds.end_ns)
-    timeline = queries.error_timeline(whole, ONSET_BIN_NS)
     if alert_ns is not None:
         search_from, search_to = alert_ns - DEFAULT_SEARCH_BEFORE_ALERT_NS, alert_ns
     else:
         search_from, search_to = bounds.start_ns + (bounds.end_ns - bounds.start_ns) // 3, bounds.end_ns
-    onset = detect_onset(timeline, search_from_ns=search_from, search_to_ns=search_to, bin_ns=ONSET_BIN_NS)
+    timeline = queries.error_timeline(whole, ONSET_BIN_NS, reference_end_ns=search_from)
+    onset = detect_onset(timeline, search_from_ns=search_from, search_to_ns=search_to)
     return choose_windows(data_start_ns=bounds.start_ns, data_end_ns=bounds.end_ns, alert_ns=alert_ns, onset_ns=onset)
 
 

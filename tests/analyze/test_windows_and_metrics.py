@@ -11,16 +11,22 @@ BIN = 30 * 1_000_000_000
 
 
 def test_onset_is_first_sustained_departure() -> None:
-    timeline = [(i * BIN, 1 if i % 3 else 0, 0, 100, 20.0) for i in range(40)]
-    timeline += [(i * BIN, 30, 10, 100, 20.0) for i in range(40, 50)]
-    onset = detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN, bin_ns=BIN)
+    timeline = [(i * BIN, 1 if i % 3 else 0, 0, 100, 0) for i in range(40)]
+    timeline += [(i * BIN, 30, 10, 100, 0) for i in range(40, 50)]
+    onset = detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN)
     assert onset == 40 * BIN
 
 
 def test_single_spike_is_not_an_onset() -> None:
-    timeline = [(i * BIN, 1, 0, 100, 20.0) for i in range(50)]
-    timeline[45] = (45 * BIN, 50, 0, 100, 20.0)
-    assert detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN, bin_ns=BIN) is None
+    timeline = [(i * BIN, 1, 0, 100, 0) for i in range(50)]
+    timeline[45] = (45 * BIN, 50, 0, 100, 0)
+    assert detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN) is None
+
+
+def test_sparse_background_errors_are_not_an_onset() -> None:
+    timeline = [(i * BIN, 4 if i % 4 == 0 else 0, 0, 100, 0) for i in range(50)]
+    timeline[41] = (41 * BIN, 4, 0, 100, 0)
+    assert detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN) is None
 
 
 def test_windows_fall_back_to_alert_when_no_departure() -> None:
@@ -58,7 +64,7 @@ def test_metric_findings_are_per_service_and_kind() -> None:
     assert "container_cpu_usage_ratio" in evidence.summary and evidence.id.startswith("ev-metric-anomaly-")
 
 
-def test_latency_departure_is_an_onset_too() -> None:
-    timeline = [(i * BIN, 0, 0, 100, 20.0 + (i % 2)) for i in range(40)]
-    timeline += [(i * BIN, 0, 0, 100, 80.0) for i in range(40, 50)]
-    assert detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN, bin_ns=BIN) == 40 * BIN
+def test_slow_requests_are_an_onset_too() -> None:
+    timeline = [(i * BIN, 0, 0, 100, i % 2) for i in range(40)]
+    timeline += [(i * BIN, 0, 0, 100, 40) for i in range(40, 50)]
+    assert detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN) == 40 * BIN

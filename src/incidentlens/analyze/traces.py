@@ -113,7 +113,12 @@ def latency_findings(shifts: list[SelfTimeShift], *, known_services: set[str], i
 
 
 def silence_findings(volumes: list[ServiceVolume], *, baseline: TimeRange, incident: TimeRange) -> Analysis:
-    """Services that stopped emitting: a crashed or unreachable process leaves only silence."""
+    """Services that stopped emitting: a crashed or unreachable process leaves only silence.
+
+    Silence is decisive only when callers kept calling (the calls went unanswered) or nobody calls the
+    service (it stopped on its own). A service that simply stopped being called is a downstream
+    consequence of a failure upstream, and weighs little.
+    """
     out = Analysis()
     scale = incident.seconds / max(baseline.seconds, 1.0)
     for v in volumes:
@@ -122,21 +127,29 @@ def silence_findings(volumes: list[ServiceVolume], *, baseline: TimeRange, incid
         if expected < 20 or observed > 0.2 * expected:
             continue
         drop = 1.0 - observed / expected
+        expected_calls = v.baseline_calls_in * scale
+        if expected_calls < 5:
+            weight, why = 0.6, "nobody calls it, so the silence is its own"
+        elif v.incident_calls_in >= 0.2 * expected_calls:
+            weight, why = 1.0, f"callers kept calling it ({v.incident_calls_in} calls) and got no answer"
+        else:
+            weight, why = 0.1, f"callers stopped calling it too ({v.incident_calls_in} of ~{expected_calls:.0f} calls)"
         ev = Evidence(
             id=evidence_id(EvidenceKind.MISSING_CALLS, v.service),
             kind=EvidenceKind.MISSING_CALLS,
             service=v.service,
             summary=(
                 f"{v.service} went quiet: {observed} spans and logs in the incident window where about "
-                f"{expected:.0f} were expected ({drop:.0%} drop)"
+                f"{expected:.0f} were expected ({drop:.0%} drop); {why}"
             ),
             excerpt=(
-                f"{v.service}: spans {v.baseline_spans}->{v.incident_spans}, logs {v.baseline_logs}->{v.incident_logs},"
-                f" metric points {v.baseline_metrics}->{v.incident_metrics}"
+                f"{v.service}: spans {v.baseline_spans}->{v.incident_spans}, logs {v.baseline_logs}->"
+                f"{v.incident_logs}, metric points {v.baseline_metrics}->{v.incident_metrics}, calls to it "
+                f"{v.baseline_calls_in}->{v.incident_calls_in}"
             ),
             time_range=incident,
             source_ref=f"service:{v.service}",
-            score=round(drop, 3),
+            score=round(drop * weight, 3),
         )
-        out.add(ev, Finding("silence", v.service, FaultKind.DEPENDENCY, 0.9 * drop, (ev.id,), None, ev.summary))
+        out.add(ev, Finding("silence", v.service, FaultKind.DEPENDENCY, 0.9 * drop * weight, (ev.id,), None, why))
     return out

@@ -31,37 +31,36 @@ def _first_sustained(values: np.ndarray, starts: np.ndarray, threshold: float, l
     return None
 
 
-def detect_onset(
-    timeline: list[tuple[int, int, int, int, float]], *, search_from_ns: int, search_to_ns: int, bin_ns: int
-) -> int | None:
-    """First bin in the search range where errors or entry latency depart from their earlier level and stay.
+def count_threshold(reference: np.ndarray) -> float:
+    """A level that ordinary bins rarely exceed: Poisson-like counts, widened when the counts are overdispersed."""
+    mean = float(np.mean(reference))
+    med = float(np.median(reference))
+    mad = float(np.median(np.abs(reference - med))) * 1.4826
+    return max(mean + 4.0 * np.sqrt(mean) + 3.0, med + 5.0 * mad)
 
-    Robust: the reference level is the median and MAD of the bins before the search range.
+
+def detect_onset(
+    timeline: list[tuple[int, int, int, int, int]], *, search_from_ns: int, search_to_ns: int
+) -> int | None:
+    """First bin in the search range where errors or slow requests depart from their earlier level and stay.
+
+    The reference is every bin before the search range; counts are compared, not ratios, so quiet
+    bins with one unlucky request do not look like an incident.
     """
     if not timeline:
         return None
     starts = np.array([b[0] for b in timeline], dtype=np.int64)
     errors = np.array([b[1] + b[2] for b in timeline], dtype=np.float64)
-    latency = np.array([b[4] for b in timeline], dtype=np.float64)
+    slow = np.array([b[4] for b in timeline], dtype=np.float64)
     before = starts < search_from_ns
     if int(before.sum()) < 3:
         return None
-    found: list[int] = []
-    ref = errors[before]
-    med = float(np.median(ref))
-    mad = float(np.median(np.abs(ref - med))) * 1.4826
-    error_threshold = med + max(4.0 * mad, 3.0 * np.sqrt(med + 1.0), 2.0)
-    onset = _first_sustained(errors, starts, error_threshold, search_from_ns, search_to_ns)
-    if onset is not None:
-        found.append(onset)
-    ref = latency[before & (latency > 0)]
-    if ref.size >= 3:
-        med = float(np.median(ref))
-        mad = float(np.median(np.abs(ref - med))) * 1.4826
-        latency_threshold = med + max(5.0 * mad, 0.5 * med)
-        onset = _first_sustained(latency, starts, latency_threshold, search_from_ns, search_to_ns)
-        if onset is not None:
-            found.append(onset)
+    found = [
+        onset
+        for series in (errors, slow)
+        if (onset := _first_sustained(series, starts, count_threshold(series[before]), search_from_ns, search_to_ns))
+        is not None
+    ]
     return min(found) if found else None
 
 
@@ -74,7 +73,7 @@ def choose_windows(
 ) -> Windows:
     """Baseline is everything before the onset (less a guard); the incident runs from onset to the end."""
     if onset_ns is not None:
-        reason = "errors or entry latency depart from their normal level"
+        reason = "errors or slow requests depart from their normal level"
     elif alert_ns is not None:
         onset_ns = max(data_start_ns, alert_ns - 2 * MINUTE_NS)
         reason = "2 minutes before the alert (no earlier departure found in errors)"

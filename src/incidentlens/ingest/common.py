@@ -18,6 +18,7 @@ from incidentlens.errors import FormatError
 from incidentlens.ingest.sink import RowSink
 
 MAX_LINE_BYTES = 1 << 20  # longer lines are reported, not loaded: a 10 MB "line" is almost never a log record
+MAX_BATCH_LINE_BYTES = 256 << 20  # one line of an exporter file holds a whole batch of spans or points
 MAX_DOCUMENT_BYTES = 512 << 20
 HEAD_BYTES = 64 << 10
 
@@ -219,14 +220,14 @@ def load_json_document(path: Path) -> Any:
         raise FormatError(str(path), f"invalid JSON: {exc.msg} (column {exc.colno})", line=line) from None
 
 
-def iter_lines(path: Path, sink: RowSink) -> Iterator[tuple[int, str]]:
+def iter_lines(path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
     """Numbered text lines; over-long and undecodable lines are reported and skipped, the rest kept."""
     opener: Any = gzip.open if _is_gzip(path) else open
     with opener(path, "rb") as fh:
         lineno = 0
         while True:
             try:
-                raw = fh.readline(MAX_LINE_BYTES + 1)
+                raw = fh.readline(max_line_bytes + 1)
             except (EOFError, OSError) as exc:
                 sink.problem(
                     str(path),
@@ -237,8 +238,8 @@ def iter_lines(path: Path, sink: RowSink) -> Iterator[tuple[int, str]]:
             if not raw:
                 break
             lineno += 1
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                sink.problem(str(path), f"line longer than {MAX_LINE_BYTES} bytes skipped", line=lineno)
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                sink.problem(str(path), f"line longer than {max_line_bytes} bytes skipped", line=lineno)
                 while raw and not raw.endswith(b"\n"):  # drain the rest of the line in bounded pieces
                     try:
                         raw = fh.readline(MAX_LINE_BYTES)
@@ -253,9 +254,9 @@ def iter_lines(path: Path, sink: RowSink) -> Iterator[tuple[int, str]]:
             yield lineno, text.rstrip("\r\n")
 
 
-def iter_json_lines(path: Path, sink: RowSink) -> Iterator[tuple[int, Any]]:
+def iter_json_lines(path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, Any]]:
     """Parsed JSON values of a JSON-lines file; a bad line is a reported problem, not an abort."""
-    for lineno, text in iter_lines(path, sink):
+    for lineno, text in iter_lines(path, sink, max_line_bytes=max_line_bytes):
         if not text.strip():
             continue
         try:

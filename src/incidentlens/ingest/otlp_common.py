@@ -18,7 +18,13 @@ from typing import Any
 import orjson
 
 from incidentlens.errors import FormatError
-from incidentlens.ingest.common import iter_json_lines, iter_lines, load_json_document, normalize_id
+from incidentlens.ingest.common import (
+    MAX_BATCH_LINE_BYTES,
+    iter_json_lines,
+    iter_lines,
+    load_json_document,
+    normalize_id,
+)
 from incidentlens.ingest.sink import RowSink
 
 TRACE_ID_WIDTH = 32
@@ -220,7 +226,7 @@ def _is_json_lines(path: Path) -> bool:
     """JSON lines when the first non-empty line is a complete JSON object on its own."""
     scratch = RowSink()  # decoding problems are reported again when the file is really read
     try:
-        for _, text in iter_lines(path, scratch):
+        for _, text in iter_lines(path, scratch, max_line_bytes=MAX_BATCH_LINE_BYTES):
             if not text.strip():
                 continue
             try:
@@ -245,7 +251,7 @@ def read_otlp_file(path: Path, sink: RowSink) -> None:
     if _is_json_lines(path):
         lineno = 0
         try:
-            for lineno, request in iter_json_lines(path, sink):
+            for lineno, request in iter_json_lines(path, sink, max_line_bytes=MAX_BATCH_LINE_BYTES):
                 where = Position(str(path), lineno)
                 if not add_request(request, sink, where):
                     where.problem(sink, _not_a_request(request))

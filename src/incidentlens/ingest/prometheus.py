@@ -21,7 +21,14 @@ from typing import Any
 import orjson
 
 from incidentlens.errors import FormatError
-from incidentlens.ingest.common import HEAD_BYTES, dumps, iter_json_lines, load_json_document, read_head
+from incidentlens.ingest.common import (
+    HEAD_BYTES,
+    MAX_BATCH_LINE_BYTES,
+    dumps,
+    iter_json_lines,
+    load_json_document,
+    read_head,
+)
 from incidentlens.ingest.sink import RowSink
 
 _SERVICE_LABELS = ("service", "service_name", "job", "app", "app_kubernetes_io_name", "container")
@@ -74,7 +81,7 @@ def iter_json_documents(path: Path, sink: RowSink) -> Iterator[tuple[str, Any]]:
     if not head.strip() and len(head) < HEAD_BYTES:
         return  # an empty file holds no values; that is not a syntax error
     if _first_line_is_json(head):
-        for lineno, value in iter_json_lines(path, sink):
+        for lineno, value in iter_json_lines(path, sink, max_line_bytes=MAX_BATCH_LINE_BYTES):
             yield f":{lineno}", value
         return
     document = load_json_document(path)

@@ -77,6 +77,8 @@ class ServiceVolume:
     incident_logs: int
     baseline_metrics: int
     incident_metrics: int
+    baseline_calls_in: int
+    incident_calls_in: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,18 +171,28 @@ class TelemetryQueries:
         )
         return [ChangeRow(*r) for r in rows]
 
-    def error_timeline(self, window: TimeRange, bin_ns: int) -> list[tuple[int, int, int, int, float]]:
-        """Per time bin: (bin start, error spans, error logs, all spans, p90 ms of entry spans) for onset detection."""
+    def error_timeline(
+        self, window: TimeRange, bin_ns: int, *, reference_end_ns: int
+    ) -> list[tuple[int, int, int, int, int]]:
+        """Per time bin: (start, error spans, error logs, entry spans, slow entry spans), for onset detection.
+
+        An entry (root) span is slow when it takes over twice its operation's p95 before `reference_end_ns`:
+        per-operation references keep a mix of fast and slow endpoints from looking like a shift.
+        """
         return self.store.rows(
-            "WITH e AS ("
-            " SELECT start_ns AS t, CASE WHEN status = 'ERROR' THEN 1 ELSE 0 END AS es, 0 AS el, 1 AS s,"
-            "  CASE WHEN parent_span_id = '' THEN (end_ns - start_ns) / 1e6 END AS root_ms FROM spans"
-            " WHERE start_ns BETWEEN $1 AND $2"
-            " UNION ALL SELECT ts_ns, 0, CASE WHEN level IN ('ERROR', 'FATAL') THEN 1 ELSE 0 END, 0, NULL FROM logs"
+            "WITH ref AS (SELECT service, name, quantile_cont(end_ns - start_ns, 0.95) AS p95 FROM spans"
+            "  WHERE parent_span_id = '' AND start_ns >= $1 AND start_ns < $4 GROUP BY service, name),"
+            " e AS ("
+            " SELECT s.start_ns AS t, CASE WHEN s.status = 'ERROR' THEN 1 ELSE 0 END AS es, 0 AS el,"
+            "  CASE WHEN s.parent_span_id = '' THEN 1 ELSE 0 END AS root,"
+            "  CASE WHEN s.parent_span_id = '' AND s.end_ns - s.start_ns > 2 * ref.p95 + 1000000 THEN 1 ELSE 0 END"
+            "  AS slow FROM spans s LEFT JOIN ref USING (service, name)"
+            " WHERE s.start_ns BETWEEN $1 AND $2"
+            " UNION ALL SELECT ts_ns, 0, CASE WHEN level IN ('ERROR', 'FATAL') THEN 1 ELSE 0 END, 0, 0 FROM logs"
             " WHERE ts_ns BETWEEN $1 AND $2)"
-            " SELECT $1 + (t - $1) // $3 * $3 AS b, sum(es), sum(el), sum(s), coalesce(quantile_cont(root_ms, 0.9), 0)"
+            " SELECT $1 + (t - $1) // $3 * $3 AS b, sum(es), sum(el), sum(root), sum(slow)"
             " FROM e GROUP BY b ORDER BY b",
-            [window.start_ns, window.end_ns, bin_ns],
+            [window.start_ns, window.end_ns, bin_ns, reference_end_ns],
         )
 
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
@@ -194,7 +206,9 @@ class TelemetryQueries:
             "  LEFT JOIN ekids x ON x.trace_id = e.trace_id AND x.parent_span_id = e.span_id"
             "  LEFT JOIN kids k ON k.trace_id = e.trace_id AND k.parent_span_id = e.span_id"
             "  WHERE x.trace_id IS NULL)"
-            " SELECT service, name, kind, peer, bool_or(has_children), count(*) FILTER (WHERE inc),"
+            " SELECT service, name, kind, peer,"
+            "  coalesce(avg(CASE WHEN has_children THEN 1.0 ELSE 0.0 END) FILTER (WHERE inc), 0) >= 0.5,"
+            "  count(*) FILTER (WHERE inc),"
             "  count(*) FILTER (WHERE NOT inc), coalesce(any_value(status_message) FILTER (WHERE inc), ''),"
             "  coalesce(any_value(json_extract_string(attributes, '$.\"exception.type\"')) FILTER (WHERE inc), ''),"
             "  coalesce(min_by(trace_id, start_ns) FILTER (WHERE inc), ''), coalesce(min(start_ns) FILTER (WHERE inc), 0)"
@@ -226,15 +240,23 @@ class TelemetryQueries:
         return [SelfTimeShift(*r) for r in rows]
 
     def service_volumes(self, baseline: TimeRange, incident: TimeRange) -> list[ServiceVolume]:
+        """Per service: spans, logs and metric points it emitted, and client calls other services made to it."""
         rows = self.store.rows(
             "WITH v AS ("
             " SELECT service, start_ns AS t, 's' AS k FROM spans UNION ALL"
-            " SELECT service, ts_ns, 'l' FROM logs UNION ALL SELECT service, ts_ns, 'm' FROM metrics)"
+            " SELECT service, ts_ns, 'l' FROM logs UNION ALL SELECT service, ts_ns, 'm' FROM metrics UNION ALL"
+            " SELECT " + PEER_SQL + ", start_ns, 'c' FROM spans WHERE kind IN ('CLIENT', 'PRODUCER'))"
             " SELECT service,"
-            "  count(*) FILTER (WHERE k = 's' AND t >= $1 AND t < $2), count(*) FILTER (WHERE k = 's' AND t >= $3 AND t <= $4),"
-            "  count(*) FILTER (WHERE k = 'l' AND t >= $1 AND t < $2), count(*) FILTER (WHERE k = 'l' AND t >= $3 AND t <= $4),"
-            "  count(*) FILTER (WHERE k = 'm' AND t >= $1 AND t < $2), count(*) FILTER (WHERE k = 'm' AND t >= $3 AND t <= $4)"
-            " FROM v WHERE service <> '' GROUP BY service ORDER BY service",
+            "  count(*) FILTER (WHERE k = 's' AND t >= $1 AND t < $2),"
+            "  count(*) FILTER (WHERE k = 's' AND t >= $3 AND t <= $4),"
+            "  count(*) FILTER (WHERE k = 'l' AND t >= $1 AND t < $2),"
+            "  count(*) FILTER (WHERE k = 'l' AND t >= $3 AND t <= $4),"
+            "  count(*) FILTER (WHERE k = 'm' AND t >= $1 AND t < $2),"
+            "  count(*) FILTER (WHERE k = 'm' AND t >= $3 AND t <= $4),"
+            "  count(*) FILTER (WHERE k = 'c' AND t >= $1 AND t < $2),"
+            "  count(*) FILTER (WHERE k = 'c' AND t >= $3 AND t <= $4)"
+            " FROM v WHERE service <> '' GROUP BY service"
+            " HAVING count(*) FILTER (WHERE k <> 'c') > 0 ORDER BY service",
             [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
         )
         return [ServiceVolume(*r) for r in rows]

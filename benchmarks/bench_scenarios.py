@@ -1,0 +1,55 @@
+"""Top-1 accuracy of the root-cause service over every simulated fault type and several seeds.
+
+Usage: python benchmarks/bench_scenarios.py [--seeds 1 2 3 4 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from incidentlens.cli.commands_investigate import run_investigation
+from incidentlens.simulate import FAULTS, simulate
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, list[dict[str, object]]] = {}
+    started = time.perf_counter()
+    for fault in sorted(f for f in FAULTS if f != "none"):
+        for seed in args.seeds:
+            with tempfile.TemporaryDirectory() as tmp:
+                bundle = Path(tmp) / "bundle"
+                truth = simulate(fault, seed=seed, out=bundle)
+                t0 = time.perf_counter()
+                result = run_investigation([bundle], bundle / "repo", show_progress=False)
+                seconds = time.perf_counter() - t0
+            ranked = [h.service for h in result.hypotheses]
+            results.setdefault(fault, []).append(
+                {"seed": seed, "truth": truth.service, "ranked": ranked[:3], "top1": bool(ranked and ranked[0] == truth.service),
+                 "confidence": result.hypotheses[0].confidence if result.hypotheses else 0.0, "seconds": round(seconds, 2)}
+            )
+    total = sum(len(v) for v in results.values())
+    hits = sum(1 for v in results.values() for r in v if r["top1"])
+    if args.json:
+        sys.stdout.write(orjson.dumps({"faults": results, "top1_rate": hits / total}, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    print(f"{'fault':30s} top-1   misses (seed: ranked)")
+    for fault, rows in results.items():
+        ok = sum(1 for r in rows if r["top1"])
+        misses = "; ".join(f"{r['seed']}: {r['ranked']} vs {r['truth']}" for r in rows if not r["top1"])
+        print(f"{fault:30s} {ok}/{len(rows)}     {misses}")
+    print(f"overall top-1: {hits}/{total} = {hits / total:.1%} ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
