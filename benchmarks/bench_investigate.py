@@ -34,8 +34,20 @@ def main() -> int:
         simulate(args.fault, seed=11, out=bundle, scale=scale)
         gen_s = time.perf_counter() - t0
         out_json = Path(tmp) / "brief.json"
-        cmd = [sys.executable, "-m", "incidentlens", "--workspace", str(Path(tmp) / "ws"), "investigate",
-               str(bundle), "--format", "json", "--out", str(out_json), "--no-record"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "incidentlens",
+            "--workspace",
+            str(Path(tmp) / "ws"),
+            "investigate",
+            str(bundle),
+            "--format",
+            "json",
+            "--out",
+            str(out_json),
+            "--no-record",
+        ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t1 = time.perf_counter()
         subprocess.run(cmd, check=True)
@@ -46,7 +58,9 @@ def main() -> int:
     inputs = brief["inputs"]
     top = brief["hypotheses"][0]["service"] if brief["hypotheses"] else None
     print(f"scale {scale}: generated in {gen_s:.1f} s")
-    print(f"rows: logs {inputs.get('logs', 0):,}, spans {inputs.get('spans', 0):,}, metrics {inputs.get('metrics', 0):,}")
+    print(
+        f"rows: logs {inputs.get('logs', 0):,}, spans {inputs.get('spans', 0):,}, metrics {inputs.get('metrics', 0):,}"
+    )
     print(f"ingest + investigate: {wall:.1f} s wall, peak RSS {peak_mb:.0f} MB")
     print(f"top hypothesis {top}; truth {truth['service']}")
     return 0

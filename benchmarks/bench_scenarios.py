@@ -34,13 +34,21 @@ def main() -> int:
                 seconds = time.perf_counter() - t0
             ranked = [h.service for h in result.hypotheses]
             results.setdefault(fault, []).append(
-                {"seed": seed, "truth": truth.service, "ranked": ranked[:3], "top1": bool(ranked and ranked[0] == truth.service),
-                 "confidence": result.hypotheses[0].confidence if result.hypotheses else 0.0, "seconds": round(seconds, 2)}
+                {
+                    "seed": seed,
+                    "truth": truth.service,
+                    "ranked": ranked[:3],
+                    "top1": bool(ranked and ranked[0] == truth.service),
+                    "confidence": result.hypotheses[0].confidence if result.hypotheses else 0.0,
+                    "seconds": round(seconds, 2),
+                }
             )
     total = sum(len(v) for v in results.values())
     hits = sum(1 for v in results.values() for r in v if r["top1"])
     if args.json:
-        sys.stdout.write(orjson.dumps({"faults": results, "top1_rate": hits / total}, option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write(
+            orjson.dumps({"faults": results, "top1_rate": hits / total}, option=orjson.OPT_INDENT_2).decode()
+        )
         return 0
     print(f"{'fault':30s} top-1   misses (seed: ranked)")
     for fault, rows in results.items():

@@ -1,12 +1,12 @@
 """The one exception tree; `cli/` maps it to exit codes and `web/` to problem responses.
 
-    IncidentLensError
-    ├── InputError            user input we cannot use (exit 2)
-    │   ├── FormatError        a file's content is not any format we read, or wholly unreadable
-    │   └── ConfigError        a configuration file or option is invalid
-    ├── StoreError            a telemetry or workflow store failed (exit 3)
-    ├── RepositoryError       git failed or the path is not a usable repository (exit 4)
-    └── PolicyError           an action was refused by the approval gate (exit 5)
+IncidentLensError
+├── InputError            user input we cannot use (exit 2)
+│   ├── FormatError        a file's content is not any format we read, or wholly unreadable
+│   └── ConfigError        a configuration file or option is invalid
+├── StoreError            a telemetry or workflow store failed (exit 3)
+├── RepositoryError       git failed or the path is not a usable repository (exit 4)
+└── PolicyError           an action was refused by the approval gate (exit 5)
 """
 
 from __future__ import annotations

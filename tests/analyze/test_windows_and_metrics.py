@@ -46,8 +46,19 @@ def test_metric_kinds_from_names() -> None:
 
 def _shift(values: tuple[float, ...], median: float = 0.2, mad: float = 0.01) -> MetricShift:
     ordered = sorted(values)
-    return MetricShift("cart", "container_cpu_usage_ratio", "{}", median, mad, 100, ordered[len(ordered) // 2],
-                       max(values, key=lambda v: abs(v - median)), len(values), 10, values)
+    return MetricShift(
+        "cart",
+        "container_cpu_usage_ratio",
+        "{}",
+        median,
+        mad,
+        100,
+        ordered[len(ordered) // 2],
+        max(values, key=lambda v: abs(v - median)),
+        len(values),
+        10,
+        values,
+    )
 
 
 def test_robust_z_flags_a_real_shift_only() -> None:
@@ -57,9 +68,7 @@ def test_robust_z_flags_a_real_shift_only() -> None:
 
 def test_metric_findings_are_per_service_and_kind() -> None:
     analysis = metric_findings([_shift((0.95, 0.97, 0.96))], incident=TimeRange(0, 100))
-    assert [(f.service, f.analyzer, f.fault.value) for f in analysis.findings] == [
-        ("cart", "metric_resource", "cpu")
-    ]
+    assert [(f.service, f.analyzer, f.fault.value) for f in analysis.findings] == [("cart", "metric_resource", "cpu")]
     evidence = next(iter(analysis.evidence.values()))
     assert "container_cpu_usage_ratio" in evidence.summary and evidence.id.startswith("ev-metric-anomaly-")
 

@@ -36,7 +36,9 @@ def _ingest(tmp_path: Path, *paths: Path | str) -> tuple[int, dict[str, object],
 
 def _samples(formats_dir: Path) -> list[Path]:
     return sorted(
-        p for p in formats_dir.rglob("*") if p.is_file() and p.name not in NOT_TELEMETRY and p.parent.name != "stacktraces"
+        p
+        for p in formats_dir.rglob("*")
+        if p.is_file() and p.name not in NOT_TELEMETRY and p.parent.name != "stacktraces"
     )
 
 

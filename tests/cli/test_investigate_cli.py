@@ -28,10 +28,15 @@ def test_demo_json_names_truth_and_ranks_it_first(tmp_path: Path) -> None:
 def test_investigate_writes_every_format_and_records_the_incident(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
     ws = tmp_path / "ws"
-    assert runner.invoke(app, ["simulate", "--fault", "cpu_saturation", "--seed", "3", "--out", str(bundle)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["simulate", "--fault", "cpu_saturation", "--seed", "3", "--out", str(bundle)]).exit_code
+        == 0
+    )
     for fmt, marker in (("md", "HYPOTHESIS"), ("html", "<!doctype html>"), ("json", '"hypotheses"')):
         out = tmp_path / f"brief.{fmt}"
-        result = runner.invoke(app, ["--workspace", str(ws), "investigate", str(bundle), "--format", fmt, "--out", str(out)])
+        result = runner.invoke(
+            app, ["--workspace", str(ws), "investigate", str(bundle), "--format", fmt, "--out", str(out)]
+        )
         assert result.exit_code == 0, result.output
         assert marker in out.read_text()
     assert (ws / "incidentlens.db").exists()
@@ -44,9 +49,25 @@ def test_investigate_with_explicit_inputs(tmp_path: Path) -> None:
     assert runner.invoke(app, ["simulate", "--fault", "bad_deploy_exception", "--out", str(bundle)]).exit_code == 0
     result = runner.invoke(
         app,
-        ["--workspace", str(tmp_path / "ws"), "investigate", "--no-record", "--json",
-         "--traces", str(bundle / "traces"), "--logs", str(bundle / "logs"), "--metrics", str(bundle / "metrics"),
-         "--alert", str(bundle / "alerts"), "--changes", str(bundle / "changes"), "--repo", str(bundle / "repo")],
+        [
+            "--workspace",
+            str(tmp_path / "ws"),
+            "investigate",
+            "--no-record",
+            "--json",
+            "--traces",
+            str(bundle / "traces"),
+            "--logs",
+            str(bundle / "logs"),
+            "--metrics",
+            str(bundle / "metrics"),
+            "--alert",
+            str(bundle / "alerts"),
+            "--changes",
+            str(bundle / "changes"),
+            "--repo",
+            str(bundle / "repo"),
+        ],
     )
     assert result.exit_code == 0, result.output
     truth = orjson.loads((bundle / "truth.json").read_bytes())

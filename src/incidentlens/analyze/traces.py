@@ -96,7 +96,9 @@ def latency_findings(shifts: list[SelfTimeShift], *, known_services: set[str], i
                 + f" rose from p50 {s.baseline_p50_ms:.1f} ms to {s.incident_p50_ms:.1f} ms"
                 + f" (p90 {s.baseline_p90_ms:.1f} -> {s.incident_p90_ms:.1f} ms, {s.incident_count} spans)"
             ),
-            excerpt=f"{s.service} {s.kind} {s.operation} self-time p50 {s.baseline_p50_ms:.1f}->{s.incident_p50_ms:.1f} ms",
+            excerpt=(
+                f"{s.service} {s.kind} {s.operation} self-time p50 {s.baseline_p50_ms:.1f}->{s.incident_p50_ms:.1f} ms"
+            ),
             time_range=incident,
             source_ref=f"trace:{s.example_trace}",
             score=round(z, 2),

@@ -36,7 +36,7 @@ def count_threshold(reference: np.ndarray) -> float:
     mean = float(np.mean(reference))
     med = float(np.median(reference))
     mad = float(np.median(np.abs(reference - med))) * 1.4826
-    return max(mean + 4.0 * np.sqrt(mean) + 3.0, med + 5.0 * mad)
+    return max(mean + 4.0 * float(np.sqrt(mean)) + 3.0, med + 5.0 * mad)
 
 
 def detect_onset(

@@ -24,6 +24,7 @@ class ErrorMappingGroup(TyperGroup):
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             ctx.exit(exc.exit_code)
 
+
 app = typer.Typer(
     name="incidentlens",
     help="Evidence-backed incident investigation: logs, traces, metrics, changes, code and owners.\n\n"

@@ -43,7 +43,7 @@ def _predictions(candidate: ServiceScore, evidence: dict[str, Evidence]) -> tupl
         preds.append(
             Prediction(
                 statement=f"undoing the change ({change.summary}) removes the anomaly in {s}",
-                confirms_if=f"the anomalous signals of {s} return to their normal level within 10 minutes of the rollback",
+                confirms_if=f"the anomalous signals of {s} return to normal within 10 minutes of the rollback",
                 refutes_if=f"the anomaly in {s} persists after the rollback, or it began before the change",
             )
         )
@@ -51,7 +51,7 @@ def _predictions(candidate: ServiceScore, evidence: dict[str, Evidence]) -> tupl
     preds.append(
         Prediction(
             statement=f"{s} is where the anomaly starts, not a victim of another service",
-            confirms_if=f"{s}'s own signals ({top.analyzer.replace('_', ' ')}) changed before or with its callers' symptoms",
+            confirms_if=f"{s}'s own signals ({top.analyzer.replace('_', ' ')}) changed no later than its callers'",
             refutes_if=f"a service that {s} depends on shows the same anomaly earlier",
         )
     )

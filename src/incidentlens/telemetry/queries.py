@@ -27,6 +27,7 @@ PEER_SQL = (
     " nullif(json_extract_string(attributes, '$.\"server.address\"'), ''),"
     " nullif(json_extract_string(attributes, '$.\"net.peer.name\"'), ''), '')"
 )
+_LINKS_TYPE = """'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]'"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +212,8 @@ class TelemetryQueries:
             "  count(*) FILTER (WHERE inc),"
             "  count(*) FILTER (WHERE NOT inc), coalesce(any_value(status_message) FILTER (WHERE inc), ''),"
             "  coalesce(any_value(json_extract_string(attributes, '$.\"exception.type\"')) FILTER (WHERE inc), ''),"
-            "  coalesce(min_by(trace_id, start_ns) FILTER (WHERE inc), ''), coalesce(min(start_ns) FILTER (WHERE inc), 0)"
+            "  coalesce(min_by(trace_id, start_ns) FILTER (WHERE inc), ''),"
+            "  coalesce(min(start_ns) FILTER (WHERE inc), 0)"
             " FROM o GROUP BY service, name, kind, peer",
             [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
         )
@@ -324,7 +326,7 @@ class TelemetryQueries:
             "  WHERE kind IN ('CLIENT', 'PRODUCER') GROUP BY 1, 2),"
             " lk AS (SELECT p.service AS caller, c.service AS callee, count(*) AS calls,"
             "  count(*) FILTER (WHERE c.status = 'ERROR') AS errors, 'link' AS via"
-            '  FROM (SELECT service, status, unnest(from_json(links, \'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]\')) AS l'
+            "  FROM (SELECT service, status, unnest(from_json(links, " + _LINKS_TYPE + ")) AS l"
             "   FROM s WHERE links <> '' AND links <> '[]') c"
             "  JOIN spans p ON p.trace_id = c.l.trace_id AND p.span_id = c.l.span_id AND p.service <> c.service"
             "  GROUP BY 1, 2)"
@@ -356,8 +358,10 @@ def entry_stats(queries: TelemetryQueries, baseline: TimeRange, incident: TimeRa
     row = queries.store.rows(
         "SELECT coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END) FILTER (WHERE start_ns < $2), 0),"
         " coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END) FILTER (WHERE start_ns >= $3), 0),"
-        " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95) FILTER (WHERE parent_span_id = '' AND start_ns < $2), 0),"
-        " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95) FILTER (WHERE parent_span_id = '' AND start_ns >= $3), 0)"
+        " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95)"
+        "  FILTER (WHERE parent_span_id = '' AND start_ns < $2), 0),"
+        " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95)"
+        "  FILTER (WHERE parent_span_id = '' AND start_ns >= $3), 0)"
         " FROM spans WHERE start_ns >= $1 AND start_ns <= $4",
         [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
     )
