@@ -80,7 +80,7 @@ def emit(text: str, fmt: OutputFormat, out_file: Path | None) -> None:
         except OSError as exc:
             raise InputError(f"cannot write {out_file}: {exc.strerror}") from None
         err.print(f"brief written to {out_file}")
-    elif fmt is OutputFormat.TEXT:
+    elif fmt is OutputFormat.TEXT and out.is_terminal:
         out.print(Markdown(text))
     else:
         sys.stdout.write(text)

@@ -95,6 +95,8 @@ class TextAssembler:
 
     def _continue(self, lineno: int, line: str) -> None:
         if self._header is None:
+            if not line.strip():
+                return  # blank space before any record belongs to nothing
             self._header, self._first_line, self._extra = Header(0, False, body=line), lineno, None
             return
         if len(self._cont) >= MAX_RECORD_LINES or self._cont_chars + len(line) > MAX_RECORD_CHARS:
