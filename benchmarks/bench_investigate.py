@@ -23,15 +23,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=None, help="traffic multiplier (default: 1M-log-line size)")
     parser.add_argument("--fault", default=DEFAULT_FAULT)
+    parser.add_argument("--trace-sample", type=float, default=None, help="share of traces kept (default: 0.05)")
     parser.add_argument("--keep", type=Path, default=None, help="write the bundle here and keep it")
     args = parser.parse_args()
-    from incidentlens.simulate import BENCHMARK_SCALE
+    from incidentlens.simulate import BENCHMARK_SCALE, BENCHMARK_TRACE_SAMPLE
 
     scale = args.scale if args.scale is not None else BENCHMARK_SCALE
+    if args.trace_sample is None:
+        args.trace_sample = BENCHMARK_TRACE_SAMPLE
     with tempfile.TemporaryDirectory(prefix="incidentlens-bench-") as tmp:
         bundle = args.keep or Path(tmp) / "bundle"
         t0 = time.perf_counter()
-        simulate(args.fault, seed=11, out=bundle, scale=scale)
+        simulate(args.fault, seed=11, out=bundle, scale=scale, trace_sample=args.trace_sample)
         gen_s = time.perf_counter() - t0
         out_json = Path(tmp) / "brief.json"
         cmd = [

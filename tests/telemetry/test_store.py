@@ -55,3 +55,19 @@ def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="cannot open telemetry store"):
         TelemetryStore(blocker / "sub" / "t.duckdb")
+
+
+def test_large_files_flush_in_batches_and_still_roll_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import incidentlens.ingest.sink as sink_module
+
+    monkeypatch.setattr(sink_module, "FLUSH_ROWS", 10)
+    with TelemetryStore(tmp_path / "t.duckdb") as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            sink = RowSink()
+            sink.attach(store.append_buffer)
+            for i in range(35):
+                sink.logs.add(ts_ns=i, body="x")
+            assert len(sink.logs) < 10 and sink.counts()["logs"] == 35  # flushed as it went
+            assert store.counts()["logs"] == 30
+            raise RuntimeError("the file turned out bad")
+        assert store.counts()["logs"] == 0

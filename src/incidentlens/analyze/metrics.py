@@ -60,11 +60,13 @@ def robust_z(shift: MetricShift) -> float:
     """Shift of the incident against the baseline in units of its robust spread (MAD), floored for flat series.
 
     The incident median decides; with only a few points after onset the median lags, so the second
-    most extreme point also counts, at a discount (the second, so that one spike is not an incident).
+    most extreme point also counts, at a discount: the second, so that one spike is not an incident, and
+    only outside the range the normal period itself reached.
     """
     spread = max(1.4826 * shift.baseline_mad, 0.05 * abs(shift.baseline_median), 1e-9)
     z_median = (shift.incident_median - shift.baseline_median) / spread
-    deviations = sorted((v - shift.baseline_median for v in shift.values), key=abs, reverse=True)
+    outside = [v for v in shift.values if v > shift.baseline_max or v < shift.baseline_min]
+    deviations = sorted((v - shift.baseline_median for v in outside), key=abs, reverse=True)
     z_second = deviations[1] / spread if len(deviations) >= 2 else 0.0
     z = z_median if abs(z_median) >= 0.5 * abs(z_second) else 0.5 * z_second
     return float(np.clip(z, -100.0, 100.0))

@@ -18,6 +18,7 @@ def simulate(
     seed: int = typer.Option(7, "--seed", help="Random seed: the same seed gives the same bundle."),
     out_dir: Path | None = typer.Option(None, "--out", help="Folder to write the bundle into."),
     scale: float = typer.Option(1.0, "--scale", help="Traffic multiplier (benchmarks use large values)."),
+    trace_sample: float = typer.Option(1.0, "--trace-sample", help="Share of traces kept (head sampling)."),
     list_faults: bool = typer.Option(False, "--list", help="List the fault scenarios."),
     as_json: bool = typer.Option(False, "--json", help="Print the list or the truth as JSON."),
 ) -> None:
@@ -41,7 +42,7 @@ def simulate(
         raise InputError(f"unknown fault {name!r}; choose one of: {', '.join(FAULTS)}")
     if scale <= 0:
         raise InputError("--scale must be positive")
-    truth = run(name, seed=seed, out=out_dir, scale=scale)
+    truth = run(name, seed=seed, out=out_dir, scale=scale, trace_sample=trace_sample)
     if as_json:
         out.print_json((out_dir / "truth.json").read_text())
     else:

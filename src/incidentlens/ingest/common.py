@@ -6,6 +6,7 @@ import base64
 import binascii
 import gzip
 import json
+import math
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -108,7 +109,9 @@ def _int_epoch_to_ns(n: int) -> int:
     return n * 1_000_000_000
 
 
-def _epoch_to_ns(x: float) -> int:
+def _epoch_to_ns(x: float) -> int | None:
+    if not math.isfinite(x) or abs(x) >= 1e19:
+        return None
     if x >= 1e17:
         return int(x)
     if x >= 1e14:

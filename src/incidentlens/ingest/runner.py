@@ -114,6 +114,7 @@ def ingest_paths(
                 report.skipped.append((str(path), "format not recognised"))
                 continue
             sink = RowSink()
+            sink.attach(store.append_buffer)
             reader.read(path, sink)
             if sink.row_count() == 0 and sink.problem_count:
                 first = sink.problems[0]

@@ -6,6 +6,7 @@ record survives. Only a file with no valid record at all becomes a FormatError (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,11 +35,20 @@ class Problem:
         return f"{where}: {self.reason}"
 
 
+FLUSH_ROWS = 100_000
+
+
 class TableBuffer:
-    """Column lists for one table; `add` takes keyword columns, missing ones get the column default."""
+    """Column lists for one table; `add` takes keyword columns, missing ones get the column default.
+
+    With a flusher attached, every `FLUSH_ROWS` rows are handed over and the lists emptied, so a huge
+    file never sits whole in Python lists.
+    """
 
     def __init__(self, table: str) -> None:
         self.table = table
+        self.flusher: Callable[[TableBuffer], None] | None = None
+        self.written = 0
         self.columns = TABLES[table]
         self._data: dict[str, list[Any]] = {c.name: [] for c in self.columns}
         self._defaults: dict[str, Any] = {
@@ -62,6 +72,13 @@ class TableBuffer:
             for values in data.values():
                 if len(values) == n:
                     values.append(None)
+        if n + 1 >= FLUSH_ROWS and self.flusher is not None:
+            self.flusher(self)
+
+    @property
+    def total(self) -> int:
+        """Rows added so far, flushed or not."""
+        return self.written + len(self)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Numpy columns DuckDB can scan without a Python object per row on its side."""
@@ -117,7 +134,11 @@ class RowSink:
             self.problems.append(Problem(path, reason, line, offset))
 
     def row_count(self) -> int:
-        return sum(len(b) for b in self.buffers.values())
+        return sum(b.total for b in self.buffers.values())
 
     def counts(self) -> dict[str, int]:
-        return {t: len(b) for t, b in self.buffers.items()}
+        return {t: b.total for t, b in self.buffers.items()}
+
+    def attach(self, flusher: Callable[[TableBuffer], None]) -> None:
+        for buffer in self.buffers.values():
+            buffer.flusher = flusher

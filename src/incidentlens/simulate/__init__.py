@@ -8,6 +8,6 @@ simulate(...)     writes a bundle into `out` and returns its `Truth`
 from __future__ import annotations
 
 from incidentlens.simulate.faults import DEFAULT_FAULT, FAULTS, FaultSpec
-from incidentlens.simulate.scenario import BENCHMARK_SCALE, Truth, simulate
+from incidentlens.simulate.scenario import BENCHMARK_SCALE, BENCHMARK_TRACE_SAMPLE, Truth, simulate
 
-__all__ = ["BENCHMARK_SCALE", "DEFAULT_FAULT", "FAULTS", "FaultSpec", "Truth", "simulate"]
+__all__ = ["BENCHMARK_SCALE", "BENCHMARK_TRACE_SAMPLE", "DEFAULT_FAULT", "FAULTS", "FaultSpec", "Truth", "simulate"]

@@ -2,7 +2,8 @@
 
 At scale 1 the default 40-minute window holds ~2,900 user requests: ~30k spans, ~15k log lines,
 ~25 MB, generated in well under a second. Everything streams to disk in batches (memory stays under
-~100 MB at any scale), so `BENCHMARK_SCALE` (72) yields >= 1M log lines and ~2M spans (~1.8 GB, ~40 s).
+~100 MB at any scale), so `BENCHMARK_SCALE` (72) yields >= 1M log lines and ~2M spans (~1.8 GB, ~40 s);
+with `BENCHMARK_TRACE_SAMPLE` head sampling it keeps ~100k spans, as a sampled production system would.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from incidentlens.simulate.traffic import Traffic
 from incidentlens.simulate.writer import alert_time, dump_json, write_alert, write_changes
 
 BASE_RATE = 1.2  # user requests per second at scale 1
-BENCHMARK_SCALE = 72.0  # >= 1M log lines and >= 100k spans
+BENCHMARK_SCALE = 72.0
+BENCHMARK_TRACE_SAMPLE = 0.05  # >= 1M log lines and >= 100k spans
 _NS = 1_000_000_000
 
 
@@ -74,10 +76,17 @@ def simulate(
     normal_minutes: int = 30,
     incident_minutes: int = 10,
     with_repo: bool = True,
+    trace_sample: float = 1.0,
 ) -> Truth:
-    """Generate the bundle for `fault` into `out` (must be absent or empty); same seed, same bytes."""
+    """Generate the bundle for `fault` into `out` (must be absent or empty); same seed, same bytes.
+
+    `trace_sample` keeps that share of traces (head sampling by trace id), as production tracing does;
+    logs keep the trace ids of unsampled traces, like real services.
+    """
     out = Path(out)
     _check(fault, out, scale, normal_minutes, incident_minutes)
+    if not 0.0 < trace_sample <= 1.0:
+        raise ConfigError(f"trace sample ratio must be in (0, 1], got {trace_sample}")
     rng = random.Random(f"incidentlens:{seed}:{fault}")
     start = base_time_ns(seed)
     onset = start + normal_minutes * 60 * _NS + rng.randrange(5, 55) * _NS + rng.randrange(_NS)
@@ -87,7 +96,7 @@ def simulate(
     fleet = Fleet(hist.rollouts(history, start), seed)
 
     out.mkdir(parents=True, exist_ok=True)
-    spans = SpanWriter(out / "traces" / "traces.otlp.jsonl")
+    spans = SpanWriter(out / "traces" / "traces.otlp.jsonl", sample_ratio=trace_sample)
     logs = LogWriter(out / "logs", list(SERVICES))
     stats = metrics.Stats(start, end)
     traffic = Traffic(

@@ -77,8 +77,10 @@ def exception_event(t_ns: int, exc_type: str, message: str, stacktrace: str) -> 
 class SpanWriter:
     """Buffers spans by resource and writes one OTLP line per `batch_traces` traces."""
 
-    def __init__(self, path: Path, *, batch_traces: int = 200) -> None:
+    def __init__(self, path: Path, *, batch_traces: int = 200, sample_ratio: float = 1.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Head sampling as tracing SDKs do it: keep a trace when its id falls under the ratio.
+        self._keep_below = int(min(max(sample_ratio, 0.0), 1.0) * 0xFFFFFFFF)
         self._fh: IO[bytes] = path.open("wb")
         self._batch_traces = batch_traces
         self._traces = 0
@@ -87,6 +89,8 @@ class SpanWriter:
 
     def add(self, resource: tuple[str, str, str, str], item: dict[str, Any]) -> None:
         """`resource` is (service, version, pod, language)."""
+        if self._keep_below < 0xFFFFFFFF and int(str(item["traceId"])[:8], 16) > self._keep_below:
+            return
         self._by_resource.setdefault(resource, []).append(item)
         self.count += 1
 

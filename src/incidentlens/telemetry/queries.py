@@ -27,6 +27,9 @@ PEER_SQL = (
     " nullif(json_extract_string(attributes, '$.\"server.address\"'), ''),"
     " nullif(json_extract_string(attributes, '$.\"net.peer.name\"'), ''), '')"
 )
+# Labels that name one process rather than the series: removed (JSON merge patch with null) before grouping.
+_INSTANCE_LABELS = ("pod", "instance", "pod_name", "container_id", "pod_ip", "host", "hostname", "uid", "id", "node")
+_INSTANCE_LABELS_NULL = "{" + ", ".join(f'"{k}": null' for k in _INSTANCE_LABELS) + "}"
 _LINKS_TYPE = """'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]'"""
 
 
@@ -108,6 +111,8 @@ class MetricShift:
     incident_points: int
     first_ns: int
     values: tuple[float, ...]
+    baseline_min: float = float("-inf")
+    baseline_max: float = float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,19 +286,29 @@ class TelemetryQueries:
         return [LogTemplateStat(*r) for r in rows]
 
     def metric_shifts(self, baseline: TimeRange, incident: TimeRange) -> list[MetricShift]:
+        """Per series: baseline median and MAD against incident values.
+
+        A series is a service's metric with its labels minus the instance identity (pod, instance, ...):
+        a deploy or restart renames pods, and replicas of one service share one series (their mean).
+        """
         rows = self.store.rows(
-            "WITH m AS (SELECT service, name, labels, ts_ns, value, ts_ns >= $3 AS inc FROM metrics"
+            "WITH raw AS (SELECT service, name,"
+            "  CASE WHEN labels LIKE '{%' THEN json_merge_patch(labels, '" + _INSTANCE_LABELS_NULL + "')::VARCHAR"
+            "  ELSE labels END AS labels, ts_ns, value FROM metrics"
             "  WHERE value IS NOT NULL AND isfinite(value)"
             "  AND ((ts_ns >= $1 AND ts_ns < $2) OR (ts_ns >= $3 AND ts_ns <= $4))),"
-            " b AS (SELECT service, name, labels, median(value) AS med, count(*) AS n FROM m WHERE NOT inc"
+            " m AS (SELECT service, name, labels, ts_ns, avg(value) AS value, ts_ns >= $3 AS inc FROM raw"
+            "  GROUP BY service, name, labels, ts_ns),"
+            " b AS (SELECT service, name, labels, median(value) AS med, count(*) AS n,"
+            "  min(value) AS lo, max(value) AS hi FROM m WHERE NOT inc"
             "  GROUP BY ALL),"
             " d AS (SELECT m.service, m.name, m.labels, median(abs(m.value - b.med)) AS mad FROM m"
             "  JOIN b USING (service, name, labels) WHERE NOT m.inc GROUP BY ALL)"
             " SELECT m.service, m.name, m.labels, b.med, d.mad, b.n, median(m.value),"
             "  arg_max(m.value, abs(m.value - b.med)), count(*), min(m.ts_ns),"
-            "  list(m.value ORDER BY m.ts_ns)"
+            "  list(m.value ORDER BY m.ts_ns), b.lo, b.hi"
             " FROM m JOIN b USING (service, name, labels) JOIN d USING (service, name, labels)"
-            " WHERE m.inc GROUP BY m.service, m.name, m.labels, b.med, d.mad, b.n",
+            " WHERE m.inc GROUP BY m.service, m.name, m.labels, b.med, d.mad, b.n, b.lo, b.hi",
             [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
         )
         return [
@@ -309,6 +324,8 @@ class TelemetryQueries:
                 int(r[8]),
                 int(r[9]),
                 tuple(float(v) for v in r[10]),
+                float(r[11]),
+                float(r[12]),
             )
             for r in rows
         ]

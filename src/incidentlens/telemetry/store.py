@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from incidentlens.errors import StoreError
-from incidentlens.ingest.sink import RowSink
+from incidentlens.ingest.sink import RowSink, TableBuffer
 from incidentlens.telemetry.schema import TABLES, create_table_sql
 
 TELEMETRY_FILE = "telemetry.duckdb"
@@ -70,18 +70,25 @@ class TelemetryStore:
         added: dict[str, int] = {}
         with self.transaction():
             for table, buffer in sink.buffers.items():
-                n = len(buffer)
-                if not n:
-                    continue
-                batch = buffer.to_arrays()  # noqa: F841 - scanned by name below
-                names = ", ".join(f'"{c.name}"' for c in buffer.columns)
-                try:
-                    self._con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM batch')
-                except duckdb.Error as exc:
-                    raise StoreError(f"cannot write {n} rows to {table}: {exc}") from None
-                buffer.clear()
-                added[table] = n
+                n = self.append_buffer(buffer)
+                if n:
+                    added[table] = n
         return added
+
+    def append_buffer(self, buffer: TableBuffer) -> int:
+        """Insert one table buffer's rows and empty it (inside the caller's transaction, if any)."""
+        n = len(buffer)
+        if not n:
+            return 0
+        batch = buffer.to_arrays()  # noqa: F841 - DuckDB scans this local by name
+        names = ", ".join(f'"{c.name}"' for c in buffer.columns)
+        try:
+            self._con.execute(f'INSERT INTO "{buffer.table}" ({names}) SELECT {names} FROM batch')
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot write {n} rows to {buffer.table}: {exc}") from None
+        buffer.written += n
+        buffer.clear()
+        return n
 
     def counts(self) -> dict[str, int]:
         return {t: int(self.scalar(f'SELECT count(*) FROM "{t}"') or 0) for t in TABLES}
