@@ -93,7 +93,8 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
             service=service,
             summary=(
                 f"{top.name} on {service} {direction}: median {top.baseline_median:.4g} -> "
-                f"{top.incident_median:.4g} (robust z {z:+.1f}, {kind.value})"
+                f"{top.incident_median:.4g}, peak {top.incident_extreme:.4g} (normal range "
+                f"{top.baseline_min:.4g}..{top.baseline_max:.4g}; robust z {z:+.1f}, {kind.value})"
             ),
             excerpt=f"{top.name}{top.labels if top.labels not in ('', '{}') else ''}: "
             + ", ".join(f"{v:.4g}" for v in top.values[:12]),

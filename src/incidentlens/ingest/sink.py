@@ -47,7 +47,7 @@ class TableBuffer:
 
     def __init__(self, table: str) -> None:
         self.table = table
-        self.flusher: Callable[[TableBuffer], None] | None = None
+        self.flusher: Callable[[TableBuffer], object] | None = None
         self.written = 0
         self.columns = TABLES[table]
         self._data: dict[str, list[Any]] = {c.name: [] for c in self.columns}
@@ -139,6 +139,6 @@ class RowSink:
     def counts(self) -> dict[str, int]:
         return {t: b.total for t, b in self.buffers.items()}
 
-    def attach(self, flusher: Callable[[TableBuffer], None]) -> None:
+    def attach(self, flusher: Callable[[TableBuffer], object]) -> None:
         for buffer in self.buffers.values():
             buffer.flusher = flusher
