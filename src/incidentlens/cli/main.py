@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from incidentlens.cli import commands_ingest, commands_investigate, commands_simulate  # noqa: F401 - register
+from incidentlens.cli import (  # noqa: F401 - importing a command module registers its commands
+    commands_bench,
+    commands_ingest,
+    commands_investigate,
+    commands_simulate,
+)
 from incidentlens.cli.app import app
 
 
