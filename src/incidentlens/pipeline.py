@@ -53,7 +53,8 @@ def find_windows(queries: TelemetryQueries) -> Windows:
     return choose_windows(data_start_ns=bounds.start_ns, data_end_ns=bounds.end_ns, alert_ns=alert_ns, onset_ns=onset)
 
 
-def analyse(queries: TelemetryQueries, windows: Windows) -> Analysis:
+def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: TimeRange | None = None) -> Analysis:
+    """`metric_baseline`: a longer normal period for metrics (60 s series need more points than one minute)."""
     base, inc = windows.baseline, windows.incident
     known = {s.service for s in queries.service_volumes(base, inc) if s.baseline_spans or s.incident_spans}
     result = Analysis()
@@ -63,7 +64,7 @@ def analyse(queries: TelemetryQueries, windows: Windows) -> Analysis:
     result.extend(latency_findings(queries.self_time_shifts(base, inc), known_services=known, incident=inc))
     result.extend(silence_findings(queries.service_volumes(base, inc), baseline=base, incident=inc))
     result.extend(log_findings(queries.log_templates(base, inc), baseline=base, incident=inc))
-    result.extend(metric_findings(queries.metric_shifts(base, inc), incident=inc))
+    result.extend(metric_findings(queries.metric_shifts(metric_baseline or base, inc), incident=inc))
     result.extend(change_findings(queries.changes(change_window(windows.onset_ns)), onset_ns=windows.onset_ns))
     return result
 
@@ -75,13 +76,20 @@ def investigate(
     locator: Locator | None = None,
     inputs: dict[str, int] | None = None,
     notes: tuple[str, ...] = (),
+    windows: Windows | None = None,
+    metric_baseline: TimeRange | None = None,
 ) -> Investigation:
-    """Run every deterministic stage over what the store holds."""
+    """Run every deterministic stage over what the store holds.
+
+    `windows` replaces `find_windows` when the caller knows the normal period and the alert (a benchmark
+    case, a review of a past incident); `metric_baseline` then gives metrics their own, longer normal period.
+    """
     queries = TelemetryQueries(store)
-    windows = find_windows(queries)
-    analysis = analyse(queries, windows)
+    windows = windows if windows is not None else find_windows(queries)
+    analysis = analyse(queries, windows, metric_baseline=metric_baseline)
     bounds = queries.bounds()
-    assert bounds is not None  # find_windows raised otherwise
+    if bounds is None:  # only reachable with caller-given windows: find_windows raises first otherwise
+        raise InputError("no logs, spans or metrics to investigate: ingest telemetry first")
     graph = build_graph(queries.edges(TimeRange(bounds.start_ns, bounds.end_ns)))
     scores = score_services(analysis.findings, graph)
     hypotheses, abstained = build_hypotheses(scores, analysis.evidence)

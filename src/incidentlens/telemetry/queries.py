@@ -203,10 +203,10 @@ class TelemetryQueries:
 
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
         rows = self.store.rows(
-            "WITH e AS (SELECT *, " + PEER_SQL + " AS peer, start_ns >= $3 AS inc FROM spans"
+            "WITH e AS (SELECT *, " + PEER_SQL + " AS peer, (start_ns >= $3 AND start_ns <= $4) AS inc FROM spans"
             " WHERE status = 'ERROR' AND ((start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4))),"
             " kids AS (SELECT DISTINCT trace_id, parent_span_id FROM spans WHERE parent_span_id <> ''"
-            "  AND start_ns >= $1 AND start_ns <= $4),"
+            "  AND start_ns >= least($1, $3) AND start_ns <= greatest($2, $4)),"
             " ekids AS (SELECT DISTINCT trace_id, parent_span_id FROM e WHERE parent_span_id <> ''),"
             " o AS (SELECT e.*, k.trace_id IS NOT NULL AS has_children FROM e"
             "  LEFT JOIN ekids x ON x.trace_id = e.trace_id AND x.parent_span_id = e.span_id"
@@ -227,7 +227,9 @@ class TelemetryQueries:
     def self_time_shifts(self, baseline: TimeRange, incident: TimeRange) -> list[SelfTimeShift]:
         rows = self.store.rows(
             "WITH s AS (SELECT trace_id, span_id, parent_span_id, service, name, kind, start_ns,"
-            "  end_ns - start_ns AS dur, " + PEER_SQL + " AS peer, start_ns >= $3 AS inc FROM spans"
+            "  end_ns - start_ns AS dur, "
+            + PEER_SQL
+            + " AS peer, (start_ns >= $3 AND start_ns <= $4) AS inc FROM spans"
             "  WHERE (start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4)),"
             " c AS (SELECT trace_id, parent_span_id AS pid, sum(dur) AS child_dur,"
             "  bool_or(kind IN ('SERVER', 'CONSUMER')) AS server_child FROM s GROUP BY 1, 2),"
@@ -275,7 +277,7 @@ class TelemetryQueries:
         placeholders = ", ".join(f"'{lv}'" for lv in levels)
         rows = self.store.rows(
             "WITH l AS (SELECT service, level, " + _MASK_SQL + " AS template, body, source, exception_type, ts_ns,"
-            "  ts_ns >= $3 AS inc FROM logs"
+            "  (ts_ns >= $3 AND ts_ns <= $4) AS inc FROM logs"
             f"  WHERE level IN ({placeholders}) AND ((ts_ns >= $1 AND ts_ns < $2) OR (ts_ns >= $3 AND ts_ns <= $4)))"
             " SELECT service, level, template, count(*) FILTER (WHERE NOT inc), count(*) FILTER (WHERE inc),"
             "  coalesce(any_value(exception_type), ''), arg_min(body, ts_ns), arg_min(source, ts_ns),"
@@ -297,7 +299,7 @@ class TelemetryQueries:
             "  ELSE labels END AS labels, ts_ns, value FROM metrics"
             "  WHERE value IS NOT NULL AND isfinite(value)"
             "  AND ((ts_ns >= $1 AND ts_ns < $2) OR (ts_ns >= $3 AND ts_ns <= $4))),"
-            " m AS (SELECT service, name, labels, ts_ns, avg(value) AS value, ts_ns >= $3 AS inc FROM raw"
+            " m AS (SELECT service, name, labels, ts_ns, avg(value) AS value, (ts_ns >= $3 AND ts_ns <= $4) AS inc FROM raw"
             "  GROUP BY service, name, labels, ts_ns),"
             " b AS (SELECT service, name, labels, median(value) AS med, count(*) AS n,"
             "  min(value) AS lo, max(value) AS hi FROM m WHERE NOT inc"
@@ -373,13 +375,15 @@ class FrameGroup:
 def entry_stats(queries: TelemetryQueries, baseline: TimeRange, incident: TimeRange) -> EntryStats:
     """Error rate over all spans and p95 latency of root (entry) spans, before and during."""
     row = queries.store.rows(
-        "SELECT coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END) FILTER (WHERE start_ns < $2), 0),"
-        " coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END) FILTER (WHERE start_ns >= $3), 0),"
+        "SELECT coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END)"
+        "  FILTER (WHERE start_ns >= $1 AND start_ns < $2), 0),"
+        " coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END)"
+        "  FILTER (WHERE start_ns >= $3 AND start_ns <= $4), 0),"
         " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95)"
-        "  FILTER (WHERE parent_span_id = '' AND start_ns < $2), 0),"
+        "  FILTER (WHERE parent_span_id = '' AND start_ns >= $1 AND start_ns < $2), 0),"
         " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95)"
-        "  FILTER (WHERE parent_span_id = '' AND start_ns >= $3), 0)"
-        " FROM spans WHERE start_ns >= $1 AND start_ns <= $4",
+        "  FILTER (WHERE parent_span_id = '' AND start_ns >= $3 AND start_ns <= $4), 0)"
+        " FROM spans WHERE (start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4)",
         [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
     )
     return EntryStats(*(float(v) for v in row[0]))

@@ -1,0 +1,1 @@
+"""Evaluation harnesses on real datasets (log parsing, ...): read data, score, return typed results."""

@@ -1,0 +1,54 @@
+"""`incidentlens bench rca`: root-cause accuracy, calibration and runtime on real multi-source incidents."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import orjson
+import typer
+
+from incidentlens.bench.rca import CaseOutcome, Dataset, discover, report_json, report_table, run
+from incidentlens.cli.app import err, out
+from incidentlens.cli.commands_bench import bench_app
+from incidentlens.errors import InputError
+from incidentlens.ingest.sink import RowSink
+
+
+def _progress(i: int, total: int, outcome: CaseOutcome) -> None:
+    s = outcome.score
+    top = s.predicted[0] if s.predicted else "-"
+    mark = "ok" if top == s.truth else "miss"
+    tail = f" error: {outcome.error}" if outcome.error else ""
+    err.print(
+        f"[{i}/{total}] {s.case_id}: {top} ({s.confidence:.2f}) vs {s.truth} {mark} {s.seconds:.1f} s{tail}",
+        highlight=False,
+        markup=False,
+    )
+
+
+@bench_app.command("rca")
+def bench_rca(
+    data_dir: Path = typer.Argument(..., help="Dataset folder (the layout of shared/data/nezha or rcd-sockshop)."),
+    dataset: Dataset = typer.Option(..., "--dataset", help="Which layout DATA_DIR has."),
+    as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON (issue 4's shape)."),
+    system: str | None = typer.Option(None, "--system", help="Only cases of this system (e.g. a Nezha system)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N cases."),
+    quiet: bool = typer.Option(False, "--quiet", help="No per-case progress on stderr."),
+) -> None:
+    """Run every case through the same pipeline as `investigate` and score the ranked services."""
+    if not data_dir.is_dir():
+        raise InputError(f"{data_dir}: not a directory")
+    sink = RowSink()
+    cases = discover(dataset, data_dir, system=system, sink=sink)
+    for problem in sink.problems:
+        err.print(f"skipped case: {problem}", highlight=False, markup=False)
+    if limit is not None:
+        cases = cases[:limit]
+    if not cases:
+        raise InputError(f"{data_dir}: no {dataset.value} cases" + (f" of system {system}" if system else ""))
+    result = run(dataset, cases, progress=None if quiet else _progress)
+    if as_json:
+        sys.stdout.write(orjson.dumps(report_json(result), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    out.print(report_table(result), highlight=False, markup=False)
