@@ -1,1 +1,1 @@
-"""Evaluation harnesses on real datasets (log parsing, ...): read data, score, return typed results."""
+"""Evaluation harnesses on real datasets (RCA, log parsing, code location): read data, score, return results."""

@@ -202,9 +202,22 @@ class TelemetryQueries:
         )
 
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
+        """Failing spans with no failing child, grouped by service, operation, kind and peer.
+
+        A span fails when its status says so or when an ERROR/FATAL log was written inside it (same trace
+        and span id): many tracers record no status, but the logs of a failing request still carry its ids.
+        """
         rows = self.store.rows(
-            "WITH e AS (SELECT *, " + PEER_SQL + " AS peer, (start_ns >= $3 AND start_ns <= $4) AS inc FROM spans"
-            " WHERE status = 'ERROR' AND ((start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4))),"
+            "WITH logerr AS (SELECT trace_id, span_id, arg_min(body, ts_ns) AS body,"
+            "  coalesce(nullif(max(exception_type), ''), '') AS exc FROM logs"
+            "  WHERE level IN ('ERROR', 'FATAL') AND span_id <> ''"
+            "  AND ts_ns >= least($1, $3) AND ts_ns <= greatest($2, $4) GROUP BY trace_id, span_id),"
+            " e AS (SELECT s.*, " + PEER_SQL + " AS peer, (s.start_ns >= $3 AND s.start_ns <= $4) AS inc,"
+            "  coalesce(nullif(s.status_message, ''), left(split_part(l.body, chr(10), 1), 300), '') AS message,"
+            "  coalesce(nullif(json_extract_string(s.attributes, '$.\"exception.type\"'), ''), l.exc, '') AS exc"
+            "  FROM spans s LEFT JOIN logerr l ON l.trace_id = s.trace_id AND l.span_id = s.span_id"
+            "  WHERE (s.status = 'ERROR' OR l.span_id IS NOT NULL)"
+            "  AND ((s.start_ns >= $1 AND s.start_ns < $2) OR (s.start_ns >= $3 AND s.start_ns <= $4))),"
             " kids AS (SELECT DISTINCT trace_id, parent_span_id FROM spans WHERE parent_span_id <> ''"
             "  AND start_ns >= least($1, $3) AND start_ns <= greatest($2, $4)),"
             " ekids AS (SELECT DISTINCT trace_id, parent_span_id FROM e WHERE parent_span_id <> ''),"
@@ -215,8 +228,8 @@ class TelemetryQueries:
             " SELECT service, name, kind, peer,"
             "  coalesce(avg(CASE WHEN has_children THEN 1.0 ELSE 0.0 END) FILTER (WHERE inc), 0) >= 0.5,"
             "  count(*) FILTER (WHERE inc),"
-            "  count(*) FILTER (WHERE NOT inc), coalesce(any_value(status_message) FILTER (WHERE inc), ''),"
-            "  coalesce(any_value(json_extract_string(attributes, '$.\"exception.type\"')) FILTER (WHERE inc), ''),"
+            "  count(*) FILTER (WHERE NOT inc), coalesce(any_value(message) FILTER (WHERE inc), ''),"
+            "  coalesce(any_value(exc) FILTER (WHERE inc), ''),"
             "  coalesce(min_by(trace_id, start_ns) FILTER (WHERE inc), ''),"
             "  coalesce(min(start_ns) FILTER (WHERE inc), 0)"
             " FROM o GROUP BY service, name, kind, peer",
