@@ -17,7 +17,7 @@ from incidentlens.analyze.windows import DEFAULT_SEARCH_BEFORE_ALERT_NS, Windows
 from incidentlens.diagnose.hypotheses import build_hypotheses
 from incidentlens.diagnose.rank import score_services
 from incidentlens.errors import InputError, RepositoryError
-from incidentlens.model import Evidence, Hypothesis, TimeRange
+from incidentlens.model import Evidence, EvidenceKind, Hypothesis, TimeRange
 from incidentlens.propose.suggest import suggest_fixes
 from incidentlens.report.brief import Brief, Impact, RankedHypothesis, TimelineEntry, iso
 from incidentlens.telemetry.queries import TelemetryQueries, entry_stats, exception_frames
@@ -26,7 +26,7 @@ from incidentlens.telemetry.store import TelemetryStore
 ONSET_BIN_NS = 30 * 1_000_000_000
 LOCATE_TOP = 3
 
-Locator = Callable[[Hypothesis, TelemetryQueries, Windows], tuple[Hypothesis, tuple[str, ...]]]
+Locator = Callable[[Hypothesis, TelemetryQueries, Windows, dict[str, Evidence]], tuple[Hypothesis, tuple[str, ...]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ def investigate(
     locate_notes: list[str] = []
     if locator is not None:
         for i, h in enumerate(hypotheses[:LOCATE_TOP]):
-            hypotheses[i], found_notes = locator(h, queries, windows)
+            hypotheses[i], found_notes = locator(h, queries, windows, analysis.evidence)
             locate_notes.extend(n for n in found_notes if n not in locate_notes)
     ranked = tuple(
         RankedHypothesis(
@@ -207,10 +207,17 @@ def default_repo_locator(repo: Path) -> Locator:
     """A locator that maps a hypothesis to code, commits and owners in `repo` (see `locate/`)."""
     from incidentlens.locate.hypothesis import locate_hypothesis
 
-    def _locate(h: Hypothesis, queries: TelemetryQueries, windows: Windows) -> tuple[Hypothesis, tuple[str, ...]]:
+    def _locate(
+        h: Hypothesis, queries: TelemetryQueries, windows: Windows, evidence: dict[str, Evidence]
+    ) -> tuple[Hypothesis, tuple[str, ...]]:
         frame_sets = [g.frames for g in exception_frames(queries, h.service, windows.incident)]
+        templates = [
+            str(evidence[e].attributes["template"])
+            for e in h.supporting
+            if e in evidence and evidence[e].kind is EvidenceKind.LOG_TEMPLATE and "template" in evidence[e].attributes
+        ]
         try:
-            return locate_hypothesis(repo, h, frame_sets, onset_ns=windows.onset_ns)
+            return locate_hypothesis(repo, h, frame_sets, onset_ns=windows.onset_ns, templates=templates)
         except RepositoryError as exc:
             return h, (f"code location skipped: {exc}",)
 

@@ -44,26 +44,48 @@ def test_metric_kinds_from_names() -> None:
     assert metric_kind("http_server_request_duration_seconds_p95") is MetricKind.LATENCY
 
 
-def _shift(values: tuple[float, ...], median: float = 0.2, mad: float = 0.01) -> MetricShift:
+def _shift(
+    values: tuple[float, ...],
+    median: float = 0.2,
+    mad: float = 0.01,
+    *,
+    service: str = "cart",
+    lo: float = 0.15,
+    hi: float = 0.25,
+) -> MetricShift:
     ordered = sorted(values)
+    extreme = max(values, key=lambda v: abs(v - median))
     return MetricShift(
-        "cart",
+        service,
         "container_cpu_usage_ratio",
         "{}",
         median,
         mad,
         100,
         ordered[len(ordered) // 2],
-        max(values, key=lambda v: abs(v - median)),
+        extreme,
         len(values),
         10,
         values,
+        lo,
+        hi,
     )
 
 
 def test_robust_z_flags_a_real_shift_only() -> None:
     assert robust_z(_shift((0.95, 0.97, 0.96))) > 20
     assert abs(robust_z(_shift((0.2, 0.21, 0.19)))) < 2
+
+
+def test_shift_inside_the_normal_range_is_not_anomalous() -> None:
+    heavy_tailed = _shift((0.9, 0.95, 0.92), lo=0.1, hi=1.0)  # the normal period already reached 1.0
+    assert abs(robust_z(heavy_tailed)) < 1
+
+
+def test_series_identical_across_services_point_at_none() -> None:
+    node_metric = (0.95, 0.97, 0.96)
+    shifts = [_shift(node_metric, service="cart"), _shift(node_metric, service="payment")]
+    assert metric_findings(shifts, incident=TimeRange(0, 100)).findings == []
 
 
 def test_metric_findings_are_per_service_and_kind() -> None:

@@ -59,25 +59,46 @@ def metric_kind(name: str) -> MetricKind:
 def robust_z(shift: MetricShift) -> float:
     """Shift of the incident against the baseline in units of its robust spread (MAD), floored for flat series.
 
-    The incident median decides; with only a few points after onset the median lags, so the second
-    most extreme point also counts, at a discount: the second, so that one spike is not an incident, and
-    only outside the range the normal period itself reached.
+    The incident median decides, weighted by the share of incident points that leave the range the normal
+    period itself reached (a heavy-tailed series that stays inside its usual range is not anomalous, however
+    far its median moved). With only a few points after onset the median lags, so the second most extreme
+    point outside that range also counts, at a discount (the second, so that one spike is not an incident).
     """
     spread = max(1.4826 * shift.baseline_mad, 0.05 * abs(shift.baseline_median), 1e-9)
     z_median = (shift.incident_median - shift.baseline_median) / spread
-    outside = [v for v in shift.values if v > shift.baseline_max or v < shift.baseline_min]
-    deviations = sorted((v - shift.baseline_median for v in outside), key=abs, reverse=True)
+    above = [v for v in shift.values if v > shift.baseline_max]
+    below = [v for v in shift.values if v < shift.baseline_min]
+    outside = above if z_median >= 0 else below
+    share = len(outside) / len(shift.values) if shift.values else 0.0
+    deviations = sorted((v - shift.baseline_median for v in above + below), key=abs, reverse=True)
     z_second = deviations[1] / spread if len(deviations) >= 2 else 0.0
-    z = z_median if abs(z_median) >= 0.5 * abs(z_second) else 0.5 * z_second
+    z_main = z_median * share
+    z = z_main if abs(z_main) >= 0.5 * abs(z_second) else 0.5 * z_second
     return float(np.clip(z, -100.0, 100.0))
+
+
+def shared_series(shifts: list[MetricShift]) -> set[tuple[str, str]]:
+    """(service, metric) pairs whose incident values are identical for two or more services.
+
+    Such a series describes something the services share (the node, the host, a common exporter), not any
+    one of them, so it cannot point at a service.
+    """
+    owners: dict[tuple[str, tuple[float, ...]], set[str]] = defaultdict(set)
+    for shift in shifts:
+        if len(shift.values) >= 2 and len(set(shift.values)) > 1:
+            owners[(shift.name, tuple(round(v, 9) for v in shift.values))].add(shift.service)
+    return {(svc, name) for (name, _), services in owners.items() if len(services) >= 2 for svc in services}
 
 
 def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analysis:
     """One finding per service and metric kind, from its most shifted series."""
     out = Analysis()
+    shared = shared_series(shifts)
     best: dict[tuple[str, MetricKind], list[tuple[float, MetricShift]]] = defaultdict(list)
     for shift in shifts:
         if not shift.service or shift.baseline_points < 3 or shift.incident_points < 1:
+            continue
+        if (shift.service, shift.name) in shared:
             continue
         z = robust_z(shift)
         if abs(z) < Z_THRESHOLD:

@@ -8,6 +8,7 @@ from incidentlens.cli import (  # noqa: F401 - importing a command module regist
     commands_bench,
     commands_ingest,
     commands_investigate,
+    commands_locate,
     commands_simulate,
 )
 from incidentlens.cli.app import app

@@ -4,12 +4,17 @@
       payment: {path: services/payment, team: payments, owner: "@shop/payments", oncall: "@dana",
                 tier: production}
 
-Pure code over the file's text; every problem is a ConfigError naming the file and the key.
+Pure code over the file's text; every problem is a ConfigError naming the file and the key. Keys we do not
+use (a service's `language`, a top-level `dependencies:` block, anything a simulator or another tool adds)
+are kept in `extra` and ignored, so one file can serve several tools; only a key that looks like a
+misspelling of one we read (`owners` for `owner`) is an error, because ignoring it would lose ownership.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -17,7 +22,8 @@ import yaml
 from incidentlens.errors import ConfigError
 
 CATALOG_FILE = "incidentlens.yaml"
-_FIELDS = ("path", "team", "owner", "oncall", "tier")
+_FIELDS = ("path", "team", "owner", "oncall", "tier", "language")
+_TOP_LEVEL = ("services", "dependencies")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +34,16 @@ class ServiceEntry:
     owner: str = ""
     oncall: str = ""
     tier: str = ""
+    language: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
     source: str
     services: tuple[ServiceEntry, ...] = ()
+    dependencies: Any = None  # kept as written: other tools (the simulator) describe the call graph here
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def get(self, name: str) -> ServiceEntry | None:
         for entry in self.services:
@@ -65,14 +75,23 @@ def parse_catalog(text: str, *, source: str = CATALOG_FILE) -> Catalog:
         return Catalog(source=source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: top level must be a mapping with a `services` key")
-    unknown = sorted(str(k) for k in data if k != "services")
-    if unknown:
-        raise ConfigError(f"{source}: unknown top-level key `{unknown[0]}` (expected `services`)")
+    for key in data:
+        _reject_misspelling(source, str(key), str(key), _TOP_LEVEL)
     services = data.get("services") or {}
     if not isinstance(services, dict):
         raise ConfigError(f"{source}: `services` must be a mapping of service name to settings")
     entries = tuple(_entry(source, name, body) for name, body in services.items())
-    return Catalog(source=source, services=entries)
+    extra = {str(k): v for k, v in data.items() if k not in _TOP_LEVEL}
+    return Catalog(source=source, services=entries, dependencies=data.get("dependencies"), extra=extra)
+
+
+def _reject_misspelling(source: str, key: str, shown: str, known: tuple[str, ...]) -> None:
+    """Unknown keys are fine; one a letter or two away from a known key is almost surely a typo."""
+    if key in known:
+        return
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+    if close:
+        raise ConfigError(f"{source}: unknown key `{shown}` (did you mean `{close[0]}`?)")
 
 
 def _entry(source: str, name: Any, body: Any) -> ServiceEntry:
@@ -81,17 +100,16 @@ def _entry(source: str, name: Any, body: Any) -> ServiceEntry:
     key = f"services.{name}"
     if not isinstance(body, dict):
         raise ConfigError(f"{source}: `{key}` must be a mapping with at least `path`")
-    for field in body:
-        if field not in _FIELDS:
-            raise ConfigError(f"{source}: unknown key `{key}.{field}` (expected one of {', '.join(_FIELDS)})")
+    for name_ in body:
+        _reject_misspelling(source, str(name_), f"{key}.{name_}", _FIELDS)
     values: dict[str, str] = {}
-    for field in _FIELDS:
-        value = body.get(field, "")
+    for name_ in _FIELDS:
+        value = body.get(name_, "")
         if value is None:
             value = ""
         if not isinstance(value, str):
-            raise ConfigError(f"{source}: `{key}.{field}` must be a string, got {type(value).__name__}")
-        values[field] = value.strip()
+            raise ConfigError(f"{source}: `{key}.{name_}` must be a string, got {type(value).__name__}")
+        values[name_] = value.strip()
     path = values["path"].strip("/")
     if not path:
         raise ConfigError(f"{source}: `{key}.path` is required (the service's folder in the repository)")
@@ -104,4 +122,6 @@ def _entry(source: str, name: Any, body: Any) -> ServiceEntry:
         owner=values["owner"],
         oncall=values["oncall"],
         tier=values["tier"],
+        language=values["language"],
+        extra={str(k): v for k, v in body.items() if k not in _FIELDS},
     )

@@ -134,6 +134,18 @@ class FileIndex:
                 best = found
         return best
 
+    def matches(self, candidate: str) -> list[tuple[int, str]]:
+        """Every tracked file sharing the base name, with its number of agreeing trailing components."""
+        wanted = tuple(p for p in strip_container_prefix(candidate).split("/") if p and p != ".")
+        if not wanted:
+            return []
+        found = [(_common_suffix(parts, wanted), "/".join(parts)) for parts in self._by_name.get(wanted[-1], ())]
+        return sorted(found, key=lambda t: (-t[0], len(t[1]), t[1]))
+
+    def names(self, basename: str) -> list[str]:
+        """Tracked paths whose file name is exactly `basename`."""
+        return ["/".join(parts) for parts in self._by_name.get(basename, ())]
+
     def _match(self, candidate: str) -> FileMatch | None:
         wanted = tuple(p for p in candidate.split("/") if p and p != ".")
         if not wanted:

@@ -37,11 +37,20 @@ def frames_from_json(text: str) -> list[Frame]:
 
 
 def locate_hypothesis(
-    repo: Path, hypothesis: Hypothesis, frame_sets: Sequence[str], *, onset_ns: int | None
+    repo: Path,
+    hypothesis: Hypothesis,
+    frame_sets: Sequence[str],
+    *,
+    onset_ns: int | None,
+    templates: Sequence[str] = (),
 ) -> tuple[Hypothesis, tuple[str, ...]]:
-    """The hypothesis with its code, suspects and owners; notes explain anything that degraded."""
+    """The hypothesis with its code, suspects and owners; notes explain anything that degraded.
+
+    `templates` are the hypothesis's log templates (evidence attribute `template`): each is matched to
+    the logging call that prints it, after the stack frames.
+    """
     frames = [f for text in frame_sets for f in frames_from_json(text)]
-    result = locate(repo, service=hypothesis.service, frames=frames, onset_ns=onset_ns)
+    result = locate(repo, service=hypothesis.service, frames=frames, onset_ns=onset_ns, templates=templates)
     located = dataclasses.replace(
         hypothesis,
         locations=result.locations[:3],

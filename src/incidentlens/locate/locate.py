@@ -12,18 +12,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from incidentlens.errors import ConfigError
-from incidentlens.locate.catalog import CATALOG_FILE, Catalog, parse_catalog
 from incidentlens.locate.codeowners import CODEOWNERS_LOCATIONS, Codeowners, parse_codeowners
-from incidentlens.locate.frames import FileIndex, FrameLike, is_library_frame
+from incidentlens.locate.frames import FrameLike
 from incidentlens.locate.git import DEFAULT_TIMEOUT_S, Git, open_repository
+from incidentlens.locate.locatecode import (
+    CodeMatches,
+    CodeView,
+    QueryKind,
+    find_service_folder,
+    load_catalog,
+    locate_in,
+)
 from incidentlens.locate.owners import dedupe_owners, owners_for_path
-from incidentlens.locate.services import ServiceFolder, folder_for_service, service_for_path
+from incidentlens.locate.services import ServiceFolder
 from incidentlens.locate.suspects import NS_PER_HOUR, LineSpan, Window, find_suspects
 from incidentlens.model.enums import OwnerSource
 from incidentlens.model.records import CodeLocation, Owner, SuspectCommit
 
 MAX_LOCATIONS = 8  # each location costs a blame; deeper frames add little
-SNIPPET_CONTEXT = 2
 OWNER_PATHS = 3
 RECENT_COMMITS_FOR_OWNERS = 20
 _SOURCE_PRIORITY = {OwnerSource.CODEOWNERS: 0, OwnerSource.CATALOG: 1, OwnerSource.COMMITTERS: 2}
@@ -50,18 +56,8 @@ class _Context:
         self.notes = notes
         self.files = git.ls_files()
         self.file_set = frozenset(self.files)
-        self.catalog = self._catalog()
+        self.catalog = load_catalog(git, head, self.files)
         self.codeowners = self._codeowners()
-        self._texts: dict[tuple[str, str], list[str] | None] = {}
-
-    def _catalog(self) -> Catalog | None:
-        if CATALOG_FILE not in self.file_set:
-            return None
-        text = self.git.show(self.head, CATALOG_FILE) or ""
-        try:
-            return parse_catalog(text, source=CATALOG_FILE)
-        except ConfigError as exc:
-            raise ConfigError(f"{self.git.root}/{exc}") from exc
 
     def _codeowners(self) -> Codeowners | None:
         for candidate in CODEOWNERS_LOCATIONS:
@@ -70,13 +66,6 @@ class _Context:
                 self.notes.extend(parsed.problems)
                 return parsed
         return None
-
-    def lines(self, rev: str, path: str) -> list[str] | None:
-        key = (rev, path)
-        if key not in self._texts:
-            text = self.git.show(rev, path)
-            self._texts[key] = None if text is None else text.splitlines()
-        return self._texts[key]
 
 
 def locate(
@@ -87,8 +76,14 @@ def locate(
     onset_ns: int | None,
     lookback_hours: float = 72,
     timeout: float = DEFAULT_TIMEOUT_S,
+    templates: Sequence[str] = (),
+    log_lines: Sequence[str] = (),
+    loggers: Sequence[str] = (),
+    spans: Sequence[str] = (),
+    use_tree_sitter: bool | None = None,
 ) -> LocateResult:
-    """Find where in `repo` the frames point, which recent commits changed that code, and who owns it."""
+    """Find where in `repo` the evidence points (stack frames, log templates and lines, logger names, span
+    names and routes), which recent commits changed that code, and who owns it."""
     if lookback_hours <= 0:
         raise ConfigError(f"lookback_hours must be positive, got {lookback_hours}")
     git = open_repository(repo, timeout=timeout)
@@ -106,21 +101,25 @@ def locate(
     rev = _revision_at_onset(ctx, onset_ns)
     folder = _service_folder(ctx, service)
 
-    locations, library = _locations(ctx, frames, rev, folder)
+    view = CodeView(git, rev, head, ctx.files, folder, use_tree_sitter, notes)
+    matches = locate_in(view, frames=frames, templates=templates, log_lines=log_lines, loggers=loggers, spans=spans)
+    locations, library = _pick_locations(matches), matches.library_frames
     if library:
         notes.append(f"set aside {library} library/runtime frame(s) (site-packages, node_modules, JDK, GOROOT)")
-    if not locations and frames:
+    if not any(q.locations for q in matches.of_kind(QueryKind.FRAME)) and len(frames) > library:
         notes.append("no application frame matched a tracked file")
 
     window = _window(ctx, onset_ns, lookback_hours)
-    spans = [LineSpan(loc.path, loc.line, loc.end_line or loc.line, loc.commit) for loc in locations if loc.line > 0]
+    line_spans = [
+        LineSpan(loc.path, loc.line, loc.end_line or loc.line, loc.commit) for loc in locations if loc.line > 0
+    ]
     log_paths = list(dict.fromkeys(loc.path for loc in locations))
     if not log_paths and folder is not None:
         log_paths = [folder.path]
         notes.append(f"no code location: suspect commits are those touching {folder.path}/ ({folder.why})")
     suspects: tuple[SuspectCommit, ...] = ()
-    if spans or log_paths:
-        suspects, suspect_notes = find_suspects(git, spans=spans, paths=log_paths, window=window, shallow=shallow)
+    if line_spans or log_paths:
+        suspects, suspect_notes = find_suspects(git, spans=line_spans, paths=log_paths, window=window, shallow=shallow)
         notes.extend(suspect_notes)
 
     owners = _owners(ctx, log_paths[:OWNER_PATHS])
@@ -150,75 +149,26 @@ def _revision_at_onset(ctx: _Context, onset_ns: int | None) -> str:
 def _service_folder(ctx: _Context, service: str | None) -> ServiceFolder | None:
     if not service:
         return None
-    folder = folder_for_service(service, catalog=ctx.catalog, files=ctx.files)
+    folder = find_service_folder(ctx.git, ctx.head, ctx.files, service, ctx.catalog)
     if folder is None:
         ctx.notes.append(f"service {service!r} has no catalog entry and no folder named after it")
     return folder
 
 
-def _locations(
-    ctx: _Context, frames: Sequence[FrameLike], rev: str, folder: ServiceFolder | None
-) -> tuple[list[CodeLocation], int]:
-    index = FileIndex(ctx.files)
-    library = 0
+def _pick_locations(matches: CodeMatches) -> list[CodeLocation]:
+    """Frames innermost first, then the best place of every other piece of evidence, most sure first."""
+    frames = [q.locations[0] for q in matches.of_kind(QueryKind.FRAME) if q.locations]
+    if frames and all(loc.path.endswith(".py") for loc in frames):
+        frames.reverse()  # Python prints the innermost call last; the throwing line matters most
+    others = [q.locations[0] for q in matches.queries if q.kind is not QueryKind.FRAME and q.locations]
+    others.sort(key=lambda loc: -loc.confidence)
     seen: set[tuple[str, int]] = set()
-    found: list[CodeLocation] = []
-    for frame in frames:
-        module = str(getattr(frame, "module", "") or "")
-        if frame.is_library or is_library_frame(frame.file, frame.function, module):
-            library += 1
-            continue
-        match = index.resolve(frame.file, frame.function, module)
-        if match is None:
-            ctx.notes.append(f"frame {frame.file}:{frame.line} ({frame.function}) matches no tracked file")
-            continue
-        line = frame.line or 0
-        if (match.path, line) in seen or len(found) >= MAX_LOCATIONS:
-            continue
-        seen.add((match.path, line))
-        why = [f"frame {frame.file}:{line or '?'} in {frame.function or '?'}"]
-        why.append(f"matches {match.path} on {match.matched} trailing path component(s)")
-        if match.ambiguous:
-            why.append(f"{match.ambiguous} other file(s) matched as well")
-        confidence = match.confidence
-        if folder is not None and not match.path.startswith(folder.path + "/"):
-            confidence *= 0.7
-            owner = service_for_path(match.path, catalog=ctx.catalog)
-            why.append(
-                f"outside {folder.service}'s folder {folder.path}/" + (f" (in {owner.service})" if owner else "")
-            )
-        used_rev = rev
-        text = ctx.lines(rev, match.path)
-        if text is None:
-            used_rev, text = ctx.head, ctx.lines(ctx.head, match.path)
-        snippet = ""
-        if line and text is not None:
-            if line > len(text):
-                ctx.notes.append(f"{match.path} has {len(text)} lines at {used_rev[:12]}, frame says {line}")
-                line = 0
-            else:
-                snippet = _snippet(text, line)
-        found.append(
-            CodeLocation(
-                path=match.path,
-                line=line,
-                end_line=line or None,
-                function=frame.function,
-                snippet=snippet,
-                commit=used_rev,
-                why="; ".join(why),
-                confidence=round(confidence, 3),
-            )
-        )
-    return found, library
-
-
-def _snippet(lines: list[str], line: int) -> str:
-    """A few numbered lines around `line`, the frame's own line marked with '>'."""
-    lo = max(1, line - SNIPPET_CONTEXT)
-    hi = min(len(lines), line + SNIPPET_CONTEXT)
-    width = len(str(hi))
-    return "\n".join(f"{'>' if n == line else ' '} {n:>{width}} | {lines[n - 1]}" for n in range(lo, hi + 1))
+    picked: list[CodeLocation] = []
+    for loc in [*frames, *others]:
+        if (loc.path, loc.line) not in seen and len(picked) < MAX_LOCATIONS:
+            seen.add((loc.path, loc.line))
+            picked.append(loc)
+    return picked
 
 
 def _window(ctx: _Context, onset_ns: int | None, lookback_hours: float) -> Window:

@@ -5,7 +5,7 @@ Pure code over the tracked file list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from incidentlens.locate.catalog import Catalog
@@ -38,14 +38,26 @@ def _top_dirs(files: Iterable[str]) -> set[str]:
     return dirs
 
 
-def folder_for_service(service: str, *, catalog: Catalog | None, files: Iterable[str]) -> ServiceFolder | None:
-    """Where a service's code lives: catalog `path`, else `services/<name>/`, `src/<name>/`, `<name>/`."""
+def folder_for_service(
+    service: str,
+    *,
+    catalog: Catalog | None,
+    files: Iterable[str],
+    inferred: Sequence[ServiceFolder] = (),
+) -> ServiceFolder | None:
+    """Where a service's code lives: catalog `path`, else a build/deploy manifest naming it (`inferred`,
+    see `manifests.py`), else `services/<name>/`, `src/<name>/`, `<name>/`."""
     if catalog is not None:
         entry = catalog.get(service)
         if entry is not None:
             return ServiceFolder(service, entry.path, f"{catalog.source}: services.{service}.path")
-    dirs = _top_dirs(files)
     wanted = _spellings(service)
+    named = [hint for hint in inferred if _spellings(hint.service) & wanted]
+    if named:
+        # Several manifests may agree; the shallowest folder is the service root (not a sub-module).
+        best = min(named, key=lambda h: (h.path.count("/"), h.path))
+        return ServiceFolder(service, best.path, f"inferred: {best.why}")
+    dirs = _top_dirs(files)
     for parent in SERVICE_PARENTS:
         for dirname in sorted(dirs):
             head, _, tail = dirname.partition("/")
