@@ -59,9 +59,9 @@ def metric_kind(name: str) -> MetricKind:
 def robust_z(shift: MetricShift) -> float:
     """Shift of the incident against the baseline in units of its robust spread (MAD), floored for flat series.
 
-    The incident median decides, weighted by the share of incident points that leave the range the normal
-    period itself reached (a heavy-tailed series that stays inside its usual range is not anomalous, however
-    far its median moved). With only a few points after onset the median lags, so the second most extreme
+    The incident median decides; for symptom series it is weighted by the share of incident points that leave
+    the range the normal period itself reached (a heavy-tailed latency series that stays inside its usual
+    range is not anomalous, however far its median moved). With only a few points after onset the median lags, so the second most extreme
     point outside that range also counts, at a discount (the second, so that one spike is not an incident).
     """
     spread = max(1.4826 * shift.baseline_mad, 0.05 * abs(shift.baseline_median), 1e-9)
@@ -72,7 +72,9 @@ def robust_z(shift: MetricShift) -> float:
     share = len(outside) / len(shift.values) if shift.values else 0.0
     deviations = sorted((v - shift.baseline_median for v in above + below), key=abs, reverse=True)
     z_second = deviations[1] / spread if len(deviations) >= 2 else 0.0
-    z_main = z_median * share
+    # A resource's own level (cpu, memory, pools) counts whole; symptoms that propagate (latency, errors,
+    # traffic) are often heavy-tailed and count only as far as they leave their usual range.
+    z_main = z_median if metric_kind(shift.name) in RESOURCE_KINDS else z_median * share
     z = z_main if abs(z_main) >= 0.5 * abs(z_second) else 0.5 * z_second
     return float(np.clip(z, -100.0, 100.0))
 
