@@ -61,8 +61,9 @@ def robust_z(shift: MetricShift) -> float:
 
     The incident median decides; for symptom series it is weighted by the share of incident points that leave
     the range the normal period itself reached (a heavy-tailed latency series that stays inside its usual
-    range is not anomalous, however far its median moved). With only a few points after onset the median lags, so the second most extreme
-    point outside that range also counts, at a discount (the second, so that one spike is not an incident).
+    range is not anomalous, however far its median moved). With only a few points after onset the median
+    lags, so the second most extreme point outside that range also counts, at a discount (the second, so
+    that one spike is not an incident).
     """
     spread = max(1.4826 * shift.baseline_mad, 0.05 * abs(shift.baseline_median), 1e-9)
     z_median = (shift.incident_median - shift.baseline_median) / spread
