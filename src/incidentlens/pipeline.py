@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from incidentlens.analyze.changes import change_findings, change_window
 from incidentlens.analyze.findings import Analysis
+from incidentlens.analyze.locus import find_loci
 from incidentlens.analyze.logs import log_findings
 from incidentlens.analyze.metrics import metric_findings
 from incidentlens.analyze.topology import build_graph, involved_edges
@@ -20,11 +22,13 @@ from incidentlens.errors import InputError, RepositoryError
 from incidentlens.model import Evidence, EvidenceKind, Hypothesis, TimeRange
 from incidentlens.propose.suggest import suggest_fixes
 from incidentlens.report.brief import Brief, Impact, RankedHypothesis, TimelineEntry, iso
-from incidentlens.telemetry.queries import TelemetryQueries, entry_stats, exception_frames
+from incidentlens.telemetry.logqueries import log_message_groups
+from incidentlens.telemetry.queries import TelemetryQueries, entry_stats, exception_frames, logger_counts
 from incidentlens.telemetry.store import TelemetryStore
 
 ONSET_BIN_NS = 30 * 1_000_000_000
 LOCATE_TOP = 3
+MAX_LOCI = 3
 
 Locator = Callable[[Hypothesis, TelemetryQueries, Windows, dict[str, Evidence]], tuple[Hypothesis, tuple[str, ...]]]
 
@@ -63,7 +67,7 @@ def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: Tim
     )
     result.extend(latency_findings(queries.self_time_shifts(base, inc), known_services=known, incident=inc))
     result.extend(silence_findings(queries.service_volumes(base, inc), baseline=base, incident=inc))
-    result.extend(log_findings(queries.log_templates(base, inc), baseline=base, incident=inc))
+    result.extend(log_findings(log_message_groups(queries.store, base, inc), baseline=base, incident=inc))
     result.extend(metric_findings(queries.metric_shifts(metric_baseline or base, inc), incident=inc))
     result.extend(change_findings(queries.changes(change_window(windows.onset_ns)), onset_ns=windows.onset_ns))
     return result
@@ -93,6 +97,7 @@ def investigate(
     graph = build_graph(queries.edges(TimeRange(bounds.start_ns, bounds.end_ns)))
     scores = score_services(analysis.findings, graph)
     hypotheses, abstained = build_hypotheses(scores, analysis.evidence)
+    hypotheses = [with_locus(h, queries, windows, analysis) if i < LOCATE_TOP else h for i, h in enumerate(hypotheses)]
     locate_notes: list[str] = []
     if locator is not None:
         for i, h in enumerate(hypotheses[:LOCATE_TOP]):
@@ -140,6 +145,24 @@ def investigate(
         alert_fingerprint=alerts[0].fingerprint if alerts else "",
     )
     return Investigation(brief, tuple(hypotheses), analysis.evidence, windows)
+
+
+def with_locus(h: Hypothesis, queries: TelemetryQueries, windows: Windows, analysis: Analysis) -> Hypothesis:
+    """The hypothesis with the code region where its service's behaviour changed, when its logs show one."""
+    loci = find_loci(
+        logger_counts(queries, h.service, windows.baseline, windows.incident),
+        service=h.service,
+        incident=windows.incident,
+    )[:MAX_LOCI]
+    if not loci:
+        return h
+    for locus in loci:
+        analysis.add(locus.evidence)
+    return dataclasses.replace(
+        h,
+        component=" | ".join(locus.text for locus in loci),
+        supporting=(*h.supporting, *(locus.evidence.id for locus in loci)),
+    )
 
 
 def _title(alert_name: str, ranked: tuple[RankedHypothesis, ...], abstained: bool) -> str:

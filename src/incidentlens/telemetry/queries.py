@@ -412,3 +412,28 @@ def exception_frames(queries: TelemetryQueries, service: str, incident: TimeRang
         [service, incident.start_ns, incident.end_ns, limit],
     )
     return [FrameGroup(*r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class LoggerCount:
+    """How often one log statement (logger or class plus line) wrote in each window."""
+
+    logger: str
+    level: str
+    baseline_count: int
+    incident_count: int
+    example: str
+
+
+def logger_counts(
+    queries: TelemetryQueries, service: str, baseline: TimeRange, incident: TimeRange
+) -> list[LoggerCount]:
+    """Per log statement of one service: lines written in the normal and the incident window."""
+    rows = queries.store.rows(
+        "SELECT logger, max(level), count(*) FILTER (WHERE ts_ns >= $2 AND ts_ns < $3),"
+        " count(*) FILTER (WHERE ts_ns >= $4 AND ts_ns <= $5), arg_min(left(body, 300), ts_ns)"
+        " FROM logs WHERE service = $1 AND logger <> ''"
+        " AND ((ts_ns >= $2 AND ts_ns < $3) OR (ts_ns >= $4 AND ts_ns <= $5)) GROUP BY logger",
+        [service, baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+    )
+    return [LoggerCount(*r) for r in rows]
