@@ -4,8 +4,8 @@ Per service, findings combine by noisy-OR with a weight per analyser: decisive l
 failures start in traces, a service gone silent, its own resource metrics) weigh most; symptoms that
 propagate to callers (error logs, latency and error-rate metrics) weigh less, and less again when a
 service downstream of it shows its own decisive anomaly. A change weighs only when its service is
-anomalous. Confidence is the top score scaled by its margin over the runner-up, capped when only one
-kind of signal supports it; below a floor we abstain.
+anomalous. Confidence is a calibrated function of the top score and its margin over the runner-up
+(`calibration.py`); below a floor we abstain.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from incidentlens.analyze.topology import downstream
+from incidentlens.diagnose.calibration import calibrated_confidence
 from incidentlens.model import Evidence, FaultKind, Finding
 
 ANALYZER_WEIGHT = {
@@ -31,7 +32,6 @@ DECISIVE = {"trace_errors", "silence", "metric_resource", "trace_latency"}
 SYMPTOMS = {"log_templates", "metric_symptom"}
 DOWNSTREAM_DISCOUNT = 0.4
 ABSTAIN_BELOW = 0.35
-SINGLE_SIGNAL_CAP = 0.6
 MAX_HYPOTHESES = 5
 
 
@@ -95,15 +95,13 @@ def score_services(findings: list[Finding], graph: nx.DiGraph) -> list[ServiceSc
 
 
 def confidence_of(scores: list[ServiceScore], index: int) -> float:
-    """Score scaled by the margin over the next candidate; capped when one kind of signal carries it."""
+    """Calibrated probability that this candidate is the root-cause service (see `calibration.py`).
+
+    Lower-ranked candidates are scored against the candidate ranked first, so they never exceed it.
+    """
     own = scores[index].score
-    total = sum(s.score for s in scores[:MAX_HYPOTHESES]) or 1.0
-    share = own / total
-    conf = own * (0.5 + 0.5 * share)
-    kinds = {f.analyzer for f in scores[index].findings if f.analyzer != "changes"}
-    if len(kinds) <= 1:
-        conf = min(conf, SINGLE_SIGNAL_CAP)
-    return round(min(conf, 0.99), 3)
+    rival = scores[1].score if index == 0 and len(scores) > 1 else scores[0].score if index > 0 else 0.0
+    return calibrated_confidence(own, rival if index == 0 else max(rival, own))
 
 
 def supporting_and_contradicting(

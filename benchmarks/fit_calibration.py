@@ -1,0 +1,68 @@
+"""Fit the confidence calibration (Platt scaling on top score and margin) and report its ECE.
+
+Usage:
+    python benchmarks/calibration_data.py /tmp/calibration.jsonl
+    python benchmarks/fit_calibration.py /tmp/calibration.jsonl
+Prints the fitted constants for `src/incidentlens/diagnose/calibration.py`, the pooled expected calibration
+error, and the ECE of each source when it is held out of the fit (how well the mapping generalises).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+
+def design(rows: list[dict[str, object]]) -> np.ndarray:
+    return np.array([[1.0, float(r["p1"]), float(r["p1"]) - float(r["p2"])] for r in rows])  # type: ignore[arg-type]
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
+    """Logistic regression by Newton's method with a small ridge penalty."""
+    w = np.zeros(x.shape[1])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-x @ w))
+        grad = x.T @ (p - y) + l2 * w
+        hess = (x.T * (p * (1 - p))) @ x + l2 * np.eye(len(w))
+        w -= np.linalg.solve(hess, grad)
+    return w
+
+
+def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    total = 0.0
+    for b in range(bins):
+        upper = p <= 1 if b == bins - 1 else p < (b + 1) / bins
+        mask = (p >= b / bins) & upper
+        if mask.any():
+            total += mask.mean() * abs(p[mask].mean() - y[mask].mean())
+    return float(total)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", type=Path)
+    args = parser.parse_args()
+    rows = [orjson.loads(line) for line in args.data.read_bytes().splitlines() if line.strip()]
+    x, y = design(rows), np.array([1.0 if r["correct"] else 0.0 for r in rows])
+    sources = np.array([r["source"] for r in rows])
+    w = fit(x, y)
+    p = 1 / (1 + np.exp(-x @ w))
+    print(f"INTERCEPT = {w[0]:.3f}\nTOP_SCORE_WEIGHT = {w[1]:.3f}\nMARGIN_WEIGHT = {w[2]:.3f}")
+    print(f"pooled ECE over {len(rows)} cases: {ece(p, y):.3f}")
+    for source in sorted(set(sources)):
+        held = sources == source
+        w_out = fit(x[~held], y[~held])
+        p_out = 1 / (1 + np.exp(-x[held] @ w_out))
+        print(
+            f"  {source:16s} n={int(held.sum()):3d} accuracy {y[held].mean():.2f}"
+            f"  ECE held out {ece(p_out, y[held]):.3f}"
+            f"  in the pooled fit {ece(p[held], y[held]):.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
