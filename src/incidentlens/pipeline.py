@@ -23,7 +23,13 @@ from incidentlens.model import Evidence, EvidenceKind, Hypothesis, TimeRange
 from incidentlens.propose.suggest import suggest_fixes
 from incidentlens.report.brief import Brief, Impact, RankedHypothesis, TimelineEntry, iso
 from incidentlens.telemetry.logqueries import log_message_groups
-from incidentlens.telemetry.queries import TelemetryQueries, entry_stats, exception_frames, logger_counts
+from incidentlens.telemetry.queries import (
+    TelemetryQueries,
+    entry_stats,
+    exception_frames,
+    logger_counts,
+    new_statements,
+)
 from incidentlens.telemetry.store import TelemetryStore
 
 ONSET_BIN_NS = 30 * 1_000_000_000
@@ -229,6 +235,7 @@ def _next_steps(ranked: tuple[RankedHypothesis, ...], abstained: bool) -> tuple[
 def default_repo_locator(repo: Path) -> Locator:
     """A locator that maps a hypothesis to code, commits and owners in `repo` (see `locate/`)."""
     from incidentlens.locate.hypothesis import locate_hypothesis
+    from incidentlens.locate.statements import NewStatement
 
     def _locate(
         h: Hypothesis, queries: TelemetryQueries, windows: Windows, evidence: dict[str, Evidence]
@@ -239,8 +246,14 @@ def default_repo_locator(repo: Path) -> Locator:
             for e in h.supporting
             if e in evidence and evidence[e].kind is EvidenceKind.LOG_TEMPLATE and "template" in evidence[e].attributes
         ]
+        statements = [
+            NewStatement(op, text, previous)
+            for op, text, previous in new_statements(queries, h.service, windows.baseline, windows.incident)
+        ]
         try:
-            return locate_hypothesis(repo, h, frame_sets, onset_ns=windows.onset_ns, templates=templates)
+            return locate_hypothesis(
+                repo, h, frame_sets, onset_ns=windows.onset_ns, templates=templates, statements=statements
+            )
         except RepositoryError as exc:
             return h, (f"code location skipped: {exc}",)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 
 from incidentlens.locate.locate import locate
+from incidentlens.locate.statements import NewStatement, locate_statements
 from incidentlens.model import Hypothesis
 from incidentlens.model.stack import Frame
 
@@ -43,6 +44,7 @@ def locate_hypothesis(
     *,
     onset_ns: int | None,
     templates: Sequence[str] = (),
+    statements: Sequence[NewStatement] = (),
 ) -> tuple[Hypothesis, tuple[str, ...]]:
     """The hypothesis with its code, suspects and owners; notes explain anything that degraded.
 
@@ -51,9 +53,10 @@ def locate_hypothesis(
     """
     frames = [f for text in frame_sets for f in frames_from_json(text)]
     result = locate(repo, service=hypothesis.service, frames=frames, onset_ns=onset_ns, templates=templates)
+    changed = locate_statements(repo, statements, folder=result.service_folder, onset_ns=onset_ns)
     located = dataclasses.replace(
         hypothesis,
-        locations=result.locations[:3],
+        locations=(*changed, *result.locations)[:3],
         suspect_commits=result.suspect_commits[:3],
         owners=result.owners[:3],
     )

@@ -437,3 +437,21 @@ def logger_counts(
         [service, baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
     )
     return [LoggerCount(*r) for r in rows]
+
+
+def new_statements(
+    queries: TelemetryQueries, service: str, baseline: TimeRange, incident: TimeRange, *, min_count: int = 3
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(operation, statement, earlier statements of that operation) for db statements first seen in the incident."""
+    rows = queries.store.rows(
+        "WITH s AS (SELECT name, json_extract_string(attributes, '$.\"db.statement\"') AS stmt,"
+        "  (start_ns >= $4 AND start_ns <= $5) AS inc FROM spans WHERE service = $1"
+        "  AND ((start_ns >= $2 AND start_ns < $3) OR (start_ns >= $4 AND start_ns <= $5))),"
+        " c AS (SELECT name, stmt, count(*) FILTER (WHERE inc) AS n_inc, count(*) FILTER (WHERE NOT inc) AS n_base"
+        "  FROM s WHERE stmt IS NOT NULL AND stmt <> '' GROUP BY name, stmt)"
+        " SELECT n.name, n.stmt, list(DISTINCT b.stmt) FILTER (WHERE b.stmt IS NOT NULL)"
+        " FROM c n LEFT JOIN c b ON b.name = n.name AND b.n_base > 0"
+        " WHERE n.n_base = 0 AND n.n_inc >= $6 GROUP BY n.name, n.stmt ORDER BY n.name, n.stmt LIMIT 5",
+        [service, baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns, min_count],
+    )
+    return [(r[0], r[1], tuple(r[2] or ())) for r in rows]
