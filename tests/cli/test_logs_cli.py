@@ -149,3 +149,22 @@ def test_distinct_messages_are_counted_per_window_in_the_store() -> None:
     assert boom.exception_type == "TypeError"
     assert (boom.example, boom.example_source, boom.example_trace, boom.first_ns) == ("boom id=1", "a.log:4", "t9", 110)
     assert (slow.level, slow.incident_count, slow.example_trace) == ("WARN", 1, "")
+
+
+def test_garbage_inputs_give_clear_errors_or_templates_without_crashing(tmp_path: Path) -> None:
+    binary = tmp_path / "core.bin"
+    binary.write_bytes(bytes(range(256)) * 512)
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    mixed = tmp_path / "mixed.log"
+    with mixed.open("wb") as fh:
+        fh.write(b"2026-11-28 04:10:01 ERROR payment declined card \xff\xfe for order 42\n")
+        fh.write(b"y" * (10 << 20) + b"\n")
+        fh.write(b"2026-11-28 04:10:02 ERROR payment declined card visa for order 43\n")
+    for path in (binary, empty):
+        result = runner.invoke(app, ["logs", "templates", str(path)])
+        assert result.exit_code == 2, result.output
+        assert path.name in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["logs", "templates", "--json", str(mixed)])
+    assert result.exit_code == 0, result.output
+    assert "payment declined card" in result.stdout
