@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from incidentlens.analyze.changes import change_findings, change_window
+from incidentlens.analyze.edges import edge_latency_findings
 from incidentlens.analyze.findings import Analysis
 from incidentlens.analyze.locus import find_loci
 from incidentlens.analyze.logs import log_findings
@@ -25,6 +26,7 @@ from incidentlens.report.brief import Brief, Impact, RankedHypothesis, TimelineE
 from incidentlens.telemetry.logqueries import log_message_groups
 from incidentlens.telemetry.queries import (
     TelemetryQueries,
+    edge_gaps,
     entry_stats,
     exception_frames,
     logger_counts,
@@ -71,6 +73,7 @@ def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: Tim
     result.extend(
         error_origin_findings(queries.error_origins(base, inc), known_services=known, baseline=base, incident=inc)
     )
+    result.extend(edge_latency_findings(edge_gaps(queries, base, inc), incident=inc))
     result.extend(latency_findings(queries.self_time_shifts(base, inc), known_services=known, incident=inc))
     result.extend(silence_findings(queries.service_volumes(base, inc), baseline=base, incident=inc))
     result.extend(log_findings(log_message_groups(queries.store, base, inc), baseline=base, incident=inc))

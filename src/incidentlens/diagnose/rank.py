@@ -24,11 +24,12 @@ ANALYZER_WEIGHT = {
     "silence": 0.9,
     "metric_resource": 0.75,
     "trace_latency": 0.7,
+    "edge_latency": 0.75,
     "log_templates": 0.5,
     "metric_symptom": 0.3,
     "changes": 0.45,
 }
-DECISIVE = {"trace_errors", "silence", "metric_resource", "trace_latency"}
+DECISIVE = {"trace_errors", "silence", "metric_resource", "trace_latency", "edge_latency"}
 SYMPTOMS = {"log_templates", "metric_symptom"}
 DOWNSTREAM_DISCOUNT = 0.4
 ABSTAIN_BELOW = 0.35

@@ -455,3 +455,38 @@ def new_statements(
         [service, baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns, min_count],
     )
     return [(r[0], r[1], tuple(r[2] or ())) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeGap:
+    """Time a caller's span spends around a child span in another service (network and queueing between them)."""
+
+    caller: str
+    callee: str
+    baseline_p50_ms: float
+    baseline_p90_ms: float
+    incident_p50_ms: float
+    baseline_count: int
+    incident_count: int
+    example_trace: str
+
+
+def edge_gaps(queries: TelemetryQueries, baseline: TimeRange, incident: TimeRange) -> list[EdgeGap]:
+    """Per caller -> callee pair: parent span duration minus the child's, before and during the incident."""
+    rows = queries.store.rows(
+        "WITH s AS (SELECT trace_id, span_id, parent_span_id, service, end_ns - start_ns AS dur,"
+        "  (start_ns >= $3 AND start_ns <= $4) AS inc FROM spans"
+        "  WHERE (start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4)),"
+        " e AS (SELECT p.service AS caller, c.service AS callee, p.inc, p.trace_id,"
+        "  greatest(p.dur - c.dur, 0) / 1e6 AS gap FROM s p JOIN s c"
+        "  ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id AND c.service <> p.service"
+        "  WHERE p.service <> '' AND c.service <> '')"
+        " SELECT caller, callee, coalesce(quantile_cont(gap, 0.5) FILTER (WHERE NOT inc), 0),"
+        "  coalesce(quantile_cont(gap, 0.9) FILTER (WHERE NOT inc), 0),"
+        "  coalesce(quantile_cont(gap, 0.5) FILTER (WHERE inc), 0),"
+        "  count(*) FILTER (WHERE NOT inc), count(*) FILTER (WHERE inc),"
+        "  coalesce(arg_max(trace_id, gap) FILTER (WHERE inc), '')"
+        " FROM e GROUP BY caller, callee ORDER BY caller, callee",
+        [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+    )
+    return [EdgeGap(*r) for r in rows]
