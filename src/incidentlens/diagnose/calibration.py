@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 
-INTERCEPT = -3.294
-TOP_SCORE_WEIGHT = 3.751
-MARGIN_WEIGHT = 7.883
+INTERCEPT = -2.923
+TOP_SCORE_WEIGHT = 3.633
+MARGIN_WEIGHT = 8.380
 TIE_MARGIN = 0.05
 TIE_CAP = 0.5
 
