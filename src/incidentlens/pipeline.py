@@ -10,6 +10,7 @@ from pathlib import Path
 
 from incidentlens.analyze.changes import change_findings, change_window
 from incidentlens.analyze.edges import edge_latency_findings
+from incidentlens.analyze.evidence_ids import strength
 from incidentlens.analyze.findings import Analysis
 from incidentlens.analyze.locus import find_loci
 from incidentlens.analyze.logs import log_findings
@@ -20,7 +21,7 @@ from incidentlens.analyze.windows import DEFAULT_SEARCH_BEFORE_ALERT_NS, Windows
 from incidentlens.diagnose.hypotheses import build_hypotheses
 from incidentlens.diagnose.rank import score_services
 from incidentlens.errors import InputError, RepositoryError
-from incidentlens.model import Evidence, EvidenceKind, Hypothesis, TimeRange
+from incidentlens.model import Evidence, EvidenceKind, FaultKind, Finding, Hypothesis, TimeRange
 from incidentlens.propose.suggest import suggest_fixes
 from incidentlens.report.brief import Brief, Impact, RankedHypothesis, TimelineEntry, iso
 from incidentlens.telemetry.logqueries import log_message_groups
@@ -78,8 +79,36 @@ def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: Tim
     result.extend(silence_findings(queries.service_volumes(base, inc), baseline=base, incident=inc))
     result.extend(log_findings(log_message_groups(queries.store, base, inc), baseline=base, incident=inc))
     result.extend(metric_findings(queries.metric_shifts(metric_baseline or base, inc), incident=inc))
+    result.extend(code_path_findings(queries, base, inc))
     result.extend(change_findings(queries.changes(change_window(windows.onset_ns)), onset_ns=windows.onset_ns))
     return result
+
+
+def code_path_findings(queries: TelemetryQueries, base: TimeRange, inc: TimeRange) -> Analysis:
+    """Services whose own log statements show a code path that stopped part-way (see `analyze/locus.py`)."""
+    out = Analysis()
+    services = [v.service for v in queries.service_volumes(base, inc) if v.incident_logs]
+    for service in services:
+        loci = [
+            lo
+            for lo in find_loci(logger_counts(queries, service, base, inc), service=service, incident=inc)
+            if "_" in lo.text
+        ]
+        if loci:
+            best = loci[0]
+            out.add(
+                best.evidence,
+                Finding(
+                    "code_path",
+                    service,
+                    FaultKind.CODE,
+                    strength(best.score, 10.0),
+                    (best.evidence.id,),
+                    None,
+                    best.evidence.summary,
+                ),
+            )
+    return out
 
 
 def investigate(

@@ -25,6 +25,7 @@ ANALYZER_WEIGHT = {
     "metric_resource": 0.75,
     "trace_latency": 0.7,
     "edge_latency": 0.75,
+    "code_path": 0.3,
     "log_templates": 0.5,
     "metric_symptom": 0.3,
     "changes": 0.45,
