@@ -46,7 +46,7 @@ FAULT_OF_KIND = {
     MetricKind.NETWORK: FaultKind.NETWORK,
     MetricKind.SATURATION: FaultKind.SATURATION,
 }
-Z_THRESHOLD = 4.0
+Z_THRESHOLD = 3.0
 
 
 def metric_kind(name: str) -> MetricKind:
