@@ -31,6 +31,7 @@ from incidentlens.telemetry.queries import (
     entry_stats,
     exception_frames,
     logger_counts,
+    logger_counts_by_service,
     new_statements,
 )
 from incidentlens.telemetry.store import TelemetryStore
@@ -69,14 +70,15 @@ def find_windows(queries: TelemetryQueries) -> Windows:
 def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: TimeRange | None = None) -> Analysis:
     """`metric_baseline`: a longer normal period for metrics (60 s series need more points than one minute)."""
     base, inc = windows.baseline, windows.incident
-    known = {s.service for s in queries.service_volumes(base, inc) if s.baseline_spans or s.incident_spans}
+    volumes = queries.service_volumes(base, inc)
+    known = {s.service for s in volumes if s.baseline_spans or s.incident_spans}
     result = Analysis()
     result.extend(
         error_origin_findings(queries.error_origins(base, inc), known_services=known, baseline=base, incident=inc)
     )
     result.extend(edge_latency_findings(edge_gaps(queries, base, inc), incident=inc))
     result.extend(latency_findings(queries.self_time_shifts(base, inc), known_services=known, incident=inc))
-    result.extend(silence_findings(queries.service_volumes(base, inc), baseline=base, incident=inc))
+    result.extend(silence_findings(volumes, baseline=base, incident=inc))
     result.extend(log_findings(log_message_groups(queries.store, base, inc), baseline=base, incident=inc))
     result.extend(metric_findings(queries.metric_shifts(metric_baseline or base, inc), incident=inc))
     result.extend(code_path_findings(queries, base, inc))
@@ -87,27 +89,20 @@ def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: Tim
 def code_path_findings(queries: TelemetryQueries, base: TimeRange, inc: TimeRange) -> Analysis:
     """Services whose own log statements show a code path that stopped part-way (see `analyze/locus.py`)."""
     out = Analysis()
-    services = [v.service for v in queries.service_volumes(base, inc) if v.incident_logs]
-    for service in services:
-        loci = [
-            lo
-            for lo in find_loci(logger_counts(queries, service, base, inc), service=service, incident=inc)
-            if "_" in lo.text
-        ]
-        if loci:
-            best = loci[0]
-            out.add(
-                best.evidence,
-                Finding(
-                    "code_path",
-                    service,
-                    FaultKind.CODE,
-                    strength(best.score, 10.0),
-                    (best.evidence.id,),
-                    None,
-                    best.evidence.summary,
-                ),
+    for service, counts in logger_counts_by_service(queries, base, inc).items():
+        regions = [locus for locus in find_loci(counts, service=service, incident=inc) if locus.is_region]
+        if regions:
+            best = regions[0]
+            finding = Finding(
+                "code_path",
+                service,
+                FaultKind.CODE,
+                strength(best.score, 10.0),
+                (best.evidence.id,),
+                None,
+                best.evidence.summary,
             )
+            out.add(best.evidence, finding)
     return out
 
 

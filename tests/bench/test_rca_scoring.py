@@ -112,7 +112,8 @@ def test_parse_region_roundtrip(cls: str, a: int, b: int) -> None:
 def test_accuracy_is_monotone_in_k(ranks: list[int | None]) -> None:
     values = [ac_at(ranks, k) for k in range(1, 6)]
     assert values == sorted(values)
-    assert values[0] <= avg_at_5(ranks) <= values[-1]
+    # a mean of equal floats may differ from them in the last bit
+    assert values[0] - 1e-12 <= avg_at_5(ranks) <= values[-1] + 1e-12
 
 
 @given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=1))

@@ -28,6 +28,7 @@ class Locus:
     text: str
     score: float
     evidence: Evidence
+    is_region: bool  # between two statements (a path stopped part-way), not one statement writing errors
 
 
 def _statement(logger: str) -> tuple[str, int] | None:
@@ -76,7 +77,7 @@ def find_loci(counts: list[LoggerCount], *, service: str, incident: TimeRange) -
                 score=round(z, 2),
                 attributes={"locus": text, "class": cls, "start_line": line_a, "end_line": line_b},
             )
-            loci.append(Locus(text, z, ev))
+            loci.append(Locus(text, z, ev, True))
         for line, c in statements:
             if c.level in ("ERROR", "FATAL") and c.incident_count >= MIN_TRIALS and c.baseline_count == 0:
                 text = f"{cls}#{line}"
@@ -91,6 +92,6 @@ def find_loci(counts: list[LoggerCount], *, service: str, incident: TimeRange) -
                     score=float(c.incident_count),
                     attributes={"locus": text, "class": cls, "start_line": line, "end_line": line},
                 )
-                loci.append(Locus(text, math.sqrt(c.incident_count), ev))
+                loci.append(Locus(text, math.sqrt(c.incident_count), ev, False))
     loci.sort(key=lambda locus: (-locus.score, locus.text))
     return loci

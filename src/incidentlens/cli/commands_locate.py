@@ -46,9 +46,11 @@ def frames_from_text(text: str) -> tuple[list[Frame], list[str]]:
 
 def _bundle_evidence(bundle: Path, service: str | None) -> tuple[list[str], list[Frame], list[str]]:
     """Warning/error templates and logged stack frames of a bundle, read into a private in-memory store."""
+    from incidentlens.analyze.logs import mine_groups
     from incidentlens.ingest.runner import ingest_paths
     from incidentlens.locate.hypothesis import frames_from_json
     from incidentlens.model.records import TimeRange
+    from incidentlens.telemetry.logqueries import log_message_groups
     from incidentlens.telemetry.queries import TelemetryQueries, exception_frames
     from incidentlens.telemetry.store import TelemetryStore
 
@@ -61,8 +63,13 @@ def _bundle_evidence(bundle: Path, service: str | None) -> tuple[list[str], list
         if bounds is None:
             return [], [], [f"{bundle}: no telemetry found"]
         whole = TimeRange(bounds.start_ns, bounds.end_ns + 1)
-        stats = queries.log_templates(TimeRange(bounds.start_ns, bounds.start_ns), whole)
-        stats = [s for s in stats if service is None or s.service == service]
+        # the same mined templates investigate uses; warnings and errors only
+        mined = mine_groups(log_message_groups(store, TimeRange(bounds.start_ns, bounds.start_ns), whole))
+        stats = [
+            s
+            for s in mined
+            if s.level in ("WARN", "ERROR", "FATAL") and s.incident_count and (service is None or s.service == service)
+        ]
         stats.sort(key=lambda s: (-s.incident_count, s.template))
         templates = list(dict.fromkeys(s.template for s in stats))[:MAX_BUNDLE_TEMPLATES]
         services = sorted({s.service for s in stats if s.service} | ({service} if service else set()))

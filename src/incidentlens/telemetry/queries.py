@@ -12,14 +12,6 @@ from dataclasses import dataclass
 from incidentlens.model import TimeRange
 from incidentlens.telemetry.store import TelemetryStore
 
-# Variable parts of a message, masked so that lines of one statement group together.
-_MASK_SQL = (
-    "regexp_replace(regexp_replace(regexp_replace(regexp_replace(left(split_part(body, chr(10), 1), 300),"
-    r" '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', '<*>', 'g'),"
-    r" '\b(0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*\b', '<*>', 'g'),"
-    r" '\b[A-Z0-9]{6,}\b', '<*>', 'g'),"
-    r" '(<\*>[.:/_-]?)+<\*>', '<*>', 'g')"
-)
 PEER_SQL = (
     "coalesce(nullif(json_extract_string(attributes, '$.\"peer.service\"'), ''),"
     " nullif(json_extract_string(attributes, '$.\"db.system\"'), ''),"
@@ -83,19 +75,6 @@ class ServiceVolume:
     incident_metrics: int
     baseline_calls_in: int
     incident_calls_in: int
-
-
-@dataclass(frozen=True, slots=True)
-class LogTemplateStat:
-    service: str
-    level: str
-    template: str
-    baseline_count: int
-    incident_count: int
-    exception_type: str
-    example: str
-    example_source: str
-    first_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,23 +262,6 @@ class TelemetryQueries:
         )
         return [ServiceVolume(*r) for r in rows]
 
-    def log_templates(
-        self, baseline: TimeRange, incident: TimeRange, *, min_level: str = "WARN"
-    ) -> list[LogTemplateStat]:
-        levels = ("WARN", "ERROR", "FATAL") if min_level == "WARN" else ("ERROR", "FATAL")
-        placeholders = ", ".join(f"'{lv}'" for lv in levels)
-        rows = self.store.rows(
-            "WITH l AS (SELECT service, level, " + _MASK_SQL + " AS template, body, source, exception_type, ts_ns,"
-            "  (ts_ns >= $3 AND ts_ns <= $4) AS inc FROM logs"
-            f"  WHERE level IN ({placeholders}) AND ((ts_ns >= $1 AND ts_ns < $2) OR (ts_ns >= $3 AND ts_ns <= $4)))"
-            " SELECT service, level, template, count(*) FILTER (WHERE NOT inc), count(*) FILTER (WHERE inc),"
-            "  coalesce(any_value(exception_type), ''), arg_min(body, ts_ns), arg_min(source, ts_ns),"
-            "  coalesce(min(ts_ns) FILTER (WHERE inc), 0)"
-            " FROM l GROUP BY service, level, template",
-            [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
-        )
-        return [LogTemplateStat(*r) for r in rows]
-
     def metric_shifts(self, baseline: TimeRange, incident: TimeRange) -> list[MetricShift]:
         """Per series: baseline median and MAD against incident values.
 
@@ -429,14 +391,25 @@ def logger_counts(
     queries: TelemetryQueries, service: str, baseline: TimeRange, incident: TimeRange
 ) -> list[LoggerCount]:
     """Per log statement of one service: lines written in the normal and the incident window."""
+    return logger_counts_by_service(queries, baseline, incident, service=service).get(service, [])
+
+
+def logger_counts_by_service(
+    queries: TelemetryQueries, baseline: TimeRange, incident: TimeRange, *, service: str | None = None
+) -> dict[str, list[LoggerCount]]:
+    """Per service and log statement (one query for every service, or for one when `service` is given)."""
     rows = queries.store.rows(
-        "SELECT logger, max(level), count(*) FILTER (WHERE ts_ns >= $2 AND ts_ns < $3),"
+        "SELECT service, logger, max(level), count(*) FILTER (WHERE ts_ns >= $2 AND ts_ns < $3),"
         " count(*) FILTER (WHERE ts_ns >= $4 AND ts_ns <= $5), arg_min(left(body, 300), ts_ns)"
-        " FROM logs WHERE service = $1 AND logger <> ''"
-        " AND ((ts_ns >= $2 AND ts_ns < $3) OR (ts_ns >= $4 AND ts_ns <= $5)) GROUP BY logger",
+        " FROM logs WHERE ($1 IS NULL OR service = $1) AND service <> '' AND logger <> ''"
+        " AND ((ts_ns >= $2 AND ts_ns < $3) OR (ts_ns >= $4 AND ts_ns <= $5)) GROUP BY service, logger"
+        " ORDER BY service, logger",
         [service, baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
     )
-    return [LoggerCount(*r) for r in rows]
+    counts: dict[str, list[LoggerCount]] = {}
+    for r in rows:
+        counts.setdefault(r[0], []).append(LoggerCount(*r[1:]))
+    return counts
 
 
 def new_statements(
