@@ -9,6 +9,7 @@ from incidentlens.model.enums import (
     IncidentStatus,
     OwnerSource,
     RiskLevel,
+    Role,
     Severity,
     Signal,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "OwnerSource",
     "Prediction",
     "RiskLevel",
+    "Role",
     "Severity",
     "Signal",
     "SuspectCommit",

@@ -91,3 +91,12 @@ class OwnerSource(StrEnum):
     CODEOWNERS = "codeowners"
     CATALOG = "catalog"
     COMMITTERS = "committers"
+
+
+class Role(StrEnum):
+    """What a person may do; a user holds the roles configuration gives, none implied by another."""
+
+    VIEWER = "viewer"
+    RESPONDER = "responder"
+    APPROVER = "approver"
+    ADMIN = "admin"
