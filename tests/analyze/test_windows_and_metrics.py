@@ -101,3 +101,30 @@ def test_slow_requests_are_an_onset_too() -> None:
     timeline = [(i * BIN, 0, 0, 100, i % 2) for i in range(40)]
     timeline += [(i * BIN, 0, 0, 100, 40) for i in range(40, 50)]
     assert detect_onset(timeline, search_from_ns=30 * BIN, search_to_ns=50 * BIN) == 40 * BIN
+
+
+def _latency(service: str, name: str, values: tuple[float, ...], median: float) -> MetricShift:
+    return _shift(values, median, 0.01 * median, service=service, name=name, lo=0.5 * median, hi=2 * median)
+
+
+def test_served_latency_without_slower_calls_is_local() -> None:
+    shifts = [
+        # the leaf: what it serves got 40x slower, its own calls barely moved
+        _latency("currency", "server_latency_p90_seconds", (4.0, 4.1, 3.9), 0.1),
+        _latency("currency", "client_latency_p90_seconds", (0.011, 0.012, 0.011), 0.01),
+        # its caller: slower to serve, but its calls grew as much
+        _latency("frontend", "server_latency_p90_seconds", (20.0, 21.0, 19.0), 0.5),
+        _latency("frontend", "client_latency_p90_seconds", (4.0, 4.2, 4.1), 0.05),
+    ]
+    findings = metric_findings(shifts, incident=TimeRange(0, 100)).findings
+    local = {f.service for f in findings if f.analyzer == "metric_local_latency"}
+    assert local == {"currency"}
+    assert {f.service for f in findings if f.analyzer == "metric_symptom"} == {"currency", "frontend"}
+
+
+def test_small_shifts_are_weak_findings_only() -> None:
+    # two points of a 60 s series, a little above the usual level: ranked, but far below a real anomaly
+    weak = _shift((0.23, 0.235), 0.2, 0.01)
+    findings = metric_findings([weak], incident=TimeRange(0, 100)).findings
+    assert [f.analyzer for f in findings] == ["metric_weak"]
+    assert 1.5 <= abs(robust_z(weak)) < 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from enum import StrEnum
@@ -46,7 +47,10 @@ FAULT_OF_KIND = {
     MetricKind.NETWORK: FaultKind.NETWORK,
     MetricKind.SATURATION: FaultKind.SATURATION,
 }
+_SERVER_SIDE = re.compile(r"server|inbound|destination", re.I)
+_CLIENT_SIDE = re.compile(r"client|outbound|source", re.I)
 Z_THRESHOLD = 3.0
+WEAK_Z = 1.5
 
 
 def metric_kind(name: str) -> MetricKind:
@@ -99,12 +103,12 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
     shared = shared_series(shifts)
     best: dict[tuple[str, MetricKind], list[tuple[float, MetricShift]]] = defaultdict(list)
     for shift in shifts:
-        if not shift.service or shift.baseline_points < 3 or shift.incident_points < 1:
+        if not shift.service or shift.baseline_points < 2 or shift.incident_points < 1:
             continue
         if (shift.service, shift.name) in shared:
             continue
         z = robust_z(shift)
-        if abs(z) < Z_THRESHOLD:
+        if abs(z) < WEAK_Z:
             continue
         best[(shift.service, metric_kind(shift.name))].append((z, shift))
     for (service, kind), scored in sorted(best.items()):
@@ -129,6 +133,53 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
         )
         resource = kind in RESOURCE_KINDS
         fault = FAULT_OF_KIND.get(kind, FaultKind.UNKNOWN)
-        analyzer = "metric_resource" if resource else "metric_symptom"
+        analyzer = "metric_weak" if abs(z) < Z_THRESHOLD else "metric_resource" if resource else "metric_symptom"
         out.add(ev, Finding(analyzer, service, fault, strength(abs(z), 12.0), (ev.id,), top.first_ns, kind.value))
+        if kind is MetricKind.LATENCY:
+            local = local_latency(scored)
+            if local is not None:
+                out.add(
+                    ev,
+                    Finding(
+                        "metric_local_latency",
+                        service,
+                        FaultKind.UNKNOWN,
+                        strength(local, 12.0),
+                        (ev.id,),
+                        top.first_ns,
+                        "latency of its own",
+                    ),
+                )
     return out
+
+
+def latency_side(name: str) -> str:
+    """Whether a latency series measures the requests a service serves or the calls it makes."""
+    if _SERVER_SIDE.search(name):
+        return "server"
+    if _CLIENT_SIDE.search(name):
+        return "client"
+    return ""
+
+
+def local_latency(scored: list[tuple[float, MetricShift]]) -> float | None:
+    """The z of a service's served latency when the latency of its own calls did not rise with it.
+
+    Served latency that its outgoing calls explain propagated from below; served latency without slower
+    calls started here (its CPU, its code, its own network). Rises compare as growth factors (log ratio of
+    medians), so a service fanning out to many calls is explained by calls that grew as much as it did.
+    """
+    server = [(z, s) for z, s in scored if latency_side(s.name) == "server" and z >= Z_THRESHOLD]
+    if not server:
+        return None
+    growth_served = max(_log_growth(s) for _, s in server)
+    growth_calls = max((_log_growth(s) for _, s in scored if latency_side(s.name) == "client"), default=0.0)
+    if growth_served <= 0 or growth_calls >= 0.5 * growth_served:
+        return None
+    return max(z for z, _ in server)
+
+
+def _log_growth(shift: MetricShift) -> float:
+    if shift.baseline_median <= 0 or shift.incident_median <= 0:
+        return 0.0
+    return math.log(shift.incident_median / shift.baseline_median)

@@ -26,11 +26,13 @@ ANALYZER_WEIGHT = {
     "trace_latency": 0.7,
     "edge_latency": 0.75,
     "code_path": 0.3,
+    "metric_weak": 0.1,
+    "metric_local_latency": 0.3,
     "log_templates": 0.5,
     "metric_symptom": 0.3,
     "changes": 0.45,
 }
-DECISIVE = {"trace_errors", "silence", "metric_resource", "trace_latency", "edge_latency"}
+DECISIVE = {"metric_local_latency", "trace_errors", "silence", "metric_resource", "trace_latency", "edge_latency"}
 SYMPTOMS = {"log_templates", "metric_symptom"}
 DOWNSTREAM_DISCOUNT = 0.4
 ABSTAIN_BELOW = 0.35
