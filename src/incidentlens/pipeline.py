@@ -87,7 +87,10 @@ def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: Tim
 
 
 def code_path_findings(queries: TelemetryQueries, base: TimeRange, inc: TimeRange) -> Analysis:
-    """Services whose own log statements show a code path that stopped part-way (see `analyze/locus.py`)."""
+    """Services whose own log statements show a code path that stopped part-way (see `analyze/locus.py`).
+
+    A path that stopped for every request is strong evidence; one that still completes for most is weak.
+    """
     out = Analysis()
     for service, counts in logger_counts_by_service(queries, base, inc).items():
         regions = [locus for locus in find_loci(counts, service=service, incident=inc) if locus.is_region]
@@ -97,7 +100,7 @@ def code_path_findings(queries: TelemetryQueries, base: TimeRange, inc: TimeRang
                 "code_path",
                 service,
                 FaultKind.CODE,
-                strength(best.score, 10.0),
+                strength(best.score, 10.0) * best.stopped_share,
                 (best.evidence.id,),
                 None,
                 best.evidence.summary,

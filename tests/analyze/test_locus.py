@@ -32,3 +32,18 @@ def test_new_error_statement_is_a_locus_and_steady_ratios_are_not() -> None:
 def test_loggers_without_line_numbers_are_ignored() -> None:
     counts = [LoggerCount("payment", "INFO", 100, 0, "x"), LoggerCount("payment.api", "INFO", 100, 0, "y")]
     assert find_loci(counts, service="pay", incident=TimeRange(0, 1)) == []
+
+
+def test_stopped_share_tells_a_full_stop_from_a_partial_one() -> None:
+    counts = [
+        LoggerCount("t.s.TravelServiceImpl#10", "INFO", 100, 100, "query"),
+        LoggerCount("t.s.TravelServiceImpl#20", "INFO", 100, 0, "left tickets"),
+        LoggerCount("s.s.SeatServiceImpl#10", "INFO", 100, 100, "seat"),
+        LoggerCount("s.s.SeatServiceImpl#20", "INFO", 100, 60, "seat found"),
+    ]
+    loci = find_loci(counts, service="x", incident=TimeRange(0, 1))
+    shares = {locus.text: round(locus.stopped_share, 2) for locus in loci}
+    assert shares == {
+        "t.s.TravelServiceImpl#10_t.s.TravelServiceImpl#20": 1.0,
+        "s.s.SeatServiceImpl#10_s.s.SeatServiceImpl#20": 0.4,
+    }

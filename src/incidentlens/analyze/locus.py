@@ -29,6 +29,7 @@ class Locus:
     score: float
     evidence: Evidence
     is_region: bool  # between two statements (a path stopped part-way), not one statement writing errors
+    stopped_share: float = 1.0  # of the requests expected to reach the later statement, the share that did not
 
 
 def _statement(logger: str) -> tuple[str, int] | None:
@@ -45,6 +46,12 @@ def _drop_z(base_a: int, base_b: int, inc_a: int, inc_b: int) -> float:
     observed = min(inc_b, inc_a)
     var = max(inc_a * ratio * (1 - ratio), 0.25 * ratio + 1.0)
     return (expected - observed) / math.sqrt(var)
+
+
+def _stopped_share(base_a: int, base_b: int, inc_a: int, inc_b: int) -> float:
+    """1.0 when no request reached the later statement although normally they do; 0.0 when all did."""
+    expected = inc_a * min(base_b / base_a, 1.0) if base_a else 0.0
+    return max(0.0, 1.0 - min(inc_b, inc_a) / expected) if expected > 0 else 0.0
 
 
 def find_loci(counts: list[LoggerCount], *, service: str, incident: TimeRange) -> list[Locus]:
@@ -77,7 +84,8 @@ def find_loci(counts: list[LoggerCount], *, service: str, incident: TimeRange) -
                 score=round(z, 2),
                 attributes={"locus": text, "class": cls, "start_line": line_a, "end_line": line_b},
             )
-            loci.append(Locus(text, z, ev, True))
+            share = _stopped_share(a.baseline_count, b.baseline_count, a.incident_count, b.incident_count)
+            loci.append(Locus(text, z, ev, True, share))
         for line, c in statements:
             if c.level in ("ERROR", "FATAL") and c.incident_count >= MIN_TRIALS and c.baseline_count == 0:
                 text = f"{cls}#{line}"

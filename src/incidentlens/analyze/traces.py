@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from incidentlens.analyze.evidence_ids import evidence_id, excerpt, strength
 from incidentlens.analyze.findings import Analysis
@@ -18,6 +19,11 @@ def poisson_excess_z(observed: float, expected: float) -> float:
     """How many standard deviations `observed` lies above a Poisson expectation (with a small prior)."""
     expected = max(expected, 0.5)
     return (observed - expected) / math.sqrt(expected)
+
+
+def services_named(text: str, services: set[str]) -> list[str]:
+    """The services a message names as whole words."""
+    return sorted(s for s in services if re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", text))
 
 
 def error_origin_findings(
@@ -45,6 +51,9 @@ def error_origin_findings(
             else f"{o.count} traces fail first in {o.service} `{o.operation}`"
         )
         detail = o.exception_type or o.message
+        # "No instances available for cart", "connection refused: cart:7070": the failure is a dependency's,
+        # reported by this service; its own code is not what broke.
+        names_other = not unanswered and bool(services_named(o.message, known_services - {o.service}))
         ev = Evidence(
             id=evidence_id(EvidenceKind.TRACE_ERROR, o.service, o.operation, o.kind, o.peer),
             kind=EvidenceKind.TRACE_ERROR,
@@ -64,7 +73,9 @@ def error_origin_findings(
                 "emitting_service": o.service,
             },
         )
-        out.add(ev, Finding("trace_errors", service, fault, strength(z, 8.0), (ev.id,), o.first_ns or None, detail))
+        analyzer = "dependency_errors" if names_other else "trace_errors"
+        fault = FaultKind.DEPENDENCY if names_other else fault
+        out.add(ev, Finding(analyzer, service, fault, strength(z, 8.0), (ev.id,), o.first_ns or None, detail))
     return out
 
 

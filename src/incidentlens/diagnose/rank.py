@@ -3,9 +3,10 @@
 Per service, findings combine by noisy-OR with a weight per analyser: decisive local signals (where
 failures start in traces, a service gone silent, its own resource metrics) weigh most; symptoms that
 propagate to callers (error logs, latency and error-rate metrics) weigh less, and less again when a
-service downstream of it shows its own decisive anomaly. A change weighs only when its service is
-anomalous. Confidence is a calibrated function of the top score and its margin over the runner-up
-(`calibration.py`); below a floor we abstain.
+service downstream of it shows its own decisive anomaly. A resource anomaly with no effect on the
+service's own requests weighs less. A change weighs only when its service is anomalous. Confidence is
+a calibrated function of the top score and its margin over the runner-up (`calibration.py`); below a
+floor we abstain.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ ANALYZER_WEIGHT = {
     "metric_resource": 0.75,
     "trace_latency": 0.7,
     "edge_latency": 0.75,
-    "code_path": 0.3,
+    "code_path": 0.7,
+    "dependency_errors": 0.3,
     "metric_weak": 0.1,
     "metric_local_latency": 0.3,
     "log_templates": 0.5,
@@ -34,6 +36,10 @@ ANALYZER_WEIGHT = {
 }
 DECISIVE = {"metric_local_latency", "trace_errors", "silence", "metric_resource", "trace_latency", "edge_latency"}
 SYMPTOMS = {"log_templates", "metric_symptom"}
+# A resource anomaly hurts this incident through the service's own requests: slower to serve, failing,
+# or gone. Without any such sign of its own, it may be a batch job or a neighbour's load: it counts less.
+IMPACT_OF_ITS_OWN = {"metric_local_latency", "trace_latency", "edge_latency", "trace_errors", "silence"}
+UNFELT_RESOURCE_DISCOUNT = 0.5
 DOWNSTREAM_DISCOUNT = 0.4
 ABSTAIN_BELOW = 0.35
 MAX_HYPOTHESES = 5
@@ -81,6 +87,7 @@ def score_services(findings: list[Finding], graph: nx.DiGraph) -> list[ServiceSc
         anomalous = [f for f in fs if f.analyzer != "changes"]
         if not anomalous:
             continue
+        felt = any(f.analyzer in IMPACT_OF_ITS_OWN for f in anomalous)
         below = downstream(graph, service)
         explained_below = max((decisive_strength.get(d, 0.0) for d in below), default=0.0)
         parts: list[float] = []
@@ -88,6 +95,8 @@ def score_services(findings: list[Finding], graph: nx.DiGraph) -> list[ServiceSc
             w = ANALYZER_WEIGHT.get(f.analyzer, 0.3)
             if f.analyzer in SYMPTOMS or (f.analyzer == "trace_latency" and explained_below > 0):
                 w *= 1.0 - DOWNSTREAM_DISCOUNT * min(1.0, explained_below / 0.5)
+            if f.analyzer == "metric_resource" and not felt:
+                w *= UNFELT_RESOURCE_DISCOUNT
             parts.append(w * f.score)
         base = _noisy_or(parts)
         change_parts = [ANALYZER_WEIGHT["changes"] * f.score for f in fs if f.analyzer == "changes"]

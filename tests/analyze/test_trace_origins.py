@@ -1,0 +1,49 @@
+"""Where failures start: error origins become findings for the service that broke."""
+
+from __future__ import annotations
+
+from incidentlens.analyze.traces import error_origin_findings, services_named
+from incidentlens.model import TimeRange
+from incidentlens.telemetry.queries import ErrorOrigin
+
+BASE = TimeRange(0, 60_000_000_000)
+INC = TimeRange(60_000_000_000, 120_000_000_000)
+KNOWN = {"ts-travel-service", "ts-travel2-service", "ts-seat-service", "cart"}
+
+
+def _origin(service: str, message: str, *, kind: str = "SERVER", peer: str = "") -> ErrorOrigin:
+    return ErrorOrigin(service, "GET /x", kind, peer, True, 20, 0, message, "", "trace-1", 70_000_000_000)
+
+
+def test_services_named_are_whole_words_only() -> None:
+    text = "No instances available for ts-travel2-service"
+    assert services_named(text, KNOWN) == ["ts-travel2-service"]
+    assert services_named("cart-db timed out", KNOWN) == []
+
+
+def test_own_failure_is_a_trace_error_of_the_emitter() -> None:
+    found = error_origin_findings(
+        [_origin("ts-seat-service", "NullPointerException at SeatServiceImpl")],
+        known_services=KNOWN,
+        baseline=BASE,
+        incident=INC,
+    )
+    assert [(f.analyzer, f.service, f.fault.value) for f in found.findings] == [
+        ("trace_errors", "ts-seat-service", "code")
+    ]
+
+
+def test_error_naming_a_dependency_is_a_weaker_dependency_finding() -> None:
+    message = "nested exception is IllegalStateException: No instances available for ts-seat-service"
+    found = error_origin_findings(
+        [_origin("ts-travel-service", message)], known_services=KNOWN, baseline=BASE, incident=INC
+    )
+    assert [(f.analyzer, f.service, f.fault.value) for f in found.findings] == [
+        ("dependency_errors", "ts-travel-service", "dependency")
+    ]
+
+
+def test_unanswered_client_call_points_at_the_callee() -> None:
+    origin = ErrorOrigin("ts-travel-service", "GET", "CLIENT", "cart", False, 20, 0, "timeout", "", "t", 70_000_000_000)
+    found = error_origin_findings([origin], known_services=KNOWN, baseline=BASE, incident=INC)
+    assert [(f.analyzer, f.service) for f in found.findings] == [("trace_errors", "cart")]
