@@ -3,10 +3,13 @@
 IncidentLensError
 ├── InputError            user input we cannot use (exit 2)
 │   ├── FormatError        a file's content is not any format we read, or wholly unreadable
-│   └── ConfigError        a configuration file or option is invalid
+│   ├── ConfigError        a configuration file or option is invalid
+│   └── TransitionError    an incident or hypothesis step the lifecycle does not allow now
 ├── StoreError            a telemetry or workflow store failed (exit 3)
+│   └── AuditIntegrityError  the audit chain does not verify: an entry was changed, removed or added (exit 7)
 ├── RepositoryError       git failed or the path is not a usable repository (exit 4)
-└── PolicyError           an action was refused by the approval gate (exit 5)
+├── PolicyError           an action was refused by the approval gate (exit 5)
+└── PermissionDeniedError the acting user lacks the role an action needs (exit 6)
 """
 
 from __future__ import annotations
@@ -42,8 +45,20 @@ class ConfigError(InputError):
     exit_code = 2
 
 
+class TransitionError(InputError):
+    """A lifecycle step that is not allowed from the incident's current state (e.g. closing before resolving)."""
+
+    exit_code = 2
+
+
 class StoreError(IncidentLensError):
     exit_code = 3
+
+
+class AuditIntegrityError(StoreError):
+    """The audit chain failed verification; the message names the first bad seq and why."""
+
+    exit_code = 7
 
 
 class RepositoryError(IncidentLensError):
@@ -52,3 +67,9 @@ class RepositoryError(IncidentLensError):
 
 class PolicyError(IncidentLensError):
     exit_code = 5
+
+
+class PermissionDeniedError(IncidentLensError):
+    """The acting user holds none of the roles the action needs."""
+
+    exit_code = 6

@@ -15,6 +15,8 @@ from incidentlens.store.database import alembic_config, migrate, open_database
 from incidentlens.store.tables import OPEN_FINGERPRINT_WHERE, Base
 
 APP_TABLES = {"id_sequences", "incidents", "investigations", "evidence", "hypotheses", "status_events"}
+APP_TABLES |= {"assignments", "hypothesis_decisions", "audit_log", "audit_head"}
+APP_TABLES |= {"fix_proposals", "fix_decisions", "approvals", "fix_executions", "app_secrets"}
 
 
 def _engine(path: Path) -> sa.Engine:

@@ -5,12 +5,17 @@ from __future__ import annotations
 from incidentlens.cli import (  # noqa: F401 - importing a command module registers its commands
     bench_logparse,
     bench_rca,
+    commands_audit,
     commands_bench,
+    commands_fix,
+    commands_incident,
     commands_ingest,
     commands_investigate,
     commands_locate,
     commands_logs,
+    commands_metrics,
     commands_simulate,
+    commands_verify,
 )
 from incidentlens.cli.app import app
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -79,9 +82,20 @@ class Git:
         self.timeout = timeout
         self._pcre: bool | None = None  # whether this git has `grep -P`; learnt on first use
 
-    def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
+    def run(self, *args: str, ok_codes: tuple[int, ...] = (0,), stdin: bytes | None = None) -> str:
         """Run one git command in the repository and return its stdout (decoded, errors replaced)."""
-        return run_git(self.root, args, timeout=self.timeout, ok_codes=ok_codes)
+        return run_git(self.root, args, timeout=self.timeout, ok_codes=ok_codes, stdin=stdin)
+
+    def apply_check(self, patch: str) -> str:
+        """'' when `patch` applies cleanly to the work tree, else git's reason (`git apply --check`)."""
+        proc = _execute(self.root, ("apply", "--check", "-"), timeout=self.timeout, stdin=patch.encode())
+        return "" if proc.returncode == 0 else proc.stderr.decode("utf-8", "replace").strip() or "does not apply"
+
+    def commit_all(self, message: str, *, name: str, email: str) -> str:
+        """Stage every change in the work tree, commit it as `name <email>`, return the new sha."""
+        self.run("add", "-A")
+        self.run("-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "--no-verify", "-m", message)
+        return self.run("rev-parse", "HEAD").strip()
 
     def head(self) -> str | None:
         """HEAD's sha, or None in a repository without commits."""
@@ -187,6 +201,27 @@ class Git:
         return parse_blame_porcelain(out)
 
 
+@contextmanager
+def scratch_worktree(git: Git, rev: str, *, branch: str | None = None) -> Iterator[Git]:
+    """A temporary work tree of `rev` (detached, or on a new `branch`), removed afterwards.
+
+    The user's checkout and its branches are never touched: only the new work tree changes, and a new
+    branch, when asked for, stays after the work tree is removed.
+    """
+    where = Path(tempfile.mkdtemp(prefix="incidentlens-worktree-"))
+    tree = where / "tree"
+    head = ("-b", branch) if branch else ("--detach",)
+    git.run("worktree", "add", "--quiet", *head, str(tree), rev)
+    try:
+        yield Git(tree, timeout=git.timeout)
+    finally:
+        try:
+            git.run("worktree", "remove", "--force", str(tree))
+        finally:
+            shutil.rmtree(where, ignore_errors=True)
+            git.run("worktree", "prune")
+
+
 def _execute(
     root: Path, args: tuple[str, ...] | list[str], *, timeout: float, stdin: bytes | None = None
 ) -> CompletedProcess[bytes]:
@@ -220,9 +255,10 @@ def run_git(
     *,
     timeout: float,
     ok_codes: tuple[int, ...] = (0,),
+    stdin: bytes | None = None,
 ) -> str:
     """Stdout of one git command; any other exit code is a RepositoryError carrying git's message."""
-    proc = _execute(root, args, timeout=timeout)
+    proc = _execute(root, args, timeout=timeout, stdin=stdin)
     if proc.returncode not in ok_codes:
         message = proc.stderr.decode("utf-8", "replace").strip() or f"exit code {proc.returncode}"
         raise RepositoryError(f"{root}: `git {' '.join(args)}` failed: {message}")

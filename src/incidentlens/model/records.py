@@ -160,6 +160,13 @@ class FixProposal:
     diff: str = ""
     action: dict[str, str] = field(default_factory=dict)
     prediction: Prediction | None = None
+    service: str = ""
+    # Who proposed it: the tool, or a user; an author never approves their own proposal.
+    author: str = "incidentlens"
+    # The commit the diff applies to: validation and the branch executor start from it.
+    base_commit: str = ""
+    # The machine-checkable part of the prediction (signal, service, template, rates): what verify-fix checks.
+    expectation: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,11 @@ from incidentlens.model.records import (
     SuspectCommit,
     TimeRange,
 )
-from incidentlens.store.rows import IncidentRow, InvestigationRow, StatusEvent
+from incidentlens.store.rows import Assignment, HypothesisDecision, IncidentRow, InvestigationRow, StatusEvent
 from incidentlens.store.tables import (
+    AssignmentRecord,
     EvidenceRecord,
+    HypothesisDecisionRecord,
     HypothesisRecord,
     IncidentRecord,
     InvestigationRecord,
@@ -147,3 +149,13 @@ def investigation_row(row: InvestigationRecord) -> InvestigationRow:
 
 def status_event(row: StatusEventRecord) -> StatusEvent:
     return StatusEvent(status=row.status, at=row.at, actor=row.actor, note=row.note)
+
+
+def assignment(row: AssignmentRecord) -> Assignment:
+    return Assignment(owner=row.owner, at=row.at, actor=row.actor, note=row.note)
+
+
+def decision(row: HypothesisDecisionRecord) -> HypothesisDecision:
+    return HypothesisDecision(
+        hypothesis_id=row.hypothesis_id, decision=row.decision, comment=row.comment, actor=row.actor, at=row.at
+    )

@@ -14,6 +14,8 @@ from incidentlens.errors import StoreError
 from incidentlens.model.enums import IncidentStatus
 from incidentlens.model.records import Evidence, Hypothesis
 from incidentlens.store.convert import (
+    assignment,
+    decision,
     evidence_from,
     evidence_record,
     hypothesis_from,
@@ -36,7 +38,9 @@ from incidentlens.store.rows import (
 )
 from incidentlens.store.tables import (
     INCIDENT_SEQUENCE,
+    AssignmentRecord,
     EvidenceRecord,
+    HypothesisDecisionRecord,
     HypothesisRecord,
     IdSequenceRow,
     IncidentRecord,
@@ -59,42 +63,55 @@ def record_investigation(
     Evidence already recorded for the incident under the same (stable) id is kept, not replaced.
     """
     with db.session() as session:
-        row = _open_incident_by_fingerprint(session, incident.alert_fingerprint)
-        created = row is None
-        if row is None:
-            row = _create_incident(session, incident, now=now)
-        else:
-            row.updated_at = now
-        inv = InvestigationRecord(
-            incident_id=row.id,
-            started_at=investigation.started_at,
-            finished_at=investigation.finished_at,
-            workspace=investigation.workspace,
-            input_summary=investigation.input_summary,
-            brief=investigation.brief,
-            tool_version=investigation.tool_version,
+        return add_investigation(
+            session, incident=incident, investigation=investigation, evidence=evidence, hypotheses=hypotheses, now=now
         )
-        session.add(inv)
-        session.flush()
-        repeated = sorted(key for key, n in Counter(e.id for e in evidence).items() if n > 1)
-        if repeated:
-            raise StoreError(
-                f"cannot record investigation for {row.id}: evidence id(s) given more than once: "
-                + ", ".join(repr(key) for key in repeated[:5])
-            )
-        known: set[str] = set()
-        if not created:
-            known = set(session.scalars(sa.select(EvidenceRecord.id).where(EvidenceRecord.incident_id == row.id)))
-        session.add_all(
-            evidence_record(item, incident_id=row.id, investigation_id=inv.id)
-            for item in evidence
-            if item.id not in known
+
+
+def add_investigation(
+    session: Session,
+    *,
+    incident: IncidentDraft,
+    investigation: InvestigationDraft,
+    evidence: Sequence[Evidence],
+    hypotheses: Sequence[Hypothesis],
+    now: datetime,
+) -> RecordedInvestigation:
+    """`record_investigation` in the caller's transaction, so an audit entry can commit with it."""
+    row = _open_incident_by_fingerprint(session, incident.alert_fingerprint)
+    created = row is None
+    if row is None:
+        row = _create_incident(session, incident, now=now)
+    else:
+        row.updated_at = now
+    inv = InvestigationRecord(
+        incident_id=row.id,
+        started_at=investigation.started_at,
+        finished_at=investigation.finished_at,
+        workspace=investigation.workspace,
+        input_summary=investigation.input_summary,
+        brief=investigation.brief,
+        tool_version=investigation.tool_version,
+    )
+    session.add(inv)
+    session.flush()
+    repeated = sorted(key for key, n in Counter(e.id for e in evidence).items() if n > 1)
+    if repeated:
+        raise StoreError(
+            f"cannot record investigation for {row.id}: evidence id(s) given more than once: "
+            + ", ".join(repr(key) for key in repeated[:5])
         )
-        session.add_all(
-            hypothesis_record(item, incident_id=row.id, investigation_id=inv.id, rank=rank, created_at=now)
-            for rank, item in enumerate(hypotheses, start=1)
-        )
-        return RecordedInvestigation(incident_id=row.id, investigation_id=inv.id, created_incident=created)
+    known: set[str] = set()
+    if not created:
+        known = set(session.scalars(sa.select(EvidenceRecord.id).where(EvidenceRecord.incident_id == row.id)))
+    session.add_all(
+        evidence_record(item, incident_id=row.id, investigation_id=inv.id) for item in evidence if item.id not in known
+    )
+    session.add_all(
+        hypothesis_record(item, incident_id=row.id, investigation_id=inv.id, rank=rank, created_at=now)
+        for rank, item in enumerate(hypotheses, start=1)
+    )
+    return RecordedInvestigation(incident_id=row.id, investigation_id=inv.id, created_incident=created)
 
 
 def set_incident_status(
@@ -152,6 +169,14 @@ def get_incident(db: Database, incident_id: str) -> IncidentDetail:
             .where(StatusEventRecord.incident_id == row.id)
             .order_by(StatusEventRecord.at, StatusEventRecord.id)
         ).all()
+        assignments = session.scalars(
+            sa.select(AssignmentRecord).where(AssignmentRecord.incident_id == row.id).order_by(AssignmentRecord.id)
+        ).all()
+        decisions = session.scalars(
+            sa.select(HypothesisDecisionRecord)
+            .where(HypothesisDecisionRecord.incident_id == row.id)
+            .order_by(HypothesisDecisionRecord.id)
+        ).all()
         return IncidentDetail(
             incident=incident_row(row, investigation_count=len(investigations)),
             investigations=tuple(investigation_row(i) for i in investigations),
@@ -166,6 +191,8 @@ def get_incident(db: Database, incident_id: str) -> IncidentDetail:
             ),
             evidence=tuple(evidence_from(e) for e in evidence),
             status_events=tuple(status_event(e) for e in events),
+            assignments=tuple(assignment(a) for a in assignments),
+            decisions=tuple(decision(d) for d in decisions),
         )
 
 

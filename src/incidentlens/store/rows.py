@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from incidentlens.model.enums import IncidentStatus, Severity
+from incidentlens.model.enums import HypothesisStatus, IncidentStatus, Severity
 from incidentlens.model.records import Evidence, Hypothesis, Incident
 
 NS_PER_US = 1_000
@@ -119,6 +120,67 @@ class IncidentDetail:
     hypotheses: tuple[StoredHypothesis, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     status_events: tuple[StatusEvent, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+    decisions: tuple[HypothesisDecision, ...] = ()
 
 
 CLOSED_STATUSES = frozenset({IncidentStatus.RESOLVED, IncidentStatus.CLOSED})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One entry of the hash-chained audit log; `data` is the canonical JSON text that was hashed."""
+
+    seq: int
+    at: datetime
+    actor: str
+    incident_id: str | None
+    entity: str
+    entity_id: str
+    action: str
+    data: str
+    prev_hash: str
+    hash: str
+
+    @property
+    def payload(self) -> Any:
+        """`data` parsed back into Python values."""
+        return json.loads(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHead:
+    """The last seq and hash the chain recorded: what a verifier compares the log's end against."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """An incident handed to an owner (a person or team) by an actor."""
+
+    owner: str
+    at: datetime
+    actor: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HypothesisDecision:
+    """A human's confirm or refute of a hypothesis id; the latest one for an id is in force."""
+
+    hypothesis_id: str
+    decision: HypothesisStatus
+    comment: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFacts:
+    """What lifecycle rules and metrics need about one incident: its row, status history and owners."""
+
+    incident: IncidentRow
+    status_events: tuple[StatusEvent, ...]
+    assignments: tuple[Assignment, ...]

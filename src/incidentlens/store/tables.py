@@ -138,3 +138,62 @@ class StatusEventRecord(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     actor: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     note: Mapped[str] = mapped_column(sa.Text, nullable=False)
+
+
+class AssignmentRecord(Base):
+    """Who owns an incident: the latest row is the current owner; a change of owner is a reassignment."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(sa.ForeignKey("incidents.id"), nullable=False, index=True)
+    owner: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    actor: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    note: Mapped[str] = mapped_column(sa.Text, nullable=False)
+
+
+class HypothesisDecisionRecord(Base):
+    """A human's confirm/refute of a hypothesis id, kept apart from the per-investigation rows.
+
+    Keyed by incident and hypothesis id (not investigation), so a decision stays attached when a later
+    investigation ranks the same hypothesis again. Rows are history: the latest one is in force.
+    """
+
+    __tablename__ = "hypothesis_decisions"
+    __table_args__ = (sa.Index("ix_hypothesis_decisions_incident_hypothesis", "incident_id", "hypothesis_id"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(sa.ForeignKey("incidents.id"), nullable=False)
+    hypothesis_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    decision: Mapped[HypothesisStatus] = mapped_column(EnumText(HypothesisStatus), nullable=False)
+    comment: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    actor: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class AuditLogRecord(Base):
+    """One hash-chained audit entry. `data` is stored as the exact canonical JSON text that was hashed."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    actor: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    incident_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True, index=True)
+    entity: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    entity_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    action: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    data: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+
+
+class AuditHeadRecord(Base):
+    """The one-row head of the audit chain (last seq and hash): catches a deleted tail, serialises writers."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)

@@ -15,6 +15,8 @@ from incidentlens.model.records import Evidence, Hypothesis
 from incidentlens.store import repository
 from incidentlens.store.database import Database
 from incidentlens.store.rows import IncidentDraft, InvestigationDraft, RecordedInvestigation, StatusEvent
+from incidentlens.workflow.audit import append_audit
+from incidentlens.workflow.incidents import INCIDENT_ENTITY
 
 SYSTEM_ACTOR = "incidentlens"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -42,14 +44,16 @@ def record_investigation(
     workspace: str,
     inputs: dict[str, Any],
     started_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> RecordedInvestigation:
     """Store one investigation in one transaction.
 
     An investigation of an alert whose fingerprint already has an open incident is added to that
     incident (earlier investigations stay); otherwise a new incident starts in `investigating`, with
-    the detected, opened and investigating steps recorded as status events.
+    the detected, opened and investigating steps recorded as status events. The audit chain records
+    both (actor `incidentlens`) in the same transaction. `now` is for tests and replays.
     """
-    now = datetime.now(UTC)
+    now = now if now is not None else datetime.now(UTC)
     detected_at = ns_to_datetime(detected_ns)
     try:
         brief = orjson.loads(brief_json)
@@ -77,6 +81,39 @@ def record_investigation(
         brief=brief,
         tool_version=__version__,
     )
-    return repository.record_investigation(
-        db, incident=incident, investigation=investigation, evidence=evidence, hypotheses=hypotheses, now=now
-    )
+    with db.session() as session:
+        recorded = repository.add_investigation(
+            session, incident=incident, investigation=investigation, evidence=evidence, hypotheses=hypotheses, now=now
+        )
+        if recorded.created_incident:
+            append_audit(
+                session,
+                actor=SYSTEM_ACTOR,
+                entity=INCIDENT_ENTITY,
+                entity_id=recorded.incident_id,
+                action="open",
+                at=now,
+                incident_id=recorded.incident_id,
+                data={
+                    "title": title,
+                    "service": service,
+                    "severity": incident.severity,
+                    "alert_fingerprint": alert_fingerprint,
+                    "events": [{"status": e.status, "at": e.at, "actor": e.actor} for e in incident.events],
+                },
+            )
+        append_audit(
+            session,
+            actor=SYSTEM_ACTOR,
+            entity="investigation",
+            entity_id=str(recorded.investigation_id),
+            action="record",
+            at=now,
+            incident_id=recorded.incident_id,
+            data={
+                "hypotheses": [h.id for h in hypotheses],
+                "evidence": len(evidence),
+                "tool_version": __version__,
+            },
+        )
+        return recorded
