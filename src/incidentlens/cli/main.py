@@ -10,6 +10,7 @@ from incidentlens.cli import (  # noqa: F401 - importing a command module regist
     commands_investigate,
     commands_locate,
     commands_logs,
+    commands_memory,
     commands_simulate,
 )
 from incidentlens.cli.app import app

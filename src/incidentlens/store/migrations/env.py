@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import incidentlens.store.tables_memory  # noqa: F401 - registers the memory tables on Base.metadata
 from incidentlens.store.tables import Base
 
 target_metadata = Base.metadata
