@@ -21,6 +21,9 @@ from incidentlens.analyze.windows import DEFAULT_SEARCH_BEFORE_ALERT_NS, Windows
 from incidentlens.diagnose.hypotheses import build_hypotheses
 from incidentlens.diagnose.rank import score_services
 from incidentlens.errors import InputError, RepositoryError
+from incidentlens.memory.observe import symptoms_of, trace_features
+from incidentlens.memory.prior import apply_prior
+from incidentlens.memory.retrieve import Recall, seen_before
 from incidentlens.model import Evidence, EvidenceKind, FaultKind, Finding, Hypothesis, TimeRange
 from incidentlens.propose.suggest import suggest_fixes
 from incidentlens.report.brief import Brief, Impact, RankedHypothesis, TimelineEntry, iso
@@ -118,11 +121,13 @@ def investigate(
     notes: tuple[str, ...] = (),
     windows: Windows | None = None,
     metric_baseline: TimeRange | None = None,
+    recall: Recall | None = None,
 ) -> Investigation:
     """Run every deterministic stage over what the store holds.
 
     `windows` replaces `find_windows` when the caller knows the normal period and the alert (a benchmark
     case, a review of a past incident); `metric_baseline` then gives metrics their own, longer normal period.
+    `recall` looks the incident's symptoms up in the memory of resolved incidents (see `memory/`).
     """
     queries = TelemetryQueries(store)
     windows = windows if windows is not None else find_windows(queries)
@@ -139,6 +144,18 @@ def investigate(
         for i, h in enumerate(hypotheses[:LOCATE_TOP]):
             hypotheses[i], found_notes = locator(h, queries, windows, analysis.evidence)
             locate_notes.extend(n for n in found_notes if n not in locate_notes)
+    affected = tuple(sorted({s.service for s in scores if s.score >= 0.2}))
+    symptoms = symptoms_of(
+        evidence=analysis.evidence,
+        hypotheses=hypotheses,
+        edges=[(a, b) for a, b in graph.edges],
+        affected=affected,
+        traces=trace_features(queries, [h.service for h in hypotheses[:LOCATE_TOP]], windows),
+    )
+    matches = recall(symptoms) if recall is not None else []
+    hypotheses, memory_notes = apply_prior(hypotheses, matches)
+    if memory_notes:  # a bounded prior can reorder close candidates; the evidence-based abstention stands
+        hypotheses.sort(key=lambda h: -h.confidence)
     ranked = tuple(
         RankedHypothesis(
             rank=i + 1,
@@ -146,12 +163,12 @@ def investigate(
             evidence_for=tuple(analysis.evidence[e] for e in h.supporting if e in analysis.evidence),
             evidence_against=tuple(analysis.evidence[e] for e in h.contradicting if e in analysis.evidence),
             fixes=tuple(suggest_fixes(h, analysis.evidence)),
+            memory_notes=memory_notes.get(h.id, ()),
         )
         for i, h in enumerate(hypotheses)
     )
     stats = entry_stats(queries, windows.baseline, windows.incident)
     alerts = queries.alerts()
-    affected = tuple(sorted({s.service for s in scores if s.score >= 0.2}))
     impact = Impact(
         affected_services=affected,
         error_rate_before=stats.error_rate_before,
@@ -179,6 +196,8 @@ def investigate(
         notes=(*notes, *locate_notes),
         severity=alerts[0].severity if alerts and alerts[0].severity else "unknown",
         alert_fingerprint=alerts[0].fingerprint if alerts else "",
+        seen_before=seen_before(matches, hypotheses),
+        symptoms=symptoms,
     )
     return Investigation(brief, tuple(hypotheses), analysis.evidence, windows)
 

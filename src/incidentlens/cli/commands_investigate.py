@@ -15,6 +15,7 @@ from incidentlens.cli.app import app, err, out, settings
 from incidentlens.cli.progress import ingest_progress
 from incidentlens.errors import InputError
 from incidentlens.ingest.runner import ingest_paths
+from incidentlens.memory.retrieve import Recall
 from incidentlens.model import Severity
 from incidentlens.pipeline import Investigation, default_repo_locator, investigate
 from incidentlens.report.render import OutputFormat, render
@@ -35,14 +36,32 @@ def _collect_inputs(
     return paths
 
 
-def run_investigation(paths: list[Path], repo: Path | None, *, show_progress: bool) -> Investigation:
+def run_investigation(
+    paths: list[Path], repo: Path | None, *, show_progress: bool, recall: Recall | None = None
+) -> Investigation:
     """Ingest the given inputs into a private in-memory store and investigate them."""
     with TelemetryStore() as store:
         with ingest_progress(show_progress) as progress:
             report = ingest_paths(paths, store, progress=progress)
         notes = tuple(f"{f.path}: {f.problem_count} bad records skipped" for f in report.files if f.problem_count)
         locator = default_repo_locator(repo) if repo is not None else None
-        return investigate(store, locator=locator, inputs=store.counts(), notes=notes)
+        return investigate(store, locator=locator, inputs=store.counts(), notes=notes, recall=recall)
+
+
+def _memory_recall() -> Recall | None:
+    """Similar-incident lookup over the workflow database's memory, when there is a database to read."""
+    from incidentlens.cli.commands_memory import database_available, open_memory_database
+    from incidentlens.memory.indexing import load_index
+    from incidentlens.memory.retrieve import recaller
+
+    if not database_available():
+        return None
+    db = open_memory_database()
+    try:
+        index = load_index(db)
+    finally:
+        db.dispose()
+    return recaller(index) if len(index) else None
 
 
 def _record(result: Investigation, workspace: Path, inputs: dict[str, Any]) -> str | None:
@@ -101,6 +120,9 @@ def investigate_cmd(
     record: bool = typer.Option(
         True, "--record/--no-record", help="Record the investigation in the workflow database."
     ),
+    memory: bool = typer.Option(
+        True, "--memory/--no-memory", help="Look up similar resolved incidents in the workflow database."
+    ),
 ) -> None:
     """Investigate telemetry and print the incident brief: ranked hypotheses with their evidence."""
     paths = _collect_inputs(bundle, logs, traces, metrics, alert, changes)
@@ -109,7 +131,8 @@ def investigate_cmd(
     if repo is None and bundle is not None and (bundle / "repo" / ".git").exists():
         repo = bundle / "repo"
     fmt = OutputFormat.JSON if as_json else fmt
-    result = run_investigation(paths, repo, show_progress=fmt is OutputFormat.TEXT)
+    recall = _memory_recall() if memory else None
+    result = run_investigation(paths, repo, show_progress=fmt is OutputFormat.TEXT, recall=recall)
     if record:
         incident_id = _record(result, settings.workspace, dict(result.brief.inputs))
         if incident_id:

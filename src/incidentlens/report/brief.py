@@ -6,10 +6,13 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incidentlens.analyze.topology import GraphEdge
 from incidentlens.model import Evidence, FixProposal, Hypothesis
+
+if TYPE_CHECKING:
+    from incidentlens.memory.fingerprint import Symptoms
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,25 @@ class RankedHypothesis:
     evidence_for: tuple[Evidence, ...]
     evidence_against: tuple[Evidence, ...]
     fixes: tuple[FixProposal, ...]
+    memory_notes: tuple[str, ...] = ()  # how past incidents moved this hypothesis's confidence, and why
+
+
+@dataclass(frozen=True, slots=True)
+class SeenBefore:
+    """A similar past incident: its root cause, the fix that worked and which symptoms matched."""
+
+    incident_id: str
+    title: str
+    similarity: float
+    service: str
+    fault: str
+    component: str
+    confirmed: bool
+    fix: str
+    fix_source: str
+    owners: tuple[str, ...]
+    matched: tuple[str, ...]
+    same_as_rank: int = 0  # rank of the current hypothesis with the same cause; 0 when none has it
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +82,8 @@ class Brief:
     notes: tuple[str, ...]
     severity: str = "unknown"
     alert_fingerprint: str = ""
+    seen_before: tuple[SeenBefore, ...] = ()
+    symptoms: Symptoms | None = None  # stored with the brief so the incident can be indexed once resolved
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; `hypotheses` items carry `service`, `confidence` and `evidence` at top level."""
@@ -82,6 +106,7 @@ class Brief:
                 "suspect_commits": [_plain(c) for c in rh.hypothesis.suspect_commits],
                 "owners": [_plain(o) for o in rh.hypothesis.owners],
                 "fixes": [{"label": "SUGGESTION", **_plain(f)} for f in rh.fixes],
+                "memory_notes": list(rh.memory_notes),
             }
             for rh in self.hypotheses
         ]

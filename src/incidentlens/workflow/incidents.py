@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from incidentlens.memory.indexing import index_incident
 from incidentlens.store import lifecycle_repository as repo
 from incidentlens.store.database import Database
 from incidentlens.store.rows import Assignment, IncidentFacts, IncidentRow, StatusEvent
@@ -94,7 +95,10 @@ def mitigate(db: Database, *, incident_id: str, actor: str, at: datetime | None 
 
 
 def resolve(db: Database, *, incident_id: str, actor: str, at: datetime | None = None, note: str = "") -> IncidentRow:
-    return apply_action(db, incident_id=incident_id, action=Action.RESOLVE, actor=actor, at=at, note=note)
+    """Resolve, then index the incident in the memory so the next similar one is recognised."""
+    row = apply_action(db, incident_id=incident_id, action=Action.RESOLVE, actor=actor, at=at, note=note)
+    index_incident(db, incident_id)
+    return row
 
 
 def close(db: Database, *, incident_id: str, actor: str, at: datetime | None = None, note: str = "") -> IncidentRow:

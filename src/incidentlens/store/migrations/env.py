@@ -10,7 +10,10 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from incidentlens.store import tables_fixes  # noqa: F401 - registers the fix tables on Base.metadata
+from incidentlens.store import (
+    tables_fixes,  # noqa: F401 - registers the fix tables on Base.metadata
+    tables_memory,  # noqa: F401 - registers the memory tables on Base.metadata
+)
 from incidentlens.store.tables import Base
 
 target_metadata = Base.metadata
