@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 
-INTERCEPT = -2.923
-TOP_SCORE_WEIGHT = 3.633
-MARGIN_WEIGHT = 8.380
+INTERCEPT = -1.640
+TOP_SCORE_WEIGHT = 3.940
+MARGIN_WEIGHT = 9.922
 TIE_MARGIN = 0.05
 TIE_CAP = 0.5
 
