@@ -1,6 +1,7 @@
-"""Top-1 accuracy of the root-cause service over every simulated fault type and several seeds.
+"""Top-1 accuracy of the root-cause service over every simulated fault type and several seeds, and the
+abstention rate on fault-free bundles (fault `none`): there, "not enough evidence" is the right answer.
 
-Usage: python benchmarks/bench_scenarios.py [--seeds 1 2 3 4 5] [--json]
+Usage: python benchmarks/bench_scenarios.py [--seeds 1 2 3 4 5] [--normal 20] [--json]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from incidentlens.simulate import FAULTS, simulate
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--normal", type=int, default=20, help="fault-free bundles (seeds 1..N)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results: dict[str, list[dict[str, object]]] = {}
@@ -43,11 +45,28 @@ def main() -> int:
                     "seconds": round(seconds, 2),
                 }
             )
+    false_alarms: list[str] = []
+    for seed in range(1, args.normal + 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            bundle = Path(tmp) / "bundle"
+            simulate("none", seed=seed, out=bundle)
+            normal = run_investigation([bundle], bundle / "repo", show_progress=False)
+        if not normal.brief.abstained:
+            top = normal.hypotheses[0]
+            false_alarms.append(f"seed {seed}: {top.service} ({top.confidence:.2f})")
+    abstained = args.normal - len(false_alarms)
     total = sum(len(v) for v in results.values())
     hits = sum(1 for v in results.values() for r in v if r["top1"])
     if args.json:
         sys.stdout.write(
-            orjson.dumps({"faults": results, "top1_rate": hits / total}, option=orjson.OPT_INDENT_2).decode()
+            orjson.dumps(
+                {
+                    "faults": results,
+                    "top1_rate": hits / total,
+                    "fault_free": {"bundles": args.normal, "abstained": abstained, "false_alarms": false_alarms},
+                },
+                option=orjson.OPT_INDENT_2,
+            ).decode()
         )
         return 0
     print(f"{'fault':30s} top-1   misses (seed: ranked)")
@@ -56,6 +75,8 @@ def main() -> int:
         misses = "; ".join(f"{r['seed']}: {r['ranked']} vs {r['truth']}" for r in rows if not r["top1"])
         print(f"{fault:30s} {ok}/{len(rows)}     {misses}")
     print(f"overall top-1: {hits}/{total} = {hits / total:.1%} ({time.perf_counter() - started:.0f} s)")
+    if args.normal:
+        print(f"fault-free bundles: abstained {abstained}/{args.normal}" + "".join(f"\n  {f}" for f in false_alarms))
     return 0
 
 

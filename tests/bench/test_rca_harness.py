@@ -75,7 +75,7 @@ def test_nezha_cases_end_to_end(nezha_dir: Path) -> None:
     assert all(o.score.predicted for o in result.outcomes)
     assert all(0.0 <= o.score.confidence <= 1.0 and o.score.seconds > 0 for o in result.outcomes)
     report = report_json(result)
-    assert set(report) == {"systems", "ece", "median_case_seconds", "cases"}
+    assert set(report) == {"systems", "ece", "median_case_seconds", "fault_free", "cases"}
     assert set(report["systems"]) == {"trainticket", "onlineboutique"}
     assert set(report["systems"]["trainticket"]) == {"AC@1", "AC@3", "Avg@5", "AIS@1", "AIS@3", "cases"}
     assert report["cases"][0]["truth"] == cases[0].truth.service
@@ -161,7 +161,7 @@ def test_cli_json_and_errors(rcd_dir: Path, tmp_path: Path) -> None:
     done = runner.invoke(app, ["bench", "rca", "--dataset", "rcd", str(rcd_dir), "--limit", "2", "--json", "--quiet"])
     assert done.exit_code == 0, done.output
     payload = json.loads(done.stdout)
-    assert set(payload) == {"systems", "ece", "median_case_seconds", "cases"}
+    assert set(payload) == {"systems", "ece", "median_case_seconds", "fault_free", "cases"}
     assert len(payload["cases"]) == 2 and payload["cases"][0]["predicted"]
     table = runner.invoke(app, ["bench", "rca", "--dataset", "rcd", str(rcd_dir), "--limit", "1"])
     assert table.exit_code == 0 and "AC@1" in table.stdout and "[1/1]" in table.stderr
@@ -169,3 +169,19 @@ def test_cli_json_and_errors(rcd_dir: Path, tmp_path: Path) -> None:
     assert missing.exit_code != 0 and "not a directory" in missing.stderr
     empty = runner.invoke(app, ["bench", "rca", "--dataset", "nezha", str(tmp_path)])
     assert empty.exit_code != 0 and "cases.csv" in empty.stderr and "Traceback" not in empty.output
+
+
+def test_nezha_fault_free_windows_split_a_reference_minute(nezha_dir: Path) -> None:
+    windows = nezha.fault_free_cases(nezha_dir, system="trainticket")
+    assert windows and all(c.truth.service == "" and c.truth.fault_type == nezha.FAULT_FREE for c in windows)
+    assert len({c.case_id for c in windows}) == len(windows)
+    with TelemetryStore() as store:
+        loaded = windows[0].load(store, RowSink())
+        w = loaded.windows
+        # first half normal, second half "incident", alert at the split; both halves hold spans
+        assert w.baseline.end_ns == w.incident.start_ns == w.alert_ns
+        assert store.scalar("SELECT count(*) FROM spans WHERE start_ns < ?", [w.alert_ns])
+        assert store.scalar("SELECT count(*) FROM spans WHERE start_ns >= ?", [w.alert_ns])
+    result = run(Dataset.NEZHA, [], fault_free=windows[:1])
+    assert result.outcomes == [] and len(result.fault_free) == 1
+    assert report_json(result)["fault_free"]["windows"] == 1

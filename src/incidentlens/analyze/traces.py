@@ -13,6 +13,7 @@ from incidentlens.telemetry.queries import ErrorOrigin, SelfTimeShift, ServiceVo
 MIN_ERRORS = 3
 MIN_BASELINE_CALLS = 5
 MIN_INCIDENT_CALLS = 3
+MIN_EXPECTED_REQUESTS = 10
 
 
 def poisson_excess_z(observed: float, expected: float) -> float:
@@ -94,7 +95,8 @@ def latency_findings(shifts: list[SelfTimeShift], *, known_services: set[str], i
         z = (s.incident_p50_ms - s.baseline_p50_ms) / spread
         if z < 3 or s.incident_p50_ms < s.baseline_p50_ms + 1.0:
             continue
-        to_peer = s.kind in ("CLIENT", "PRODUCER") and s.has_server_child and s.peer in known_services
+        calls = s.kind in ("CLIENT", "PRODUCER", "UNSPECIFIED", "")
+        to_peer = calls and s.has_server_child and s.peer in known_services
         service = s.peer if to_peer else s.service
         fault = FaultKind.NETWORK if to_peer else FaultKind.SATURATION
         ev = Evidence(
@@ -138,6 +140,9 @@ def silence_findings(volumes: list[ServiceVolume], *, baseline: TimeRange, incid
         expected = (v.baseline_spans + v.baseline_logs) * scale
         observed = v.incident_spans + v.incident_logs
         if expected < 20 or observed > 0.2 * expected:
+            continue
+        # One request writes many spans and lines: with trace ids, count requests, the independent unit.
+        if v.baseline_traces and v.baseline_traces * scale < MIN_EXPECTED_REQUESTS:
             continue
         drop = 1.0 - observed / expected
         expected_calls = v.baseline_calls_in * scale

@@ -9,6 +9,7 @@ normal period, per-pod metrics from 30 minutes before to 3 minutes after `inject
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,6 +88,57 @@ def discover(data_dir: Path, *, system: str | None = None, sink: RowSink | None 
         truth = Truth(row["root_cause_service"], row["fault_type"], row.get("inner_service_label") or "")
         cases.append(BenchCase(row["case_id"], row["system"], truth, functools.partial(load, inp)))
     return cases
+
+
+FAULT_FREE = "none"
+
+
+def fault_free_cases(data_dir: Path, *, system: str | None = None) -> list[BenchCase]:
+    """One fault-free window per distinct normal reference minute of the case list (truth: no fault).
+
+    The reference minute's own files are split in time: the first half is the normal period, the second
+    half the "incident", with the alert at the split; metrics as for a case alerting then. A tool that
+    names a root cause here raised a false alarm.
+    """
+    seen: dict[tuple[str, str, str], NezhaInput] = {}
+    for case in discover(data_dir, system=system):
+        inp = case.load.args[0] if isinstance(case.load, functools.partial) else None
+        if not isinstance(inp, NezhaInput) or not inp.normal_minute:
+            continue
+        key = (case.system, inp.date, inp.normal_minute)
+        seen.setdefault(key, inp)
+    return [
+        BenchCase(
+            f"{system_name}_{date}_normal_{minute}",
+            system_name,
+            Truth("", FAULT_FREE),
+            functools.partial(load_fault_free, inp),
+        )
+        for (system_name, date, minute), inp in sorted(seen.items())
+    ]
+
+
+def load_fault_free(inp: NezhaInput, store: TelemetryStore, sink: RowSink) -> Loaded:
+    """Write a reference minute's logs and spans (and metrics around it); split it into normal and incident."""
+    files = {k: minute_files(inp.system_dir, inp.date, k, (inp.normal_minute,)) for k in ("log", "trace")}
+    log_range = _load_logs(store, sink, files["log"], [])
+    span_range = _load_spans(store, sink, files["trace"], [])
+    covered = _union(log_range[0], span_range[0])
+    start = covered[0] if covered else minute_ns(inp.date, inp.normal_minute)
+    end = covered[1] if covered else start + MINUTE_NS
+    split = start + (end - start) // 2
+    _load_metrics(store, sink, dataclasses.replace(inp, inject_ns=split))
+    alert_row(sink, starts_ns=split, source=f"{inp.system_dir.name}/{inp.date} normal minute {inp.normal_minute}")
+    store.append(sink)
+    windows = Windows(
+        baseline=TimeRange(start, split),
+        # Logs and spans end with the reference files; metrics alone get the 3 minutes a case has.
+        incident=TimeRange(split, end if covered else split + METRICS_AFTER_NS),
+        onset_ns=split,
+        alert_ns=split,
+        onset_reason="the fault-free window's second half",
+    )
+    return Loaded(windows, TimeRange(split - METRICS_BEFORE_NS, split))
 
 
 def minute_ns(date: str, minute: str) -> int:

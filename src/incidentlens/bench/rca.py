@@ -52,6 +52,7 @@ class RcaRun:
     dataset: Dataset
     outcomes: list[CaseOutcome] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    fault_free: list[CaseOutcome] = field(default_factory=list)  # windows without a fault: abstaining is right
 
 
 Progress = Callable[[int, int, CaseOutcome], None]
@@ -65,6 +66,11 @@ def discover(
     if dataset is Dataset.NEZHA:
         return nezha.discover(data_dir, system=system, sink=sink)
     return rcd.discover(data_dir, system=system)
+
+
+def fault_free_cases(dataset: Dataset, data_dir: Path, *, system: str | None = None) -> list[BenchCase]:
+    """Windows of the dataset known to hold no fault (Nezha: the normal reference minutes)."""
+    return nezha.fault_free_cases(data_dir, system=system) if dataset is Dataset.NEZHA else []
 
 
 def predictions_of(hypotheses: tuple[Hypothesis, ...]) -> list[Prediction]:
@@ -118,14 +124,23 @@ def run(
     *,
     progress: Progress | None = None,
     hook: StoreHook | None = None,
+    fault_free: list[BenchCase] | None = None,
 ) -> RcaRun:
     out = RcaRun(dataset)
-    for i, case in enumerate(cases, start=1):
+    everything = [*cases, *(fault_free or [])]
+    for i, case in enumerate(everything, start=1):
         outcome = run_case(case, hook=hook)
-        out.outcomes.append(outcome)
+        (out.outcomes if i <= len(cases) else out.fault_free).append(outcome)
         if progress is not None:
-            progress(i, len(cases), outcome)
+            progress(i, len(everything), outcome)
     return out
+
+
+def abstention(run: RcaRun) -> dict[str, float | int]:
+    """How often the fault-free windows were (rightly) answered with "not enough evidence"."""
+    n = len(run.fault_free)
+    abstained = sum(1 for o in run.fault_free if o.abstained)
+    return {"windows": n, "abstained": abstained, "rate": round(abstained / n, 4) if n else 0.0}
 
 
 def _correct(score: CaseScore) -> bool:
@@ -155,6 +170,7 @@ def report_json(run: RcaRun) -> dict[str, Any]:
         "systems": by_group(run, lambda s: s.system),
         "ece": round(ece(run), 4),
         "median_case_seconds": round(median_seconds(run), 3),
+        "fault_free": abstention(run),
         "cases": [
             {
                 "case_id": o.score.case_id,
@@ -190,6 +206,17 @@ def report_table(run: RcaRun) -> str:
         f"ECE (top-1 confidence): {ece(run):.3f}   abstained: {abstained}/{len(run.outcomes)}"
         f"   median seconds per case: {median_seconds(run):.2f}   records skipped: {problems}"
     )
+    if run.fault_free:
+        free = abstention(run)
+        lines.append(
+            f"fault-free windows: abstained {free['abstained']}/{free['windows']}"
+            + "".join(
+                f"\n  {o.score.case_id}: "
+                + ("abstained" if o.abstained else f"named {o.score.predicted[0] if o.score.predicted else '-'}")
+                + f" ({o.score.confidence:.2f})"
+                for o in run.fault_free
+            )
+        )
     lines += [f"error in {o.score.case_id}: {o.error}" for o in errors]
     lines += [f"note on {o.score.case_id}: {n}" for o in run.outcomes for n in o.notes]
     return "\n".join(lines)

@@ -8,7 +8,15 @@ from pathlib import Path
 import orjson
 import typer
 
-from incidentlens.bench.rca import CaseOutcome, Dataset, discover, report_json, report_table, run
+from incidentlens.bench.rca import (
+    CaseOutcome,
+    Dataset,
+    discover,
+    fault_free_cases,
+    report_json,
+    report_table,
+    run,
+)
 from incidentlens.cli.app import err, out
 from incidentlens.cli.commands_bench import bench_app
 from incidentlens.errors import InputError
@@ -18,7 +26,7 @@ from incidentlens.ingest.sink import RowSink
 def _progress(i: int, total: int, outcome: CaseOutcome) -> None:
     s = outcome.score
     top = s.predicted[0] if s.predicted else "-"
-    mark = "ok" if top == s.truth else "miss"
+    mark = ("abstained" if outcome.abstained else "false alarm") if not s.truth else "ok" if top == s.truth else "miss"
     tail = f" error: {outcome.error}" if outcome.error else ""
     err.print(
         f"[{i}/{total}] {s.case_id}: {top} ({s.confidence:.2f}) vs {s.truth} {mark} {s.seconds:.1f} s{tail}",
@@ -35,6 +43,9 @@ def bench_rca(
     system: str | None = typer.Option(None, "--system", help="Only cases of this system (e.g. a Nezha system)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N cases."),
     quiet: bool = typer.Option(False, "--quiet", help="No per-case progress on stderr."),
+    fault_free: bool = typer.Option(
+        True, "--fault-free/--no-fault-free", help="Also investigate fault-free windows (Nezha normal minutes)."
+    ),
 ) -> None:
     """Run every case through the same pipeline as `investigate` and score the ranked services."""
     if not data_dir.is_dir():
@@ -47,7 +58,8 @@ def bench_rca(
         cases = cases[:limit]
     if not cases:
         raise InputError(f"{data_dir}: no {dataset.value} cases" + (f" of system {system}" if system else ""))
-    result = run(dataset, cases, progress=None if quiet else _progress)
+    free = fault_free_cases(dataset, data_dir, system=system) if fault_free else []
+    result = run(dataset, cases, progress=None if quiet else _progress, fault_free=free)
     if as_json:
         sys.stdout.write(orjson.dumps(report_json(result), option=orjson.OPT_INDENT_2).decode() + "\n")
         return

@@ -41,6 +41,9 @@ SYMPTOMS = {"log_templates", "metric_symptom"}
 IMPACT_OF_ITS_OWN = {"metric_local_latency", "trace_latency", "edge_latency", "trace_errors", "silence"}
 UNFELT_RESOURCE_DISCOUNT = 0.5
 DOWNSTREAM_DISCOUNT = 0.4
+# Slowness is what a saturated CPU or memory causes; when both are as strong, the resource names the fault.
+LATENCY = {"trace_latency", "edge_latency", "metric_local_latency"}
+LATENCY_AS_KIND = 0.9
 ABSTAIN_BELOW = 0.35
 MAX_HYPOTHESES = 5
 
@@ -65,7 +68,9 @@ def _fault_of(findings: list[Finding]) -> FaultKind:
     """The fault kind of the strongest local finding; a near change refines code vs config."""
     ranked = sorted(
         (f for f in findings if f.analyzer != "changes"),
-        key=lambda f: -(ANALYZER_WEIGHT.get(f.analyzer, 0.3) * f.score),
+        key=lambda f: (
+            -(ANALYZER_WEIGHT.get(f.analyzer, 0.3) * f.score * (LATENCY_AS_KIND if f.analyzer in LATENCY else 1.0))
+        ),
     )
     fault = next((f.fault for f in ranked if f.fault is not FaultKind.UNKNOWN), FaultKind.UNKNOWN)
     changes = [f for f in findings if f.analyzer == "changes" and f.score > 0.5]

@@ -75,6 +75,8 @@ class ServiceVolume:
     incident_metrics: int
     baseline_calls_in: int
     incident_calls_in: int
+    baseline_traces: int = 0  # distinct traces among its spans and logs: the requests, not their parts
+    incident_traces: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,9 +226,14 @@ class TelemetryQueries:
             + " AS peer, (start_ns >= $3 AND start_ns <= $4) AS inc FROM spans"
             "  WHERE (start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4)),"
             " c AS (SELECT trace_id, parent_span_id AS pid, sum(dur) AS child_dur,"
-            "  bool_or(kind IN ('SERVER', 'CONSUMER')) AS server_child FROM s GROUP BY 1, 2),"
-            " t AS (SELECT s.*, greatest(s.dur - coalesce(c.child_dur, 0), 0) / 1e6 AS self_ms,"
-            "  coalesce(c.server_child, false) AS server_child FROM s"
+            "  bool_or(kind IN ('SERVER', 'CONSUMER')) AS server_child,"
+            "  min(service) AS child_service, count(DISTINCT service) AS child_services FROM s GROUP BY 1, 2),"
+            # A span without a kind whose children all run in one other service is a call to it.
+            " t AS (SELECT s.* EXCLUDE (peer), greatest(s.dur - coalesce(c.child_dur, 0), 0) / 1e6 AS self_ms,"
+            "  CASE WHEN s.peer = '' AND s.kind IN ('UNSPECIFIED', '') AND c.child_services = 1"
+            "   AND c.child_service <> s.service THEN c.child_service ELSE s.peer END AS peer,"
+            "  coalesce(c.server_child, false) OR (s.kind IN ('UNSPECIFIED', '') AND c.child_services = 1"
+            "   AND c.child_service <> s.service) AS server_child FROM s"
             "  LEFT JOIN c ON c.trace_id = s.trace_id AND c.pid = s.span_id)"
             " SELECT service, name, kind, peer, bool_or(server_child),"
             "  coalesce(quantile_cont(self_ms, 0.5) FILTER (WHERE NOT inc), 0),"
@@ -244,9 +251,9 @@ class TelemetryQueries:
         """Per service: spans, logs and metric points it emitted, and client calls other services made to it."""
         rows = self.store.rows(
             "WITH v AS ("
-            " SELECT service, start_ns AS t, 's' AS k FROM spans UNION ALL"
-            " SELECT service, ts_ns, 'l' FROM logs UNION ALL SELECT service, ts_ns, 'm' FROM metrics UNION ALL"
-            " SELECT " + PEER_SQL + ", start_ns, 'c' FROM spans WHERE kind IN ('CLIENT', 'PRODUCER'))"
+            " SELECT service, start_ns AS t, 's' AS k, trace_id AS tr FROM spans UNION ALL"
+            " SELECT service, ts_ns, 'l', trace_id FROM logs UNION ALL SELECT service, ts_ns, 'm', '' FROM metrics"
+            " UNION ALL SELECT " + PEER_SQL + ", start_ns, 'c', '' FROM spans WHERE kind IN ('CLIENT', 'PRODUCER'))"
             " SELECT service,"
             "  count(*) FILTER (WHERE k = 's' AND t >= $1 AND t < $2),"
             "  count(*) FILTER (WHERE k = 's' AND t >= $3 AND t <= $4),"
@@ -255,7 +262,9 @@ class TelemetryQueries:
             "  count(*) FILTER (WHERE k = 'm' AND t >= $1 AND t < $2),"
             "  count(*) FILTER (WHERE k = 'm' AND t >= $3 AND t <= $4),"
             "  count(*) FILTER (WHERE k = 'c' AND t >= $1 AND t < $2),"
-            "  count(*) FILTER (WHERE k = 'c' AND t >= $3 AND t <= $4)"
+            "  count(*) FILTER (WHERE k = 'c' AND t >= $3 AND t <= $4),"
+            "  count(DISTINCT tr) FILTER (WHERE tr <> '' AND t >= $1 AND t < $2),"
+            "  count(DISTINCT tr) FILTER (WHERE tr <> '' AND t >= $3 AND t <= $4)"
             " FROM v WHERE service <> '' GROUP BY service"
             " HAVING count(*) FILTER (WHERE k <> 'c') > 0 ORDER BY service",
             [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
