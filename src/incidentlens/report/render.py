@@ -7,8 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+    select_autoescape,
+)
 
+from incidentlens.errors import ConfigError, InputError
 from incidentlens.report.brief import Brief, clock, iso
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -21,9 +30,15 @@ class OutputFormat(StrEnum):
     JSON = "json"
 
 
-def _environment() -> Environment:
+def template_environment(templates_dir: Path | None = None) -> Environment:
+    """Templates beside this module; a file of the same name in `templates_dir` (the user's) wins."""
+    search = [TEMPLATES]
+    if templates_dir is not None:
+        if not templates_dir.is_dir():
+            raise ConfigError(f"templates folder {templates_dir} does not exist or is not a folder")
+        search.insert(0, templates_dir)
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(search),
         autoescape=select_autoescape(["html"], default_for_string=False, default=False),
         undefined=StrictUndefined,
         trim_blocks=False,
@@ -31,6 +46,25 @@ def _environment() -> Environment:
     )
     env.globals.update(iso=iso, clock=clock)
     return env
+
+
+def _environment() -> Environment:
+    return template_environment()
+
+
+def render_template(name: str, *, templates_dir: Path | None = None, **context: Any) -> str:
+    """Render one template; a broken user template is an input error naming the file, line and reason."""
+    env = template_environment(templates_dir)
+    try:
+        return env.get_template(name).render(**context)
+    except TemplateSyntaxError as exc:
+        raise InputError(f"template {exc.filename or name}:{exc.lineno}: {exc.message}") from None
+    except UndefinedError as exc:
+        raise InputError(f"template {name}: {exc.message} (see the variables in docs/postmortem.md)") from None
+    except TemplateError as exc:
+        raise InputError(f"template {name}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"template {name} is not UTF-8 text: {exc.reason}") from None
 
 
 def render_markdown(brief: Brief) -> str:
