@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import orjson
-import pytest
 from typer.testing import CliRunner
 
 from incidentlens.cli.main import app
@@ -69,7 +68,6 @@ def _recorded(ws: Path) -> None:
         db.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason="memory reads hypothesis status from investigation rows, not ledger decisions")
 def test_a_cause_confirmed_in_the_ledger_is_indexed_as_confirmed(tmp_path: Path) -> None:
     _recorded(tmp_path)
     db = open_database(workspace=tmp_path)
@@ -89,7 +87,6 @@ def test_a_cause_confirmed_in_the_ledger_is_indexed_as_confirmed(tmp_path: Path)
     assert fingerprint.cause is not None and fingerprint.cause.confirmed
 
 
-@pytest.mark.xfail(strict=True, reason="`incident resolve` (CLI) applies the step without indexing the memory")
 def test_resolving_on_the_command_line_indexes_the_incident(tmp_path: Path) -> None:
     _recorded(tmp_path)
     config = tmp_path / "config.yaml"

@@ -6,6 +6,7 @@ returns in the same transaction, so an entry never describes a ledger that chang
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,14 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incidentlens.errors import InputError
-from incidentlens.model.enums import FaultKind
-from incidentlens.model.records import Evidence
+from incidentlens.model.enums import FaultKind, HypothesisStatus
+from incidentlens.model.records import Evidence, Hypothesis
 from incidentlens.store.convert import evidence_from, hypothesis_from, incident_row
 from incidentlens.store.database import Database
 from incidentlens.store.errors import NotFoundError
 from incidentlens.store.rows import CLOSED_STATUSES, IncidentRow, StoredHypothesis
 from incidentlens.store.tables import (
     EvidenceRecord,
+    HypothesisDecisionRecord,
     HypothesisRecord,
     IncidentRecord,
     InvestigationRecord,
@@ -156,16 +158,30 @@ def _source(session: Session, row: IncidentRecord) -> MemorySource:
         .limit(1)
     )
     count = session.scalar(sa.select(sa.func.count()).where(InvestigationRecord.incident_id == row.id)) or 0
+    # A person's latest confirm/refute is in force over the status the investigation stored.
+    decided: dict[str, HypothesisStatus] = {}
+    for decision in session.scalars(
+        sa.select(HypothesisDecisionRecord)
+        .where(HypothesisDecisionRecord.incident_id == row.id)
+        .order_by(HypothesisDecisionRecord.at, HypothesisDecisionRecord.id)
+    ):
+        decided[decision.hypothesis_id] = decision.decision
     return MemorySource(
         incident=incident_row(row, investigation_count=int(count)),
         investigation_id=latest,
         brief=brief,
         hypotheses=tuple(
-            StoredHypothesis(h.investigation_id, h.rank, h.created_at, hypothesis_from(h)) for h in hypotheses
+            StoredHypothesis(h.investigation_id, h.rank, h.created_at, _in_force(hypothesis_from(h), decided))
+            for h in hypotheses
         ),
         evidence=tuple(evidence_from(e) for e in evidence),
         resolution_note=note or "",
     )
+
+
+def _in_force(hypothesis: Hypothesis, decided: dict[str, HypothesisStatus]) -> Hypothesis:
+    status = decided.get(hypothesis.id)
+    return hypothesis if status is None else dataclasses.replace(hypothesis, status=status)
 
 
 def _record(
