@@ -15,6 +15,7 @@ from incidentlens.cli import (  # noqa: F401 - importing a command module regist
     commands_logs,
     commands_memory,
     commands_metrics,
+    commands_serve,
     commands_simulate,
     commands_verify,
 )
