@@ -19,6 +19,7 @@ APP_TABLES = {"id_sequences", "incidents", "investigations", "evidence", "hypoth
 APP_TABLES |= {"assignments", "hypothesis_decisions", "audit_log", "audit_head"}
 APP_TABLES |= {"fix_proposals", "fix_decisions", "approvals", "fix_executions", "app_secrets"}
 APP_TABLES |= {MemoryEntryRecord.__tablename__}
+APP_TABLES |= {"jobs"}
 
 
 def _engine(path: Path) -> sa.Engine:

@@ -16,6 +16,7 @@ from incidentlens.cli import (  # noqa: F401 - importing a command module regist
     commands_memory,
     commands_metrics,
     commands_postmortem,
+    commands_serve,
     commands_simulate,
     commands_verify,
 )

@@ -63,6 +63,39 @@ class SeenBefore:
 
 
 @dataclass(frozen=True, slots=True)
+class TraceSpan:
+    """One span of an exemplar trace, as the waterfall picture draws it."""
+
+    span_id: str
+    parent_span_id: str
+    service: str
+    name: str
+    start_ns: int
+    end_ns: int
+    error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExemplarTrace:
+    """A trace the top hypothesis cites, kept with the brief so its picture outlives telemetry retention."""
+
+    trace_id: str
+    evidence_id: str
+    spans: tuple[TraceSpan, ...]  # capped; `total_spans` says how many the trace had
+    total_spans: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSeries:
+    """A cited metric around the onset (mean of the service's series of that name), for a sparkline."""
+
+    evidence_id: str
+    service: str
+    metric: str
+    points: tuple[tuple[int, float], ...]  # (ts_ns, value), capped
+
+
+@dataclass(frozen=True, slots=True)
 class Brief:
     title: str
     generated_at: str
@@ -84,6 +117,8 @@ class Brief:
     alert_fingerprint: str = ""
     seen_before: tuple[SeenBefore, ...] = ()
     symptoms: Symptoms | None = None  # stored with the brief so the incident can be indexed once resolved
+    exemplar_trace: ExemplarTrace | None = None  # for the console's trace waterfall
+    metric_series: tuple[MetricSeries, ...] = ()  # for the console's sparklines
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; `hypotheses` items carry `service`, `confidence` and `evidence` at top level."""

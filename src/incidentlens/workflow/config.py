@@ -22,7 +22,7 @@ __all__ = ["CONFIG_ENV", "CONFIG_FILE", "Settings", "load_settings", "parse_sett
 
 CONFIG_FILE = "config.yaml"
 CONFIG_ENV = "INCIDENTLENS_CONFIG"
-_USER_KEYS = frozenset({"roles"})
+_USER_KEYS = frozenset({"roles", "token_sha256"})  # token_sha256: the web server's bearer/login token hash
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,9 @@ def _users(value: Any, where: str) -> dict[str, Identity]:
             raise ConfigError(f"{where}: '{key}' must be a mapping like {{roles: [responder]}}")
         unknown = sorted(set(map(str, entry)) - _USER_KEYS)
         if unknown:
-            raise ConfigError(f"{where}: '{key}' has unknown key(s) {', '.join(unknown)} (allowed: roles)")
+            raise ConfigError(
+                f"{where}: '{key}' has unknown key(s) {', '.join(unknown)} (allowed: roles, token_sha256)"
+            )
         roles = entry.get("roles", [])
         if not isinstance(roles, list):
             raise ConfigError(f"{where}: '{key}.roles' must be a list of roles")

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from incidentlens.store import (
     tables_fixes,  # noqa: F401 - registers the fix tables on Base.metadata
+    tables_jobs,  # noqa: F401 - registers the jobs table on Base.metadata
     tables_memory,  # noqa: F401 - registers the memory tables on Base.metadata
 )
 from incidentlens.store.tables import Base

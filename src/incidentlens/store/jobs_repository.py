@@ -1,0 +1,233 @@
+"""SQL for background jobs and for incidents opened by alerts, run in the caller's transaction."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incidentlens.store.convert import incident_row
+from incidentlens.store.errors import NotFoundError
+from incidentlens.store.repository import _create_incident, _open_incident_by_fingerprint
+from incidentlens.store.rows import IncidentDraft, IncidentRow
+from incidentlens.store.tables import InvestigationRecord
+from incidentlens.store.tables_fixes import AppSecretRecord
+from incidentlens.store.tables_jobs import JobRecord, JobStatus
+
+__all__ = [
+    "JobRow",
+    "JobStatus",
+    "claim_next",
+    "coalesce_or_enqueue",
+    "finish_job",
+    "get_job",
+    "job_counts",
+    "list_jobs",
+    "open_or_touch_incident",
+    "requeue_running",
+    "session_key",
+    "set_step",
+    "touch_open_incident",
+]
+
+SESSION_KEY = "web_session_key"
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    id: int
+    incident_id: str
+    kind: str
+    status: JobStatus
+    step: str
+    payload: dict[str, Any]
+    alerts: int
+    attempts: int
+    error: str
+    investigation_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def _row(r: JobRecord) -> JobRow:
+    return JobRow(
+        id=r.id,
+        incident_id=r.incident_id,
+        kind=r.kind,
+        status=r.status,
+        step=r.step,
+        payload=dict(r.payload),
+        alerts=r.alerts,
+        attempts=r.attempts,
+        error=r.error,
+        investigation_id=r.investigation_id,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+    )
+
+
+def open_or_touch_incident(session: Session, *, draft: IncidentDraft, now: datetime) -> tuple[IncidentRow, bool]:
+    """The open incident with the draft's fingerprint (its `updated_at` bumped), or a new one; True if created."""
+    row = _open_incident_by_fingerprint(session, draft.alert_fingerprint)
+    created = row is None
+    if row is None:
+        row = _create_incident(session, draft, now=now)
+    else:
+        row.updated_at = now
+    session.flush()
+    count = session.scalar(sa.select(sa.func.count()).where(InvestigationRecord.incident_id == row.id)) or 0
+    return incident_row(row, investigation_count=int(count)), created
+
+
+def touch_open_incident(session: Session, *, fingerprint: str, now: datetime) -> str | None:
+    """The id of the open incident with this fingerprint (its `updated_at` bumped), or None."""
+    row = _open_incident_by_fingerprint(session, fingerprint)
+    if row is None:
+        return None
+    row.updated_at = now
+    return row.id
+
+
+def coalesce_or_enqueue(
+    session: Session, *, incident_id: str, kind: str, payload: dict[str, Any], now: datetime, max_queued: int
+) -> tuple[JobRow | None, bool]:
+    """Fold into the incident's queued job if there is one, else queue a new job while fewer than `max_queued`.
+
+    Returns (job, coalesced); (None, False) when the queue is full and nothing could be coalesced.
+    """
+    waiting = session.scalars(
+        sa.select(JobRecord)
+        .where(JobRecord.incident_id == incident_id, JobRecord.kind == kind, JobRecord.status == JobStatus.QUEUED)
+        .order_by(JobRecord.id)
+        .limit(1)
+    ).first()
+    if waiting is not None:
+        waiting.alerts += 1
+        waiting.payload = payload
+        waiting.updated_at = now
+        session.flush()
+        return _row(waiting), True
+    queued = session.scalar(sa.select(sa.func.count()).where(JobRecord.status == JobStatus.QUEUED)) or 0
+    if queued >= max_queued:
+        return None, False
+    job = JobRecord(
+        incident_id=incident_id,
+        kind=kind,
+        status=JobStatus.QUEUED,
+        step="queued",
+        payload=payload,
+        alerts=1,
+        attempts=0,
+        error="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    session.flush()
+    return _row(job), False
+
+
+def claim_next(session: Session, *, now: datetime) -> JobRow | None:
+    """Mark the oldest queued job running and return it (None when the queue is empty)."""
+    job = session.scalars(
+        sa.select(JobRecord).where(JobRecord.status == JobStatus.QUEUED).order_by(JobRecord.id).limit(1)
+    ).first()
+    if job is None:
+        return None
+    job.status = JobStatus.RUNNING
+    job.step = "starting"
+    job.attempts += 1
+    job.started_at = now
+    job.updated_at = now
+    session.flush()
+    return _row(job)
+
+
+def set_step(session: Session, *, job_id: int, step: str, now: datetime) -> None:
+    job = _job(session, job_id)
+    job.step = step
+    job.updated_at = now
+
+
+def finish_job(
+    session: Session,
+    *,
+    job_id: int,
+    status: JobStatus,
+    step: str,
+    now: datetime,
+    error: str = "",
+    investigation_id: int | None = None,
+) -> JobRow:
+    """Record the outcome: done (with the investigation it recorded, if any) or failed with the error."""
+    if status not in (JobStatus.DONE, JobStatus.FAILED):
+        raise ValueError(f"a job finishes done or failed, not {status}")
+    job = _job(session, job_id)
+    job.status = status
+    job.step = step
+    job.error = error
+    job.investigation_id = investigation_id
+    job.finished_at = now
+    job.updated_at = now
+    session.flush()
+    return _row(job)
+
+
+def requeue_running(session: Session, *, now: datetime) -> int:
+    """Put jobs a stopped server left running back in the queue; returns how many."""
+    result = session.execute(
+        sa.update(JobRecord)
+        .where(JobRecord.status == JobStatus.RUNNING)
+        .values(status=JobStatus.QUEUED, step="queued again after a restart", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def get_job(session: Session, *, job_id: int) -> JobRow:
+    return _row(_job(session, job_id))
+
+
+def list_jobs(
+    session: Session, *, incident_id: str | None = None, status: JobStatus | None = None, limit: int = 100
+) -> list[JobRow]:
+    """Jobs newest first, optionally of one incident or status."""
+    query = sa.select(JobRecord).order_by(JobRecord.id.desc()).limit(limit)
+    if incident_id is not None:
+        query = query.where(JobRecord.incident_id == incident_id)
+    if status is not None:
+        query = query.where(JobRecord.status == status)
+    return [_row(r) for r in session.scalars(query)]
+
+
+def job_counts(session: Session) -> dict[str, int]:
+    """How many jobs are in each status (every status present, zero when none)."""
+    counts = {status.value: 0 for status in JobStatus}
+    for status, n in session.execute(sa.select(JobRecord.status, sa.func.count()).group_by(JobRecord.status)):
+        counts[JobStatus(status).value] = int(n)
+    return counts
+
+
+def session_key(session: Session) -> bytes:
+    """The server's session-signing key: created on first use and kept in the database."""
+    row = session.get(AppSecretRecord, SESSION_KEY)
+    if row is None:
+        row = AppSecretRecord(name=SESSION_KEY, value=secrets.token_hex(32))
+        session.add(row)
+        session.flush()
+    return bytes.fromhex(row.value)
+
+
+def _job(session: Session, job_id: int) -> JobRecord:
+    job = session.get(JobRecord, job_id)
+    if job is None:
+        raise NotFoundError(f"no job {job_id}")
+    return job

@@ -1,0 +1,123 @@
+"""Alert webhooks: Alertmanager (v4) and PagerDuty (v3) open or update incidents and queue investigations.
+
+Authentication, any of: the header `X-IncidentLens-Webhook-Secret: <secret>`; `Authorization: Bearer <secret>`
+(Alertmanager's `http_config.authorization`); PagerDuty's `X-PagerDuty-Signature: v1=<hmac-sha256 of the body>`;
+or a user's bearer token with the responder or admin role. Secrets are compared with hmac.compare_digest.
+Answers 202 with what happened to each alert; 503 + Retry-After only when nothing could be queued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from incidentlens.errors import InputError
+from incidentlens.web.api.deps import RESPONDERS
+from incidentlens.web.auth import bearer_identity
+from incidentlens.web.errors import AuthenticationError
+from incidentlens.web.intake import AlertOutcome, accept_alerts, parse_payload
+from incidentlens.web.settings import WebSettings
+from incidentlens.web.worker import Worker
+
+__all__ = ["MAX_BODY_BYTES", "SECRET_HEADER", "router", "signature"]
+
+SECRET_HEADER = "X-IncidentLens-Webhook-Secret"
+PAGERDUTY_SIGNATURE = "X-PagerDuty-Signature"
+MAX_BODY_BYTES = 1_000_000
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+# One in-process writer for alert intake: concurrent SQLite writers would otherwise meet in the busy handler,
+# whose back-off sleeps (not the work) dominate latency under load.
+_INTAKE_LOCK = threading.Lock()
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+    }
+}
+
+
+def signature(secret: str, body: bytes) -> str:
+    """PagerDuty's v3 signature header value for `body`."""
+    return "v1=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def _authenticate(request: Request, settings: WebSettings, source: str, body: bytes) -> None:
+    secret = settings.webhook_secrets.get(source)
+    header = request.headers.get(SECRET_HEADER)
+    auth = request.headers.get("authorization", "")
+    scheme, _, bearer = auth.partition(" ")
+    bearer = bearer.strip() if scheme.lower() == "bearer" else ""
+    if secret is not None:
+        if header is not None and hmac.compare_digest(header.encode(), secret.encode()):
+            return
+        if bearer and hmac.compare_digest(bearer.encode(), secret.encode()):
+            return
+        if source == "pagerduty":
+            expected = signature(secret, body).encode()
+            sent = request.headers.get(PAGERDUTY_SIGNATURE, "")
+            if any(hmac.compare_digest(part.strip().encode(), expected) for part in sent.split(",") if part.strip()):
+                return
+    identity = bearer_identity(settings, bearer) if bearer else None
+    if identity is not None and identity.has_any(*RESPONDERS):
+        return
+    raise AuthenticationError(
+        f"the {source} webhook needs its shared secret ({SECRET_HEADER} or Authorization: Bearer) "
+        "or a responder's bearer token"
+    )
+
+
+async def _receive(request: Request, source: str) -> dict[str, Any]:
+    settings: WebSettings = request.app.state.settings
+    worker: Worker = request.app.state.worker
+    body = await request.body()
+    _authenticate(request, settings, source, body)
+    if len(body) > MAX_BODY_BYTES:
+        raise InputError(f"the {source} payload is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"the {source} payload is not JSON: {exc}") from None
+    alerts, problems = parse_payload(source, payload)
+    if not alerts and problems:
+        raise InputError(f"no usable alert in the {source} payload: " + "; ".join(problems[:5]))
+
+    def accept() -> list[AlertOutcome]:
+        with _INTAKE_LOCK:
+            return accept_alerts(request.app.state.db, alerts=alerts, max_queued=worker.queue_size)
+
+    outcomes = await run_in_threadpool(accept)
+    if any(o.job_id is not None for o in outcomes):
+        worker.wake()
+    return {
+        "accepted": len(outcomes),
+        "alerts": [
+            {
+                "fingerprint": o.fingerprint,
+                "status": o.status,
+                "incident": o.incident_id,
+                "action": o.action,
+                "job": o.job_id,
+                "coalesced": o.coalesced,
+            }
+            for o in outcomes
+        ],
+        "problems": problems,
+    }
+
+
+@router.post("/alertmanager", status_code=202, summary="Alertmanager webhook (v4)", openapi_extra=_BODY)
+async def alertmanager(request: Request) -> dict[str, Any]:
+    return await _receive(request, "alertmanager")
+
+
+@router.post("/pagerduty", status_code=202, summary="PagerDuty webhook (v3)", openapi_extra=_BODY)
+async def pagerduty(request: Request) -> dict[str, Any]:
+    return await _receive(request, "pagerduty")

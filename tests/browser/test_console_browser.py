@@ -1,0 +1,152 @@
+"""The console in a real browser (Debian chromium through Playwright, headless) against a real uvicorn server.
+
+Two approvers under a two-person policy, the git_branch executor, a refuted hypothesis that stays visible,
+and a log line carrying <script> that stays inert. Skips when /usr/bin/chromium is absent (CI installs it);
+a failing step leaves a screenshot in the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"browser tests need Debian chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+uvicorn = pytest.importorskip("uvicorn")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+from incidentlens.web.app import create_app  # noqa: E402 - after the skips
+from incidentlens.web.settings import load_web_settings  # noqa: E402
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "web" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+support = _load("console_workspace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def space(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return support.build_workspace(tmp_path_factory.mktemp("browser"))
+
+
+@pytest.fixture(scope="module")
+def server(space: Any) -> Iterator[str]:
+    settings = load_web_settings(config=space.config, workspace=space.workspace, database_url=None)
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings, run_worker=False), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[list[Any]]:
+    """Pages registered here are screenshotted into tmp_path when the test fails."""
+    pages: list[Any] = []
+    yield pages
+    report = getattr(request.node, "rep_call", None)  # set by conftest.py
+    if report is not None and report.failed:
+        for i, page in enumerate(pages):
+            path = tmp_path / f"failure-{i}.png"
+            page.screenshot(path=str(path), full_page=True)
+            print(f"screenshot: {path}")
+
+
+def login(browser: Any, server: str, user: str, shots: list[Any]) -> Any:
+    page = browser.new_context().new_page()
+    shots.append(page)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    page.goto(f"{server}/incidents/INC-0001")
+    assert "/login" in page.url
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Token").fill(support.TOKENS[user])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server}/incidents/INC-0001")
+    assert page.get_by_test_id("user").inner_text() == user
+    return page
+
+
+def fix_article(page: Any, pid: str) -> Any:
+    return page.locator(f"#fix-{pid}")
+
+
+def test_two_approvers_branch_refute_and_inert_xss(browser: Any, server: str, space: Any, shots: list[Any]) -> None:
+    pid = space.revert_id
+    alice = login(browser, server, "alice", shots)
+    fix = fix_article(alice, pid)
+    fix.get_by_label("Comment").fill("revert is safe")
+    fix.get_by_role("button", name="Approve").click()
+    alice.wait_for_load_state()
+    assert "alice approved" in alice.get_by_test_id("done").inner_text()
+    assert "1 more approver(s) required" in fix_article(alice, pid).get_by_test_id("policy").inner_text()
+
+    bob = login(browser, server, "bob", shots)
+    fix_article(bob, pid).get_by_role("button", name="Approve").click()
+    bob.wait_for_load_state()
+    assert "Policy satisfied" in fix_article(bob, pid).get_by_test_id("policy").inner_text()
+
+    carol = login(browser, server, "carol", shots)
+    fix = fix_article(carol, pid)
+    fix.get_by_label("Executor").select_option("git_branch")
+    fix.get_by_role("button", name="Execute").click()
+    carol.wait_for_load_state()
+    branch = f"incidentlens/INC-0001-{pid.rsplit('-', 1)[-1]}"
+    assert branch in fix_article(carol, pid).get_by_test_id("execution").inner_text()
+    listed = subprocess.run(["git", "branch", "--list", branch], cwd=space.repo, capture_output=True, text=True)
+    assert branch in listed.stdout
+
+    hid = space.other_hypothesis
+    card = carol.locator(f"#h-{hid}")
+    card.get_by_label("Why it is wrong (required)").fill("errors start downstream of it")
+    card.get_by_role("button", name="Refute").click()
+    carol.wait_for_load_state()
+    card = carol.locator(f"#h-{hid}")
+    assert card.is_visible() and card.get_by_test_id("hypothesis-status").inner_text() == "refuted"
+    assert "errors start downstream of it" in card.get_by_test_id("decision-comment").inner_text()
+
+    excerpts = " ".join(carol.get_by_test_id("excerpt").all_inner_texts())
+    assert "<script>alert('xss')</script>" in excerpts  # shown as text
+    assert carol.locator("main script").count() == 0 and carol.locator("main img").count() == 0
+    assert carol.dialogs == [] and alice.dialogs == [] and bob.dialogs == []
