@@ -14,16 +14,13 @@ from rich.table import Table
 
 from incidentlens.cli.actors import acting_user, as_option, config_option, load, workflow_db
 from incidentlens.cli.app import app, err, out
-from incidentlens.errors import ConfigError
 from incidentlens.model.approval import DecisionKind
 from incidentlens.model.enums import Role
-from incidentlens.store.database import Database
-from incidentlens.workflow.config import Settings
 from incidentlens.workflow.executors import EXECUTORS, execute_fix
-from incidentlens.workflow.gate import GateContext, decide, issue_approval
-from incidentlens.workflow.policy import Policy, load_policy
+from incidentlens.workflow.fix_context import OPERATORS, gate_context
+from incidentlens.workflow.gate import decide, issue_approval
 from incidentlens.workflow.proposals import describe, generate_proposals, get_fix, list_fixes
-from incidentlens.workflow.validate import is_production, validate_fix
+from incidentlens.workflow.validate import validate_fix
 
 fix_app = typer.Typer(
     name="fix",
@@ -32,30 +29,9 @@ fix_app = typer.Typer(
 )
 app.add_typer(fix_app, name="fix")
 
-# Who may run validation or ask for an approved change to be executed; approving is the policy's business.
-OPERATORS = (Role.RESPONDER, Role.APPROVER, Role.ADMIN)
-
 
 def _json(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def policy_of(settings: Settings) -> Policy:
-    """The `policy` setting names a policy.yaml (relative to the settings file); absent: the default policy."""
-    value = settings.raw.get("policy")
-    if value is None:
-        return load_policy(None)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{settings.path or 'settings'}: 'policy' must be the path of a policy.yaml")
-    path = Path(value).expanduser()
-    if not path.is_absolute() and settings.path is not None:
-        path = settings.path.parent / path
-    return load_policy(path)
-
-
-def gate_context(db: Database, settings: Settings, proposal_id: str) -> GateContext:
-    service = get_fix(db, proposal_id=proposal_id).proposal.service
-    return GateContext(policy=policy_of(settings), production=is_production(settings, service))
 
 
 @fix_app.command("list")

@@ -13,7 +13,7 @@ from incidentlens.web.auth import require_user, verify_csrf
 from incidentlens.web.settings import WebSettings
 from incidentlens.workflow.identity import Identity
 
-# The same role rules as the CLI's --as checks (cli/actors.py, cli/commands_fix.py).
+# The same role rules as the CLI's --as checks (cli/actors.py, workflow/fix_context.py).
 RESPONDERS = (Role.RESPONDER, Role.ADMIN)
 OPERATORS = (Role.RESPONDER, Role.APPROVER, Role.ADMIN)
 DECIDERS = (Role.APPROVER, Role.ADMIN, Role.RESPONDER)  # the approval policy decides whose decision counts

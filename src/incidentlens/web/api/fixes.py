@@ -10,11 +10,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from incidentlens.cli.commands_fix import gate_context
 from incidentlens.model.approval import DecisionKind
 from incidentlens.store import fixes_repository
 from incidentlens.web.api.deps import CSRF, CommentBody, DbDep, Decider, ExecuteBody, Operator, Reader, SettingsDep
 from incidentlens.workflow.executors import execute_fix
+from incidentlens.workflow.fix_context import gate_context
 from incidentlens.workflow.gate import decide, issue_approval
 from incidentlens.workflow.proposals import describe, generate_proposals, get_fix, list_fixes
 

@@ -13,7 +13,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from incidentlens.cli.commands_fix import OPERATORS, gate_context
 from incidentlens.errors import IncidentLensError, InputError
 from incidentlens.model.approval import DecisionKind
 from incidentlens.model.enums import HypothesisStatus, Role
@@ -23,6 +22,7 @@ from incidentlens.web.console.render import login_redirect
 from incidentlens.web.problems import status_of
 from incidentlens.workflow import incidents as lifecycle
 from incidentlens.workflow.executors import execute_fix
+from incidentlens.workflow.fix_context import OPERATORS, gate_context
 from incidentlens.workflow.gate import decide, issue_approval
 from incidentlens.workflow.identity import Identity, require_role
 from incidentlens.workflow.ledger import decide_hypothesis

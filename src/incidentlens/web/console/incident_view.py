@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from incidentlens.cli.commands_fix import gate_context
 from incidentlens.errors import IncidentLensError
 from incidentlens.model import Evidence
 from incidentlens.model.enums import HypothesisStatus
@@ -23,6 +22,7 @@ from incidentlens.store.rows import AuditEntry, IncidentDetail, IncidentFacts
 from incidentlens.web.svg import GraphEdge, WaterfallSpan, dependency_graph_svg, sparkline_svg, trace_waterfall_svg
 from incidentlens.workflow.audit import audit_trail
 from incidentlens.workflow.config import Settings
+from incidentlens.workflow.fix_context import gate_context
 from incidentlens.workflow.ledger import LedgerEntry, ledger_entries
 from incidentlens.workflow.lifecycle import current_owner
 from incidentlens.workflow.metrics import IncidentMetrics, incident_metrics
