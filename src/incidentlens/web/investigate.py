@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from incidentlens.errors import InputError
 from incidentlens.ingest.runner import ingest_paths
 from incidentlens.ingest.sink import RowSink
-from incidentlens.memory.indexing import load_index
+from incidentlens.memory.fingerprint import Fingerprint
+from incidentlens.memory.index import MemoryIndex
+from incidentlens.memory.indexing import load_fingerprints
 from incidentlens.memory.retrieve import recaller
 from incidentlens.model.enums import IncidentStatus, Severity
-from incidentlens.pipeline import investigate
+from incidentlens.pipeline import Investigation, investigate
 from incidentlens.report.render import render_json
 from incidentlens.store import lifecycle_repository
 from incidentlens.store.database import Database
@@ -41,15 +47,13 @@ def default_investigator(settings: WebSettings) -> Investigator:
             return None
         if not settings.telemetry_paths:
             raise InputError("no telemetry to investigate: configure 'telemetry: {paths: [...]}' in the settings file")
-        with TelemetryStore() as store:
-            progress(f"ingesting {len(settings.telemetry_paths)} telemetry source(s)")
-            ingest_paths(list(settings.telemetry_paths), store)
-            sink = RowSink()
-            replay_into(sink, job.payload)
-            store.append(sink)
-            progress("investigating")
-            index = load_index(db)
-            result = investigate(store, inputs=store.counts(), recall=recaller(index) if len(index) else None)
+        progress("investigating (in a worker process)")
+        fingerprints = load_fingerprints(db)
+        paths = [str(p) for p in settings.telemetry_paths]
+        # A separate process: the analysis is CPU-bound Python, and in this process it would hold the GIL
+        # while webhooks wait. Spawned per job, so nothing of a failed run lingers.
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            result = pool.submit(analyse_alert, paths, job.payload, fingerprints).result()
         progress("recording")
         brief = result.brief
         top = result.hypotheses[0] if result.hypotheses else None
@@ -70,6 +74,17 @@ def default_investigator(settings: WebSettings) -> Investigator:
         return recorded.investigation_id
 
     return run
+
+
+def analyse_alert(paths: list[str], payload: dict[str, Any], fingerprints: list[Fingerprint]) -> Investigation:
+    """Ingest the telemetry and the queued alert into a private store and investigate (runs in a child)."""
+    with TelemetryStore() as store:
+        ingest_paths([Path(p) for p in paths], store)
+        sink = RowSink()
+        replay_into(sink, payload)
+        store.append(sink)
+        recall = recaller(MemoryIndex(fingerprints)) if fingerprints else None
+        return investigate(store, inputs=store.counts(), recall=recall)
 
 
 def _mark_investigating(db: Database, incident_id: str) -> None:
