@@ -26,7 +26,10 @@ def test_new_error_statement_is_a_locus_and_steady_ratios_are_not() -> None:
         LoggerCount("c.s.PayService#20", "INFO", 50, 60, "paid"),
         LoggerCount("c.s.PayService#30", "ERROR", 0, 9, "card rejected"),
     ]
-    assert [locus.text for locus in find_loci(counts, service="pay", incident=TimeRange(0, 1))] == ["c.s.PayService#30"]
+    # the region runs from the last statement that still runs (#20) to the one that began writing errors
+    assert [locus.text for locus in find_loci(counts, service="pay", incident=TimeRange(0, 1))] == [
+        "c.s.PayService#20_c.s.PayService#30"
+    ]
 
 
 def test_loggers_without_line_numbers_are_ignored() -> None:

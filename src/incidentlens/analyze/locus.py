@@ -86,19 +86,34 @@ def find_loci(counts: list[LoggerCount], *, service: str, incident: TimeRange) -
             )
             share = _stopped_share(a.baseline_count, b.baseline_count, a.incident_count, b.incident_count)
             loci.append(Locus(text, z, ev, True, share))
-        for line, c in statements:
+        for i, (line, c) in enumerate(statements):
             if c.level in ("ERROR", "FATAL") and c.incident_count >= MIN_TRIALS and c.baseline_count == 0:
-                text = f"{cls}#{line}"
+                # Behaviour changed between the last statement before it that still runs and the error itself.
+                before = next(
+                    (
+                        ln
+                        for ln, b in reversed(statements[:i])
+                        if b.incident_count > 0 and b.level not in ("ERROR", "FATAL")
+                    ),
+                    None,
+                )
+                text = f"{cls}#{before}_{cls}#{line}" if before is not None else f"{cls}#{line}"
                 ev = Evidence(
                     id=evidence_id(EvidenceKind.CODE_LOCATION, service, text),
                     kind=EvidenceKind.CODE_LOCATION,
                     service=service,
-                    summary=f"{cls}#{line} began writing errors: {c.incident_count} lines, none in the normal period",
+                    summary=f"{cls}#{line} began writing errors: {c.incident_count} lines, none in the normal period"
+                    + (f"; the statement before it that still runs is {cls}#{before}" if before is not None else ""),
                     excerpt=excerpt(c.example),
                     time_range=incident,
-                    source_ref=f"logger:{text}",
+                    source_ref=f"logger:{cls}#{line}",
                     score=float(c.incident_count),
-                    attributes={"locus": text, "class": cls, "start_line": line, "end_line": line},
+                    attributes={
+                        "locus": text,
+                        "class": cls,
+                        "start_line": before if before is not None else line,
+                        "end_line": line,
+                    },
                 )
                 loci.append(Locus(text, math.sqrt(c.incident_count), ev, False))
     loci.sort(key=lambda locus: (-locus.score, locus.text))
