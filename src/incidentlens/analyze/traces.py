@@ -12,7 +12,7 @@ from incidentlens.telemetry.queries import ErrorOrigin, SelfTimeShift, ServiceVo
 
 MIN_ERRORS = 3
 MIN_BASELINE_CALLS = 5
-MIN_INCIDENT_CALLS = 3
+MIN_INCIDENT_CALLS = 10  # a median of fewer calls moves by chance
 MIN_EXPECTED_REQUESTS = 10
 
 
