@@ -173,10 +173,7 @@ def show_cmd(
 def _step(incident: str, action: Action, as_user: str | None, config: Path | None, note: str) -> None:
     actor = acting_user(as_user, config, *RESPONDERS)
     with workflow_db() as db:
-        if action is Action.RESOLVE:  # resolving also indexes the incident in the memory
-            row = lifecycle.resolve(db, incident_id=incident, actor=actor.name, note=note)
-        else:
-            row = lifecycle.apply_action(db, incident_id=incident, action=action, actor=actor.name, note=note)
+        row = lifecycle.apply_action(db, incident_id=incident, action=action, actor=actor.name, note=note)
     out.print(f"{row.id} {action.value}: done by {escape(actor.name)}; status now {row.status.value}")
 
 

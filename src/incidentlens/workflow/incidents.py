@@ -70,11 +70,17 @@ def apply_action_in(
 def apply_action(
     db: Database, *, incident_id: str, action: Action, actor: str, at: datetime | None = None, note: str = ""
 ) -> IncidentRow:
-    """Apply a lifecycle action (one transaction) and return the incident as it now is."""
+    """Apply a lifecycle action (one transaction) and return the incident as it now is.
+
+    A resolved incident is then indexed in the memory, so the next similar one is recognised.
+    """
     when = _now(at)
     with db.session() as session:
         row = apply_action_in(session, incident_id=incident_id, action=action, actor=actor, at=when, note=note)
-        return row if row is not None else repo.incident_facts(session, incident_id).incident
+        current = row if row is not None else repo.incident_facts(session, incident_id).incident
+    if action is Action.RESOLVE:
+        index_incident(db, incident_id)
+    return current
 
 
 def acknowledge(
@@ -95,10 +101,7 @@ def mitigate(db: Database, *, incident_id: str, actor: str, at: datetime | None 
 
 
 def resolve(db: Database, *, incident_id: str, actor: str, at: datetime | None = None, note: str = "") -> IncidentRow:
-    """Resolve, then index the incident in the memory so the next similar one is recognised."""
-    row = apply_action(db, incident_id=incident_id, action=Action.RESOLVE, actor=actor, at=at, note=note)
-    index_incident(db, incident_id)
-    return row
+    return apply_action(db, incident_id=incident_id, action=Action.RESOLVE, actor=actor, at=at, note=note)
 
 
 def close(db: Database, *, incident_id: str, actor: str, at: datetime | None = None, note: str = "") -> IncidentRow:

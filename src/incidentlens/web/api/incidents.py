@@ -59,10 +59,7 @@ def step(incident_id: str, step: str, body: NoteBody, db: DbDep, user: Responder
     action = STEPS.get(step)
     if action is None:
         raise InputError(f"unknown step {step!r}: one of {', '.join(STEPS)}")
-    if action is Action.RESOLVE:  # resolving also indexes the incident in the memory
-        row = lifecycle.resolve(db, incident_id=incident_id, actor=user.name, note=body.note)
-    else:
-        row = lifecycle.apply_action(db, incident_id=incident_id, action=action, actor=user.name, note=body.note)
+    row = lifecycle.apply_action(db, incident_id=incident_id, action=action, actor=user.name, note=body.note)
     return incident_row_json(row)
 
 

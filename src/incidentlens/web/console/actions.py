@@ -91,10 +91,7 @@ def lifecycle_form(
         if action not in allowed:
             raise InputError(f"unknown step {action!r} (allowed: {', '.join(allowed)})")
         db = request.app.state.db
-        if allowed[action] is Action.RESOLVE:  # resolving also indexes the incident in the memory
-            lifecycle.resolve(db, incident_id=incident_id, actor=identity.name, note=note)
-        else:
-            lifecycle.apply_action(db, incident_id=incident_id, action=allowed[action], actor=identity.name, note=note)
+        lifecycle.apply_action(db, incident_id=incident_id, action=allowed[action], actor=identity.name, note=note)
         return f"{identity.name}: {action} recorded"
 
     return _act(request, incident_id, RESPONDERS, work)
