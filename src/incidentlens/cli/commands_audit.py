@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import orjson
 import typer
@@ -13,27 +12,13 @@ from rich.table import Table
 from incidentlens.cli.actors import workflow_db
 from incidentlens.cli.app import app, out
 from incidentlens.errors import AuditIntegrityError, InputError
-from incidentlens.workflow.audit import AuditEntry, audit_trail, verify_audit
+from incidentlens.workflow.audit import audit_trail, verify_audit
+from incidentlens.workflow.views import audit_json
 
 audit_app = typer.Typer(
     name="audit", help="The tamper-evident audit chain: verify it, show an incident's trail.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
-
-
-def _entry_json(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "at": e.at.isoformat(),
-        "actor": e.actor,
-        "incident_id": e.incident_id,
-        "entity": e.entity,
-        "entity_id": e.entity_id,
-        "action": e.action,
-        "data": e.payload,
-        "prev_hash": e.prev_hash,
-        "hash": e.hash,
-    }
 
 
 @audit_app.command("verify")
@@ -84,7 +69,7 @@ def show_cmd(
     with workflow_db() as db:
         entries = audit_trail(db, incident_id=None if show_all else incident)
     if as_json:
-        sys.stdout.write(orjson.dumps([_entry_json(e) for e in entries], option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(orjson.dumps([audit_json(e) for e in entries], option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     if not entries:
         out.print(f"no audit entries for {incident}" if incident else "the audit log is empty")

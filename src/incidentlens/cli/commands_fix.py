@@ -16,9 +16,9 @@ from incidentlens.cli.actors import acting_user, as_option, config_option, load,
 from incidentlens.cli.app import app, err, out
 from incidentlens.model.approval import DecisionKind
 from incidentlens.model.enums import Role
-from incidentlens.workflow.executors import EXECUTORS, execute_fix
-from incidentlens.workflow.fix_context import OPERATORS, gate_context
-from incidentlens.workflow.gate import decide, issue_approval
+from incidentlens.workflow.executors import EXECUTORS
+from incidentlens.workflow.fix_context import OPERATORS, execute_approved, gate_context
+from incidentlens.workflow.gate import decide
 from incidentlens.workflow.proposals import describe, generate_proposals, get_fix, list_fixes
 from incidentlens.workflow.validate import validate_fix
 
@@ -155,21 +155,9 @@ def execute_cmd(
 ) -> None:
     """Ask the gate for an approval and, only if the policy holds, run the executor once."""
     identity = acting_user(as_user, config, *OPERATORS)
-    settings = load(config)
-    now = datetime.now(UTC)
     with workflow_db() as db:
-        context = gate_context(db, settings, proposal)
-        approval = issue_approval(db, proposal_id=proposal, context=context, actor=identity.name, now=now)
-        row = execute_fix(
-            db,
-            proposal_id=proposal,
-            approval=approval,
-            executor=executor,
-            settings=settings,
-            context=context,
-            actor=identity.name,
-            now=now,
-        )
+        done = execute_approved(db, proposal_id=proposal, executor=executor, settings=load(config), actor=identity.name)
+    row, approval = done.row, done.approval
     details = ", ".join(
         f"{k}={v}" for k, v in row.result.items() if k in ("branch", "commit", "pushed", "url", "exit_code")
     )

@@ -15,11 +15,12 @@ from incidentlens.cli.actors import RESPONDERS, acting_user, as_option, config_o
 from incidentlens.cli.app import app, out
 from incidentlens.model.enums import HypothesisStatus, IncidentStatus
 from incidentlens.store.repository import get_incident, list_incidents
-from incidentlens.store.rows import IncidentDetail, IncidentFacts, IncidentRow
+from incidentlens.store.rows import IncidentDetail, IncidentFacts
 from incidentlens.workflow import incidents as lifecycle
 from incidentlens.workflow.ledger import LedgerEntry, decide_hypothesis, ledger_entries
 from incidentlens.workflow.lifecycle import Action, current_owner, reassignments
 from incidentlens.workflow.metrics import IncidentMetrics, Metric, incident_metrics
+from incidentlens.workflow.views import incident_row_json, ledger_json
 
 incident_app = typer.Typer(
     name="incident",
@@ -39,20 +40,6 @@ def _json(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _row_json(row: IncidentRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "title": row.title,
-        "status": row.status.value,
-        "severity": row.severity.value,
-        "service": row.service,
-        "detected_at": row.detected_at.isoformat(),
-        "opened_at": row.opened_at.isoformat(),
-        "alert_fingerprint": row.alert_fingerprint,
-        "investigations": row.investigation_count,
-    }
-
-
 @incident_app.command("list")
 def list_cmd(
     status: IncidentStatus | None = typer.Option(None, "--status", help="Only incidents in this status."),
@@ -62,7 +49,7 @@ def list_cmd(
     with workflow_db() as db:
         rows = list_incidents(db, status=status)
     if as_json:
-        _json([_row_json(r) for r in rows])
+        _json([incident_row_json(r) for r in rows])
         return
     if not rows:
         out.print("no incidents")
@@ -85,33 +72,9 @@ def _facts(detail: IncidentDetail) -> IncidentFacts:
     return IncidentFacts(incident=detail.incident, status_events=detail.status_events, assignments=detail.assignments)
 
 
-def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
-    h = entry.hypothesis
-    return {
-        "id": h.id,
-        "status": entry.status.value,
-        "claim": h.claim,
-        "service": h.service,
-        "confidence": h.confidence,
-        "rank": entry.latest_rank,
-        "investigation": entry.latest_investigation_id,
-        "in_latest_investigation": entry.in_latest_investigation,
-        "times_ranked": entry.times_ranked,
-        "supporting": list(h.supporting),
-        "contradicting": list(h.contradicting),
-        "predictions": [
-            {"statement": p.statement, "confirms_if": p.confirms_if, "refutes_if": p.refutes_if} for p in h.predictions
-        ],
-        "decisions": [
-            {"decision": d.decision.value, "comment": d.comment, "actor": d.actor, "at": d.at.isoformat()}
-            for d in entry.decisions
-        ],
-    }
-
-
 def _show_json(detail: IncidentDetail, metrics: IncidentMetrics, ledger: list[LedgerEntry]) -> dict[str, Any]:
     return {
-        **_row_json(detail.incident),
+        **incident_row_json(detail.incident),
         "owner": current_owner(detail.assignments),
         "reassignments": reassignments(detail.assignments),
         "status_history": [
@@ -121,7 +84,7 @@ def _show_json(detail: IncidentDetail, metrics: IncidentMetrics, ledger: list[Le
         "assignments": [
             {"owner": a.owner, "at": a.at.isoformat(), "actor": a.actor, "note": a.note} for a in detail.assignments
         ],
-        "hypotheses": [_entry_json(e) for e in ledger],
+        "hypotheses": [ledger_json(e) for e in ledger],
         "metrics": {m.value: (d.total_seconds() if d is not None else None) for m, d in metrics.durations.items()},
     }
 

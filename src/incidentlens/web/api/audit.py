@@ -11,10 +11,10 @@ from incidentlens.errors import InputError
 from incidentlens.store.lifecycle_repository import all_facts
 from incidentlens.store.repository import get_incident
 from incidentlens.web.api.deps import DbDep, Reader
-from incidentlens.web.api.views import audit_json
 from incidentlens.web.auth import csrf_token
 from incidentlens.workflow.audit import audit_trail, verify_audit
 from incidentlens.workflow.metrics import summarise
+from incidentlens.workflow.views import audit_json
 
 router = APIRouter(tags=["audit"])
 

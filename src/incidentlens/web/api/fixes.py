@@ -13,9 +13,8 @@ from fastapi import APIRouter
 from incidentlens.model.approval import DecisionKind
 from incidentlens.store import fixes_repository
 from incidentlens.web.api.deps import CSRF, CommentBody, DbDep, Decider, ExecuteBody, Operator, Reader, SettingsDep
-from incidentlens.workflow.executors import execute_fix
-from incidentlens.workflow.fix_context import gate_context
-from incidentlens.workflow.gate import decide, issue_approval
+from incidentlens.workflow.fix_context import execute_approved, gate_context
+from incidentlens.workflow.gate import decide
 from incidentlens.workflow.proposals import describe, generate_proposals, get_fix, list_fixes
 
 router = APIRouter(tags=["fixes"])
@@ -94,19 +93,10 @@ def reject(proposal_id: str, body: CommentBody, db: DbDep, settings: SettingsDep
     "/fixes/{proposal_id}/execute", summary="Run an executor, only if the gate issues an approval", dependencies=CSRF
 )
 def execute(proposal_id: str, body: ExecuteBody, db: DbDep, settings: SettingsDep, user: Operator) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    context = gate_context(db, settings.workflow, proposal_id)
-    approval = issue_approval(db, proposal_id=proposal_id, context=context, actor=user.name, now=now)
-    row = execute_fix(
-        db,
-        proposal_id=proposal_id,
-        approval=approval,
-        executor=body.executor,
-        settings=settings.workflow,
-        context=context,
-        actor=user.name,
-        now=now,
+    done = execute_approved(
+        db, proposal_id=proposal_id, executor=body.executor, settings=settings.workflow, actor=user.name
     )
+    row, approval = done.row, done.approval
     return {
         "proposal": proposal_id,
         "executor": row.executor,

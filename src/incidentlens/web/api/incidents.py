@@ -13,11 +13,11 @@ from incidentlens.store.jobs_repository import list_jobs
 from incidentlens.store.repository import get_brief, get_incident, list_incidents
 from incidentlens.store.rows import IncidentFacts
 from incidentlens.web.api.deps import CSRF, AssignBody, CommentBody, DbDep, NoteBody, Reader, Responder
-from incidentlens.web.api.views import evidence_json, incident_json, incident_row_json, ledger_json
 from incidentlens.workflow import incidents as lifecycle
 from incidentlens.workflow.ledger import decide_hypothesis, ledger_entries
 from incidentlens.workflow.lifecycle import Action
 from incidentlens.workflow.metrics import incident_metrics
+from incidentlens.workflow.views import evidence_json, incident_json, incident_row_json, ledger_json
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from incidentlens.store.jobs_repository import JobStatus, get_job, job_counts, list_jobs
 from incidentlens.web.api.deps import DbDep, Reader
-from incidentlens.web.api.views import job_json
+from incidentlens.workflow.views import job_json
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 

@@ -21,9 +21,8 @@ from incidentlens.web.console.pages import render_incident
 from incidentlens.web.console.render import login_redirect
 from incidentlens.web.problems import status_of
 from incidentlens.workflow import incidents as lifecycle
-from incidentlens.workflow.executors import execute_fix
-from incidentlens.workflow.fix_context import OPERATORS, gate_context
-from incidentlens.workflow.gate import decide, issue_approval
+from incidentlens.workflow.fix_context import OPERATORS, execute_approved, gate_context
+from incidentlens.workflow.gate import decide
 from incidentlens.workflow.identity import Identity, require_role
 from incidentlens.workflow.ledger import decide_hypothesis
 from incidentlens.workflow.lifecycle import Action
@@ -190,19 +189,8 @@ def execute_form(request: Request, proposal_id: str, executor: Annotated[str, Fo
         return Response(str(exc), status_code=status_of(exc), media_type="text/plain")
 
     def work(identity: Identity) -> str:
-        now = datetime.now(UTC)
-        context = gate_context(db, settings, proposal_id)
-        approval = issue_approval(db, proposal_id=proposal_id, context=context, actor=identity.name, now=now)
-        row = execute_fix(
-            db,
-            proposal_id=proposal_id,
-            approval=approval,
-            executor=executor,
-            settings=settings,
-            context=context,
-            actor=identity.name,
-            now=now,
-        )
+        done = execute_approved(db, proposal_id=proposal_id, executor=executor, settings=settings, actor=identity.name)
+        row, approval = done.row, done.approval
         shown = ", ".join(f"{k}={v}" for k, v in row.result.items() if k in ("branch", "commit", "pushed", "url"))
         return f"{proposal_id} executed by {executor} (approved by {', '.join(approval.approvers)}): {shown}"
 

@@ -1,4 +1,4 @@
-"""JSON shapes of the API: plain dicts built from the workflow's frozen rows (same fields as the CLI's --json)."""
+"""JSON shapes of the workflow: plain dicts built from its frozen rows, shared by the CLI's --json and the API."""
 
 from __future__ import annotations
 
