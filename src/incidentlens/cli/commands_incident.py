@@ -17,10 +17,10 @@ from incidentlens.model.enums import HypothesisStatus, IncidentStatus
 from incidentlens.store.repository import get_incident, list_incidents
 from incidentlens.store.rows import IncidentDetail, IncidentFacts
 from incidentlens.workflow import incidents as lifecycle
-from incidentlens.workflow.ledger import LedgerEntry, decide_hypothesis, ledger_entries
-from incidentlens.workflow.lifecycle import Action, current_owner, reassignments
-from incidentlens.workflow.metrics import IncidentMetrics, Metric, incident_metrics
-from incidentlens.workflow.views import incident_row_json, ledger_json
+from incidentlens.workflow.ledger import decide_hypothesis, ledger_entries
+from incidentlens.workflow.lifecycle import Action, current_owner
+from incidentlens.workflow.metrics import Metric, incident_metrics
+from incidentlens.workflow.views import incident_json, incident_row_json
 
 incident_app = typer.Typer(
     name="incident",
@@ -72,23 +72,6 @@ def _facts(detail: IncidentDetail) -> IncidentFacts:
     return IncidentFacts(incident=detail.incident, status_events=detail.status_events, assignments=detail.assignments)
 
 
-def _show_json(detail: IncidentDetail, metrics: IncidentMetrics, ledger: list[LedgerEntry]) -> dict[str, Any]:
-    return {
-        **incident_row_json(detail.incident),
-        "owner": current_owner(detail.assignments),
-        "reassignments": reassignments(detail.assignments),
-        "status_history": [
-            {"status": e.status.value, "at": e.at.isoformat(), "actor": e.actor, "note": e.note}
-            for e in detail.status_events
-        ],
-        "assignments": [
-            {"owner": a.owner, "at": a.at.isoformat(), "actor": a.actor, "note": a.note} for a in detail.assignments
-        ],
-        "hypotheses": [ledger_json(e) for e in ledger],
-        "metrics": {m.value: (d.total_seconds() if d is not None else None) for m, d in metrics.durations.items()},
-    }
-
-
 @incident_app.command("show")
 def show_cmd(
     incident: str = typer.Argument(..., help="Incident id, e.g. INC-0001."),
@@ -100,7 +83,7 @@ def show_cmd(
     metrics = incident_metrics(_facts(detail))
     ledger = ledger_entries(detail)
     if as_json:
-        _json(_show_json(detail, metrics, ledger))
+        _json(incident_json(detail, metrics, ledger))
         return
     row = detail.incident
     owner = current_owner(detail.assignments) or "-"

@@ -56,9 +56,10 @@ def ledger_json(entry: LedgerEntry) -> dict[str, Any]:
 
 
 def incident_json(
-    detail: IncidentDetail, metrics: IncidentMetrics, ledger: list[LedgerEntry], jobs: list[JobRow]
+    detail: IncidentDetail, metrics: IncidentMetrics, ledger: list[LedgerEntry], jobs: list[JobRow] | None = None
 ) -> dict[str, Any]:
-    return {
+    """The incident with its history, ledger and MTTx so far; `jobs` (background work) where there are any."""
+    shown = {
         **incident_row_json(detail.incident),
         "owner": current_owner(detail.assignments),
         "reassignments": reassignments(detail.assignments),
@@ -71,8 +72,8 @@ def incident_json(
         ],
         "hypotheses": [ledger_json(e) for e in ledger],
         "metrics": {m.value: (d.total_seconds() if d is not None else None) for m, d in metrics.durations.items()},
-        "jobs": [job_json(j) for j in jobs],
     }
+    return shown if jobs is None else {**shown, "jobs": [job_json(j) for j in jobs]}
 
 
 def evidence_json(e: Evidence) -> dict[str, Any]:
