@@ -128,3 +128,9 @@ def test_small_shifts_are_weak_findings_only() -> None:
     findings = metric_findings([weak], incident=TimeRange(0, 100)).findings
     assert [f.analyzer for f in findings] == ["metric_weak"]
     assert 1.5 <= abs(robust_z(weak)) < 3
+
+
+def test_less_resource_use_is_lost_load_not_a_resource_fault() -> None:
+    # CPU fell from 0.2 to 0.02: the work stopped arriving (a caller failed); it points weakly, never as "cpu"
+    findings = metric_findings([_shift((0.02, 0.03, 0.02))], incident=TimeRange(0, 100)).findings
+    assert [(f.analyzer, f.fault.value) for f in findings] == [("metric_weak", "unknown")]

@@ -131,9 +131,18 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
             score=round(z, 2),
             attributes={"metric": top.name, "kind": kind.value, "robust_z": round(z, 2), "series": len(scored)},
         )
-        resource = kind in RESOURCE_KINDS
-        fault = FAULT_OF_KIND.get(kind, FaultKind.UNKNOWN)
-        analyzer = "metric_weak" if abs(z) < Z_THRESHOLD else "metric_resource" if resource else "metric_symptom"
+        # Less CPU, memory or network used is less work arriving: a consequence of a failure elsewhere,
+        # so it counts only weakly, for the service that lost its load.
+        resource = kind in RESOURCE_KINDS and z > 0
+        fault = FAULT_OF_KIND.get(kind, FaultKind.UNKNOWN) if resource else FaultKind.UNKNOWN
+        dropped_load = kind in RESOURCE_KINDS and z < 0
+        analyzer = (
+            "metric_weak"
+            if abs(z) < Z_THRESHOLD or dropped_load
+            else "metric_resource"
+            if resource
+            else "metric_symptom"
+        )
         out.add(ev, Finding(analyzer, service, fault, strength(abs(z), 12.0), (ev.id,), top.first_ns, kind.value))
         if kind is MetricKind.LATENCY:
             local = local_latency(scored)
