@@ -145,3 +145,40 @@ def test_unknown_hypothesis_incident_or_decision_kind(db: Database) -> None:
     with pytest.raises(InputError, match="confirmed or refuted"):
         decide_hypothesis(db, incident_id=inc, hypothesis_id="H1", decision=H.SUPPORTED, comment="", actor="a")
     assert len(audit_trail(db, incident_id=inc)) == 2
+
+
+def test_a_job_records_onto_its_incident_even_if_resolved_meanwhile(db: Database) -> None:
+    inc = _investigate(db, (_hyp("H-pay", "payment", 0.7),), 1)
+    lc.resolve(db, incident_id=inc, actor="alice", at=at(2))
+    late = record_investigation(
+        db,
+        title="checkout errors",
+        service="checkout",
+        severity=Severity.HIGH,
+        detected_ns=int(T0.timestamp()) * 1_000_000_000,
+        alert_fingerprint="fp-checkout",
+        evidence=(),
+        hypotheses=(_hyp("H-pay", "payment", 0.9),),
+        brief_json="{}",
+        workspace="/ws",
+        inputs={},
+        now=at(3),
+        into_incident=inc,
+    )
+    assert late.incident_id == inc and not late.created_incident
+    assert len(get_incident(db, inc).investigations) == 2
+    with pytest.raises(NotFoundError):
+        record_investigation(
+            db,
+            title="x",
+            service=None,
+            severity=Severity.HIGH,
+            detected_ns=0,
+            alert_fingerprint="fp-x",
+            evidence=(),
+            hypotheses=(),
+            brief_json="{}",
+            workspace="/ws",
+            inputs={},
+            into_incident="INC-9999",
+        )

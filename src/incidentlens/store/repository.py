@@ -57,14 +57,22 @@ def record_investigation(
     evidence: Sequence[Evidence],
     hypotheses: Sequence[Hypothesis],
     now: datetime,
+    into_incident: str | None = None,
 ) -> RecordedInvestigation:
     """Add an investigation to the open incident with the draft's fingerprint, or create the incident.
 
+    `into_incident` names the incident outright (a queued job's, even if it was resolved meanwhile).
     Evidence already recorded for the incident under the same (stable) id is kept, not replaced.
     """
     with db.session() as session:
         return add_investigation(
-            session, incident=incident, investigation=investigation, evidence=evidence, hypotheses=hypotheses, now=now
+            session,
+            incident=incident,
+            investigation=investigation,
+            evidence=evidence,
+            hypotheses=hypotheses,
+            now=now,
+            into_incident=into_incident,
         )
 
 
@@ -76,9 +84,15 @@ def add_investigation(
     evidence: Sequence[Evidence],
     hypotheses: Sequence[Hypothesis],
     now: datetime,
+    into_incident: str | None = None,
 ) -> RecordedInvestigation:
     """`record_investigation` in the caller's transaction, so an audit entry can commit with it."""
-    row = _open_incident_by_fingerprint(session, incident.alert_fingerprint)
+    if into_incident is not None:
+        row = session.get(IncidentRecord, into_incident)
+        if row is None:
+            raise NotFoundError(f"no incident {into_incident!r} to record the investigation on")
+    else:
+        row = _open_incident_by_fingerprint(session, incident.alert_fingerprint)
     created = row is None
     if row is None:
         row = _create_incident(session, incident, now=now)

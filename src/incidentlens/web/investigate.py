@@ -69,6 +69,7 @@ def default_investigator(settings: WebSettings) -> Investigator:
             brief_json=render_json(brief),
             workspace="web",
             inputs={**brief.inputs, "job": job.id, "alerts": job.alerts},
+            into_incident=job.incident_id,
         )
         _mark_investigating(db, recorded.incident_id)
         return recorded.investigation_id

@@ -45,13 +45,15 @@ def record_investigation(
     inputs: dict[str, Any],
     started_at: datetime | None = None,
     now: datetime | None = None,
+    into_incident: str | None = None,
 ) -> RecordedInvestigation:
     """Store one investigation in one transaction.
 
     An investigation of an alert whose fingerprint already has an open incident is added to that
     incident (earlier investigations stay); otherwise a new incident starts in `investigating`, with
     the detected, opened and investigating steps recorded as status events. The audit chain records
-    both (actor `incidentlens`) in the same transaction. `now` is for tests and replays.
+    both (actor `incidentlens`) in the same transaction. `now` is for tests and replays. `into_incident`
+    records onto that incident whatever its status (a background job for an incident resolved meanwhile).
     """
     now = now if now is not None else datetime.now(UTC)
     detected_at = ns_to_datetime(detected_ns)
@@ -83,7 +85,13 @@ def record_investigation(
     )
     with db.session() as session:
         recorded = repository.add_investigation(
-            session, incident=incident, investigation=investigation, evidence=evidence, hypotheses=hypotheses, now=now
+            session,
+            incident=incident,
+            investigation=investigation,
+            evidence=evidence,
+            hypotheses=hypotheses,
+            now=now,
+            into_incident=into_incident,
         )
         if recorded.created_incident:
             append_audit(
