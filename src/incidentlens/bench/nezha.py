@@ -60,8 +60,20 @@ class NezhaInput:
 
 def discover(data_dir: Path, *, system: str | None = None, sink: RowSink | None = None) -> list[BenchCase]:
     """Cases of `data_dir/cases.csv` whose system folder exists; bad rows become problems."""
+    return [
+        BenchCase(
+            row["case_id"],
+            row["system"],
+            Truth(row["root_cause_service"], row["fault_type"], row.get("inner_service_label") or ""),
+            functools.partial(load, inp),
+        )
+        for row, inp in _case_rows(data_dir, system=system, sink=sink if sink is not None else RowSink())
+    ]
+
+
+def _case_rows(data_dir: Path, *, system: str | None, sink: RowSink) -> list[tuple[dict[str, str], NezhaInput]]:
+    """The readable rows of `cases.csv` with where their files are and the dataset's times."""
     path = data_dir / "cases.csv"
-    sink = sink if sink is not None else RowSink()
     try:
         with path.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
@@ -71,7 +83,7 @@ def discover(data_dir: Path, *, system: str | None = None, sink: RowSink | None 
             rows = list(enumerate(reader, start=2))
     except OSError as exc:
         raise FormatError(str(path), f"cannot read the case list ({exc.strerror or exc})") from None
-    cases: list[BenchCase] = []
+    out: list[tuple[dict[str, str], NezhaInput]] = []
     for line, row in rows:
         if system is not None and row["system"] != system:
             continue
@@ -84,10 +96,9 @@ def discover(data_dir: Path, *, system: str | None = None, sink: RowSink | None 
         if not system_dir.is_dir():
             sink.problem(str(path), f"system folder {system_dir} not found", line=line)
             continue
-        inp = NezhaInput(system_dir, row["date"], inject, minutes, (row.get("normal_reference_minute") or "").strip())
-        truth = Truth(row["root_cause_service"], row["fault_type"], row.get("inner_service_label") or "")
-        cases.append(BenchCase(row["case_id"], row["system"], truth, functools.partial(load, inp)))
-    return cases
+        normal = (row.get("normal_reference_minute") or "").strip()
+        out.append((row, NezhaInput(system_dir, row["date"], inject, minutes, normal)))
+    return out
 
 
 FAULT_FREE = "none"
@@ -101,12 +112,9 @@ def fault_free_cases(data_dir: Path, *, system: str | None = None) -> list[Bench
     names a root cause here raised a false alarm.
     """
     seen: dict[tuple[str, str, str], NezhaInput] = {}
-    for case in discover(data_dir, system=system):
-        inp = case.load.args[0] if isinstance(case.load, functools.partial) else None
-        if not isinstance(inp, NezhaInput) or not inp.normal_minute:
-            continue
-        key = (case.system, inp.date, inp.normal_minute)
-        seen.setdefault(key, inp)
+    for row, inp in _case_rows(data_dir, system=system, sink=RowSink()):
+        if inp.normal_minute:
+            seen.setdefault((row["system"], inp.date, inp.normal_minute), inp)
     return [
         BenchCase(
             f"{system_name}_{date}_normal_{minute}",

@@ -232,7 +232,7 @@ class Traffic:
         if step.op == "GetAds" and x < 0.002:
             return Err("UNKNOWN", "java.lang.IllegalStateException: ad catalog refresh in progress")
         if step.op == "Convert" and x < 0.002:
-            return Err("INVALID_ARGUMENT", f"XXX -> {ctx.currency}")
+            return Err("INVALID_ARGUMENT", f"unsupported currency code ZWL -> {ctx.currency}")
         return None
 
     # one outgoing call ---------------------------------------------------------------------------

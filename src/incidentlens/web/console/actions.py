@@ -127,8 +127,15 @@ def generate_form(request: Request, incident_id: str) -> Response:
     return _act(request, incident_id, OPERATORS, work, anchor="fixes")
 
 
-def _fix_incident(request: Request, proposal_id: str) -> str:
-    return get_fix(request.app.state.db, proposal_id=proposal_id).incident_id
+def _act_on_fix(
+    request: Request, proposal_id: str, roles: tuple[Role, ...], work: Callable[[Identity], str]
+) -> Response:
+    """`_act` on the incident the proposal belongs to; an unknown proposal answers in plain text."""
+    try:
+        incident_id = get_fix(request.app.state.db, proposal_id=proposal_id).incident_id
+    except IncidentLensError as exc:
+        return Response(str(exc), status_code=status_of(exc), media_type="text/plain")
+    return _act(request, incident_id, roles, work, anchor=f"fix-{proposal_id}")
 
 
 @router.post("/fixes/{proposal_id}/decide")
@@ -137,10 +144,6 @@ def decide_fix_form(
 ) -> Response:
     """Record the logged-in user's approve or reject; the policy decides whether it counts."""
     db, settings = request.app.state.db, request.app.state.settings.workflow
-    try:
-        incident_id = _fix_incident(request, proposal_id)
-    except IncidentLensError as exc:
-        return Response(str(exc), status_code=status_of(exc), media_type="text/plain")
 
     def work(identity: Identity) -> str:
         kinds = {"approve": DecisionKind.APPROVE, "reject": DecisionKind.REJECT}
@@ -158,17 +161,13 @@ def decide_fix_form(
         )
         return f"{identity.name} {'approved' if decision == 'approve' else 'rejected'} {proposal_id}"
 
-    return _act(request, incident_id, DECIDERS, work, anchor=f"fix-{proposal_id}")
+    return _act_on_fix(request, proposal_id, DECIDERS, work)
 
 
 @router.post("/fixes/{proposal_id}/validate")
 def validate_form(request: Request, proposal_id: str) -> Response:
     """Apply the diff in a scratch worktree and run the repository's test command (waits for it)."""
     db, settings = request.app.state.db, request.app.state.settings.workflow
-    try:
-        incident_id = _fix_incident(request, proposal_id)
-    except IncidentLensError as exc:
-        return Response(str(exc), status_code=status_of(exc), media_type="text/plain")
 
     def work(identity: Identity) -> str:
         stored = validate_fix(
@@ -176,17 +175,13 @@ def validate_form(request: Request, proposal_id: str) -> Response:
         )
         return f"{proposal_id}: {stored.status.value}"
 
-    return _act(request, incident_id, OPERATORS, work, anchor=f"fix-{proposal_id}")
+    return _act_on_fix(request, proposal_id, OPERATORS, work)
 
 
 @router.post("/fixes/{proposal_id}/execute")
 def execute_form(request: Request, proposal_id: str, executor: Annotated[str, Form()]) -> Response:
     """Ask the gate for an approval and, only if the policy holds, run the executor once."""
     db, settings = request.app.state.db, request.app.state.settings.workflow
-    try:
-        incident_id = _fix_incident(request, proposal_id)
-    except IncidentLensError as exc:
-        return Response(str(exc), status_code=status_of(exc), media_type="text/plain")
 
     def work(identity: Identity) -> str:
         done = execute_approved(db, proposal_id=proposal_id, executor=executor, settings=settings, actor=identity.name)
@@ -194,4 +189,4 @@ def execute_form(request: Request, proposal_id: str, executor: Annotated[str, Fo
         shown = ", ".join(f"{k}={v}" for k, v in row.result.items() if k in ("branch", "commit", "pushed", "url"))
         return f"{proposal_id} executed by {executor} (approved by {', '.join(approval.approvers)}): {shown}"
 
-    return _act(request, incident_id, OPERATORS, work, anchor=f"fix-{proposal_id}")
+    return _act_on_fix(request, proposal_id, OPERATORS, work)
