@@ -8,6 +8,7 @@ IncidentLensError
 ├── StoreError            a telemetry or workflow store failed (exit 3)
 │   └── AuditIntegrityError  the audit chain does not verify: an entry was changed, removed or added (exit 7)
 ├── RepositoryError       git failed or the path is not a usable repository (exit 4)
+├── SourceError           a telemetry source (Prometheus, Loki, ...) could not answer (exit 8)
 ├── PolicyError           an action was refused by the approval gate (exit 5)
 └── PermissionDeniedError the acting user lacks the role an action needs (exit 6)
 """
@@ -63,6 +64,13 @@ class AuditIntegrityError(StoreError):
 
 class RepositoryError(IncidentLensError):
     exit_code = 4
+
+
+class SourceError(IncidentLensError):
+    """A live source failed: unreachable, refused, timed out or answered garbage. The message never holds
+    credentials (URLs are redacted)."""
+
+    exit_code = 8
 
 
 class PolicyError(IncidentLensError):

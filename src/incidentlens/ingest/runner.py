@@ -101,31 +101,46 @@ def ingest_paths(
     progress: ProgressCallback | None = None,
 ) -> IngestReport:
     """Read every file into the store in one transaction: a failing file leaves the store as before."""
+    with store.transaction():
+        sink = RowSink()
+        sink.attach(store.append_buffer)
+        report = read_paths(paths, sink, forced_format=forced_format, progress=progress)
+        store.append(sink)
+    return report
+
+
+def read_paths(
+    paths: Iterable[Path],
+    sink: RowSink,
+    *,
+    forced_format: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Read every file into `sink`; a file with no valid record raises FormatError naming it."""
     report = IngestReport()
     given = list(paths)
     explicit = {p for p in given if p.is_file()}
     files = expand_paths(given, report)
-    with store.transaction():
-        for index, path in enumerate(files):
-            if progress:
-                progress(path, index, len(files))
-            reader = choose_reader(path, forced_format, explicit=path in explicit)
-            if reader is None:
-                report.skipped.append((str(path), "format not recognised"))
-                continue
-            sink = RowSink()
-            sink.attach(store.append_buffer)
-            reader.read(path, sink)
-            if sink.row_count() == 0 and sink.problem_count:
-                first = sink.problems[0]
-                raise FormatError(
-                    str(path),
-                    f"no valid {reader.name} record ({sink.problem_count} problems; first: {first})",
-                )
-            report.files.append(
-                FileReport(str(path), reader.name, sink.counts(), sink.problem_count, tuple(sink.problems))
-            )
-            store.append(sink)
+    for index, path in enumerate(files):
         if progress:
-            progress(Path(""), len(files), len(files))
+            progress(path, index, len(files))
+        reader = choose_reader(path, forced_format, explicit=path in explicit)
+        if reader is None:
+            report.skipped.append((str(path), "format not recognised"))
+            continue
+        rows_before, problems_before = sink.counts(), sink.problem_count
+        kept_before = len(sink.problems)
+        reader.read(path, sink)
+        rows = {t: n - rows_before.get(t, 0) for t, n in sink.counts().items()}
+        problem_count = sink.problem_count - problems_before
+        problems = tuple(sink.problems[kept_before:])
+        if sum(rows.values()) == 0 and problem_count:
+            first = problems[0] if problems else "no detail kept"
+            raise FormatError(
+                str(path),
+                f"no valid {reader.name} record ({problem_count} problems; first: {first})",
+            )
+        report.files.append(FileReport(str(path), reader.name, rows, problem_count, problems))
+    if progress:
+        progress(Path(""), len(files), len(files))
     return report

@@ -106,6 +106,7 @@ class RowSink:
     buffers: dict[str, TableBuffer] = field(default_factory=lambda: {t: TableBuffer(t) for t in TABLES})
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
+    _kept_per_path: dict[str, int] = field(default_factory=dict)
 
     @property
     def logs(self) -> TableBuffer:
@@ -128,9 +129,11 @@ class RowSink:
         return self.buffers["changes"]
 
     def problem(self, path: str, reason: str, *, line: int | None = None, offset: int | None = None) -> None:
-        """Count a bad record; keep the first few for the report."""
+        """Count a bad record; keep the first few of each file (or source) for the report."""
         self.problem_count += 1
-        if len(self.problems) < MAX_PROBLEMS_KEPT:
+        kept = self._kept_per_path.get(path, 0)
+        if kept < MAX_PROBLEMS_KEPT:
+            self._kept_per_path[path] = kept + 1
             self.problems.append(Problem(path, reason, line, offset))
 
     def row_count(self) -> int:

@@ -24,7 +24,7 @@ from incidentlens.web.errors import AuthenticationError, QueueFullError
 __all__ = ["PROBLEM_TYPE", "install_problem_handlers", "problem_response", "status_of"]
 
 PROBLEM_TYPE = "application/problem+json"
-_BY_EXIT_CODE = {1: 500, 2: 400, 3: 503, 4: 502, 5: 409, 6: 403, 7: 500}
+_BY_EXIT_CODE = {1: 500, 2: 400, 3: 503, 4: 502, 5: 409, 6: 403, 7: 500, 8: 502}
 # Checked in order before the exit-code class: the most specific first.
 _SPECIFIC: tuple[tuple[type[IncidentLensError], int], ...] = (
     (NotFoundError, 404),

@@ -1,0 +1,85 @@
+"""The one small protocol every telemetry source implements, and what a source says about its answer.
+
+A source loads one window of telemetry into a `RowSink` and returns a `SourceReport`: rows per table,
+the time range it covered, what it had to cut (row caps) and what failed. A source that cannot answer at
+all raises `SourceError`; the investigation turns that into a note in the brief rather than failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from incidentlens.ingest.sink import RowSink
+from incidentlens.model import TimeRange
+
+# Called with a short human-readable line ("prometheus prom: 12/40 series queries") while a source works.
+SourceProgress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceQuery:
+    """What to fetch: the whole `window` (normal period + incident), its `incident` part, and optionally
+    only these `services` (empty: every service the source knows)."""
+
+    window: TimeRange
+    incident: TimeRange
+    services: tuple[str, ...] = ()
+
+    @property
+    def normal(self) -> TimeRange:
+        """The normal period before the incident (possibly empty)."""
+        return TimeRange(self.window.start_ns, max(self.window.start_ns, self.incident.start_ns))
+
+
+@dataclass
+class SourceReport:
+    """What one source returned: filled in by the source, shown in the brief's Sources section."""
+
+    name: str
+    kind: str
+    target: str  # a redacted URL or the paths read: never credentials
+    rows: dict[str, int] = field(default_factory=dict)
+    first_ns: int | None = None
+    last_ns: int | None = None
+    requests: int = 0
+    seconds: float = 0.0
+    truncated: list[str] = field(default_factory=list)  # "logs capped at 50000 rows", one line each
+    errors: list[str] = field(default_factory=list)  # failures that did not stop the source
+    notes: list[str] = field(default_factory=list)  # anything else worth a reader's attention
+    services: list[str] = field(default_factory=list)  # services the answer covered
+    failed: bool = False  # the source produced nothing usable (see `errors`)
+
+    def add_rows(self, table: str, n: int) -> None:
+        if n:
+            self.rows[table] = self.rows.get(table, 0) + n
+
+    def saw_time(self, ts_ns: int) -> None:
+        """Widen the covered time range to include `ts_ns`."""
+        self.first_ns = ts_ns if self.first_ns is None else min(self.first_ns, ts_ns)
+        self.last_ns = ts_ns if self.last_ns is None else max(self.last_ns, ts_ns)
+
+    @property
+    def row_total(self) -> int:
+        return sum(self.rows.values())
+
+
+class Source(Protocol):
+    """A module-level class per backend, registered in `sources/registry.py`.
+
+    `signals` names the telemetry tables it can fill (`logs`, `spans`, `metrics`, `changes`, `alerts`), so
+    the brief can say which signals no source covered. `load` must honour the source's row caps and time-out,
+    put rows into `sink`, and report what it did; it raises `SourceError` only when it got nothing usable.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def signals(self) -> tuple[str, ...]: ...
+
+    def load(self, query: SourceQuery, sink: RowSink, progress: SourceProgress) -> SourceReport: ...
