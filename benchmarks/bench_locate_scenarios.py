@@ -12,7 +12,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from incidentlens.cli.commands_investigate import run_investigation
+from incidentlens.investigation import InvestigationRequest, run
 from incidentlens.simulate import FAULTS, simulate
 
 
@@ -28,7 +28,7 @@ def main() -> int:
                 truth = simulate(fault, seed=seed, out=bundle)
                 if not truth.commit or not truth.file:
                     continue
-                result = run_investigation([bundle], bundle / "repo", show_progress=False)
+                result = run(InvestigationRequest.for_files([bundle], repository=bundle / "repo"))
             top = result.hypotheses[0] if result.hypotheses else None
             lo, hi = (truth.lines[0], truth.lines[-1]) if truth.lines else (0, 0)
             loc = top.locations[0] if top and top.locations else None

@@ -33,14 +33,14 @@ from typing import Any
 
 import orjson
 
-from incidentlens.cli.commands_investigate import run_investigation
+from incidentlens.investigation import InvestigationRequest, run
 from incidentlens.memory.fingerprint import Family, Feature, Fingerprint, Symptoms
 from incidentlens.memory.index import MemoryIndex
 from incidentlens.memory.indexing import index_incident, load_fingerprints, load_index, reindex_all
 from incidentlens.memory.retrieve import SEEN_BEFORE, Recall, recaller
 from incidentlens.memory.stats import memory_stats
 from incidentlens.model import FaultKind, HypothesisStatus, IncidentStatus, Severity
-from incidentlens.pipeline import Investigation
+from incidentlens.investigation import InvestigationResult as Investigation
 from incidentlens.report.render import render_json
 from incidentlens.simulate import FAULTS, simulate
 from incidentlens.store import set_incident_status
@@ -70,7 +70,7 @@ def bundle_for(cache: Path, fault: str, seed: int, scale: float) -> Case:
 
 
 def investigate(case: Case, recall: Recall | None = None) -> Investigation:
-    return run_investigation([case.bundle], case.bundle / "repo", show_progress=False, recall=recall)
+    return run(InvestigationRequest.for_files([case.bundle], repository=case.bundle / "repo", recall=recall))
 
 
 def record_resolved(db: Database, case: Case, result: Investigation) -> str:

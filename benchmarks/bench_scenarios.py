@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from incidentlens.cli.commands_investigate import run_investigation
+from incidentlens.investigation import InvestigationRequest, run
 from incidentlens.simulate import FAULTS, simulate
 
 
@@ -32,7 +32,7 @@ def main() -> int:
                 bundle = Path(tmp) / "bundle"
                 truth = simulate(fault, seed=seed, out=bundle)
                 t0 = time.perf_counter()
-                result = run_investigation([bundle], bundle / "repo", show_progress=False)
+                result = run(InvestigationRequest.for_files([bundle], repository=bundle / "repo"))
                 seconds = time.perf_counter() - t0
             ranked = [h.service for h in result.hypotheses]
             results.setdefault(fault, []).append(
@@ -50,7 +50,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             bundle = Path(tmp) / "bundle"
             simulate("none", seed=seed, out=bundle)
-            normal = run_investigation([bundle], bundle / "repo", show_progress=False)
+            normal = run(InvestigationRequest.for_files([bundle], repository=bundle / "repo"))
         if not normal.brief.abstained:
             top = normal.hypotheses[0]
             false_alarms.append(f"seed {seed}: {top.service} ({top.confidence:.2f})")

@@ -19,17 +19,17 @@ from incidentlens.diagnose.rank import score_services
 from incidentlens.ingest.runner import ingest_paths
 from incidentlens.ingest.sink import RowSink
 from incidentlens.model import TimeRange
-from incidentlens.pipeline import analyse, find_windows
+from incidentlens.investigation.analysis import analyse, detect_windows
 from incidentlens.simulate import FAULTS, simulate
-from incidentlens.telemetry.queries import TelemetryQueries
+from incidentlens.telemetry.queries import DuckDBQueries
 from incidentlens.telemetry.store import TelemetryStore
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def features(store: TelemetryStore, windows: object = None, metric_baseline: object = None) -> dict[str, object]:
-    q = TelemetryQueries(store)
-    w = windows or find_windows(q)
+    q = DuckDBQueries(store)
+    w = windows or detect_windows(q)
     a = analyse(q, w, metric_baseline=metric_baseline)  # type: ignore[arg-type]
     b = q.bounds()
     assert b is not None

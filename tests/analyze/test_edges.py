@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from incidentlens.analyze.edges import edge_latency_findings
 from incidentlens.model import FaultKind, TimeRange
-from incidentlens.telemetry.queries import EdgeGap
+from incidentlens.telemetry.rows import EdgeGap
 
 
 def _edge(caller: str, callee: str, before: float, during: float) -> EdgeGap:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from incidentlens.analyze.locus import find_loci
 from incidentlens.model import TimeRange
-from incidentlens.telemetry.queries import LoggerCount
+from incidentlens.telemetry.rows import LoggerCount
 
 
 def test_region_where_the_later_statement_falls_behind() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from incidentlens.analyze.traces import error_origin_findings, services_named
 from incidentlens.model import TimeRange
-from incidentlens.telemetry.queries import ErrorOrigin
+from incidentlens.telemetry.rows import ErrorOrigin
 
 BASE = TimeRange(0, 60_000_000_000)
 INC = TimeRange(60_000_000_000, 120_000_000_000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from incidentlens.analyze.metrics import MetricKind, metric_findings, metric_kind, robust_z
 from incidentlens.analyze.windows import MINUTE_NS, choose_windows, detect_onset
 from incidentlens.model import TimeRange
-from incidentlens.telemetry.queries import MetricShift
+from incidentlens.telemetry.rows import MetricShift
 
 BIN = 30 * 1_000_000_000
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentlens.cli.commands_investigate import run_investigation
+from incidentlens.investigation import InvestigationRequest, run
 from incidentlens.simulate import FAULTS, simulate
 
 FAULT_NAMES = sorted(name for name in FAULTS if name != "none")
@@ -16,7 +16,7 @@ FAULT_NAMES = sorted(name for name in FAULTS if name != "none")
 def test_top_hypothesis_names_the_true_service(tmp_path: Path, fault: str) -> None:
     bundle = tmp_path / "bundle"
     truth = simulate(fault, out=bundle)
-    result = run_investigation([bundle], bundle / "repo", show_progress=False)
+    result = run(InvestigationRequest.for_files([bundle], repository=bundle / "repo"))
     ranked = [h.service for h in result.hypotheses]
     assert ranked, f"{fault}: no hypothesis at all"
     assert ranked[0] == truth.service, f"{fault}: ranked {ranked[:3]}, truth {truth.service}"
@@ -29,7 +29,7 @@ def test_top_hypothesis_names_the_true_service(tmp_path: Path, fault: str) -> No
 def test_code_fault_locates_the_faulty_file_and_owner(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
     truth = simulate("bad_deploy_exception", out=bundle)
-    result = run_investigation([bundle], bundle / "repo", show_progress=False)
+    result = run(InvestigationRequest.for_files([bundle], repository=bundle / "repo"))
     top = result.hypotheses[0]
     assert any(loc.path == truth.file for loc in top.locations), top.locations
     assert any(c.sha == truth.commit for c in top.suspect_commits), top.suspect_commits

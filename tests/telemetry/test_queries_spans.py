@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from incidentlens.ingest.sink import RowSink
 from incidentlens.model import TimeRange
-from incidentlens.telemetry.queries import TelemetryQueries
+from incidentlens.telemetry.queries import DuckDBQueries
 from incidentlens.telemetry.store import TelemetryStore
 
 MS = 1_000_000
@@ -47,7 +47,7 @@ def test_a_span_without_kind_calling_one_other_service_is_a_call_to_it() -> None
         _call(sink, f"i{i:02d}", (100_000 + i * 1000) * MS, gap_ms=200)
     with TelemetryStore() as store:
         store.append(sink)
-        shifts = TelemetryQueries(store).self_time_shifts(
+        shifts = DuckDBQueries(store).self_time_shifts(
             TimeRange(0, 50_000 * MS), TimeRange(100_000 * MS, 200_000 * MS)
         )
     call = next(s for s in shifts if s.operation == "HTTP GET")

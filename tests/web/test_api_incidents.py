@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from incidentlens.cli.commands_investigate import run_investigation
+from incidentlens.investigation import InvestigationRequest, run
 from incidentlens.model.enums import Severity
 from incidentlens.report.render import render_json
 from incidentlens.simulate import DEFAULT_FAULT, simulate
@@ -29,7 +29,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workflow database holding one real investigation of the demo incident (copied per test)."""
     root = tmp_path_factory.mktemp("recorded")
     simulate(DEFAULT_FAULT, seed=7, out=root / "bundle")
-    result = run_investigation([root / "bundle"], root / "bundle" / "repo", show_progress=False)
+    result = run(InvestigationRequest.for_files([root / "bundle"], repository=root / "bundle" / "repo"))
     with open_database(workspace=root / "ws") as db:
         record_investigation(
             db,

@@ -6,8 +6,7 @@ import math
 
 from incidentlens.analyze.evidence_ids import evidence_id, excerpt
 from incidentlens.analyze.findings import Analysis
-from incidentlens.model import ChangeKind, Evidence, EvidenceKind, FaultKind, Finding, TimeRange
-from incidentlens.telemetry.queries import ChangeRow
+from incidentlens.model import AnalyzerKind, Change, ChangeKind, Evidence, EvidenceKind, FaultKind, Finding, TimeRange
 
 LOOKBACK_NS = 2 * 60 * 60 * 1_000_000_000
 AFTER_ONSET_NS = 2 * 60 * 1_000_000_000
@@ -18,7 +17,7 @@ def change_window(onset_ns: int) -> TimeRange:
     return TimeRange(onset_ns - LOOKBACK_NS, onset_ns + AFTER_ONSET_NS)
 
 
-def change_findings(changes: list[ChangeRow], *, onset_ns: int) -> Analysis:
+def change_findings(changes: list[Change], *, onset_ns: int) -> Analysis:
     """Every change in the look-back window is evidence; closeness to onset sets its weight.
 
     Whether a change matters also depends on whether its service shows anomalies; the ranking
@@ -28,12 +27,12 @@ def change_findings(changes: list[ChangeRow], *, onset_ns: int) -> Analysis:
     for ch in changes:
         minutes_before = (onset_ns - ch.ts_ns) / 60e9
         proximity = math.exp(-max(minutes_before, 0.0) / HALF_LIFE_MINUTES * math.log(2))
-        kind = ch.kind or ChangeKind.DEPLOY.value
-        fault = FaultKind.CONFIG if kind in (ChangeKind.CONFIG.value, ChangeKind.FEATURE_FLAG.value) else FaultKind.CODE
+        kind = ch.kind.value
+        fault = FaultKind.CONFIG if ch.kind in (ChangeKind.CONFIG, ChangeKind.FEATURE_FLAG) else FaultKind.CODE
         when = f"{abs(minutes_before):.1f} min {'before' if minutes_before >= 0 else 'after'} onset"
         what = ch.description or (f"{ch.previous} -> {ch.current}" if ch.current else kind)
         ev = Evidence(
-            id=evidence_id(EvidenceKind.CHANGE, ch.service, ch.ts_ns, ch.kind, ch.commit, ch.description),
+            id=evidence_id(EvidenceKind.CHANGE, ch.service, ch.ts_ns, kind, ch.commit, ch.description),
             kind=EvidenceKind.CHANGE,
             service=ch.service,
             summary=f"{kind} of {ch.service} {when}: {what}",
@@ -54,5 +53,5 @@ def change_findings(changes: list[ChangeRow], *, onset_ns: int) -> Analysis:
                 "current": ch.current,
             },
         )
-        out.add(ev, Finding("changes", ch.service, fault, proximity, (ev.id,), ch.ts_ns, what))
+        out.add(ev, Finding(AnalyzerKind.CHANGES, ch.service, fault, proximity, (ev.id,), ch.ts_ns, what))
     return out

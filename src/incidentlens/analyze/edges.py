@@ -12,8 +12,8 @@ from collections import defaultdict
 
 from incidentlens.analyze.evidence_ids import evidence_id, strength
 from incidentlens.analyze.findings import Analysis
-from incidentlens.model import Evidence, EvidenceKind, FaultKind, Finding, TimeRange
-from incidentlens.telemetry.queries import EdgeGap
+from incidentlens.model import AnalyzerKind, Evidence, EvidenceKind, FaultKind, Finding, TimeRange
+from incidentlens.telemetry.rows import EdgeGap
 
 MIN_BASELINE_CALLS = 3
 MIN_INCIDENT_CALLS = 2
@@ -70,5 +70,5 @@ def edge_latency_findings(edges: list[EdgeGap], *, incident: TimeRange) -> Analy
         )
         # Only a service most of whose edges slowed is a candidate; a neighbour sharing one edge is not.
         score = strength(z, 10.0) * share if share >= 0.5 else 0.0
-        out.add(ev, Finding("edge_latency", service, FaultKind.NETWORK, score, (ev.id,), None, ev.summary))
+        out.add(ev, Finding(AnalyzerKind.EDGE_LATENCY, service, FaultKind.NETWORK, score, (ev.id,), None, ev.summary))
     return out

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from incidentlens.analyze.evidence_ids import evidence_id, excerpt
 from incidentlens.model import Evidence, EvidenceKind, TimeRange
-from incidentlens.telemetry.queries import LoggerCount
+from incidentlens.telemetry.rows import LoggerCount
 
 _STATEMENT = re.compile(r"^(?P<cls>[\w$.\[\]]+?)[#:](?P<line>\d+)$")
 MIN_TRIALS = 5

@@ -19,8 +19,8 @@ from incidentlens.analyze.findings import Analysis
 from incidentlens.analyze.logdiff import Shift, TemplateShift, diff_counts
 from incidentlens.analyze.templates import WILDCARD, TemplateMiner
 from incidentlens.analyze.templates.render import extract_parameters
-from incidentlens.model import Evidence, EvidenceKind, FaultKind, Finding, TimeRange
-from incidentlens.telemetry.logqueries import LogMessageGroup
+from incidentlens.model import AnalyzerKind, Evidence, EvidenceKind, FaultKind, Finding, TimeRange
+from incidentlens.telemetry.rows import LogMessageGroup
 
 MIN_COUNT = 3
 MAX_EVIDENCE_PER_SERVICE = 3
@@ -202,7 +202,7 @@ def log_findings(groups: Sequence[LogMessageGroup], *, baseline: TimeRange, inci
         rising = [s.key.first_ns for _, s in scored[:MAX_EVIDENCE_PER_SERVICE] if s.key.first_ns and s.test.z > 0]
         out.findings.append(
             Finding(
-                "log_templates",
+                AnalyzerKind.LOG_TEMPLATES,
                 service,
                 FaultKind.CODE if best.key.exception_type and best.test.z > 0 else FaultKind.UNKNOWN,
                 strength(best_z, SCORE_SCALE),

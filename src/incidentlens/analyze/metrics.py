@@ -11,8 +11,8 @@ import numpy as np
 
 from incidentlens.analyze.evidence_ids import evidence_id, strength
 from incidentlens.analyze.findings import Analysis
-from incidentlens.model import Evidence, EvidenceKind, FaultKind, Finding, TimeRange
-from incidentlens.telemetry.queries import MetricShift
+from incidentlens.model import AnalyzerKind, Evidence, EvidenceKind, FaultKind, Finding, TimeRange
+from incidentlens.telemetry.rows import MetricShift
 
 
 class MetricKind(StrEnum):
@@ -137,11 +137,11 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
         fault = FAULT_OF_KIND.get(kind, FaultKind.UNKNOWN) if resource else FaultKind.UNKNOWN
         dropped_load = kind in RESOURCE_KINDS and z < 0
         analyzer = (
-            "metric_weak"
+            AnalyzerKind.METRIC_WEAK
             if abs(z) < Z_THRESHOLD or dropped_load
-            else "metric_resource"
+            else AnalyzerKind.METRIC_RESOURCE
             if resource
-            else "metric_symptom"
+            else AnalyzerKind.METRIC_SYMPTOM
         )
         out.add(ev, Finding(analyzer, service, fault, strength(abs(z), 12.0), (ev.id,), top.first_ns, kind.value))
         if kind is MetricKind.LATENCY:
@@ -150,7 +150,7 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
                 out.add(
                     ev,
                     Finding(
-                        "metric_local_latency",
+                        AnalyzerKind.METRIC_LOCAL_LATENCY,
                         service,
                         FaultKind.UNKNOWN,
                         strength(local, 12.0),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from incidentlens.telemetry.queries import Edge
+from incidentlens.telemetry.rows import Edge
 
 
 @dataclass(frozen=True, slots=True)

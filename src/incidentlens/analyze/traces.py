@@ -7,8 +7,8 @@ import re
 
 from incidentlens.analyze.evidence_ids import evidence_id, excerpt, strength
 from incidentlens.analyze.findings import Analysis
-from incidentlens.model import Evidence, EvidenceKind, FaultKind, Finding, TimeRange
-from incidentlens.telemetry.queries import ErrorOrigin, SelfTimeShift, ServiceVolume
+from incidentlens.model import AnalyzerKind, Evidence, EvidenceKind, FaultKind, Finding, TimeRange
+from incidentlens.telemetry.rows import ErrorOrigin, SelfTimeShift, ServiceVolume
 
 MIN_ERRORS = 3
 MIN_BASELINE_CALLS = 5
@@ -74,7 +74,7 @@ def error_origin_findings(
                 "emitting_service": o.service,
             },
         )
-        analyzer = "dependency_errors" if names_other else "trace_errors"
+        analyzer = AnalyzerKind.DEPENDENCY_ERRORS if names_other else AnalyzerKind.TRACE_ERRORS
         fault = FaultKind.DEPENDENCY if names_other else fault
         out.add(ev, Finding(analyzer, service, fault, strength(z, 8.0), (ev.id,), o.first_ns or None, detail))
     return out
@@ -123,7 +123,7 @@ def latency_findings(shifts: list[SelfTimeShift], *, known_services: set[str], i
                 "incident_p50_ms": round(s.incident_p50_ms, 3),
             },
         )
-        out.add(ev, Finding("trace_latency", service, fault, strength(z, 10.0), (ev.id,), None, ev.summary))
+        out.add(ev, Finding(AnalyzerKind.TRACE_LATENCY, service, fault, strength(z, 10.0), (ev.id,), None, ev.summary))
     return out
 
 
@@ -169,5 +169,7 @@ def silence_findings(volumes: list[ServiceVolume], *, baseline: TimeRange, incid
             source_ref=f"service:{v.service}",
             score=round(drop * weight, 3),
         )
-        out.add(ev, Finding("silence", v.service, FaultKind.DEPENDENCY, 0.9 * drop * weight, (ev.id,), None, why))
+        out.add(
+            ev, Finding(AnalyzerKind.SILENCE, v.service, FaultKind.DEPENDENCY, 0.9 * drop * weight, (ev.id,), None, why)
+        )
     return out

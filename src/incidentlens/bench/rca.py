@@ -26,8 +26,8 @@ from incidentlens.bench.scoring import (
 )
 from incidentlens.errors import IncidentLensError
 from incidentlens.ingest.sink import Problem, RowSink
+from incidentlens.investigation import InvestigationRequest, run_on_store
 from incidentlens.model import Hypothesis
-from incidentlens.pipeline import investigate
 from incidentlens.telemetry.store import TelemetryStore
 
 TOP_K = 5
@@ -103,9 +103,10 @@ def run_case(case: BenchCase, *, hook: StoreHook | None = None) -> CaseOutcome:
     try:
         with TelemetryStore() as store:
             loaded = case.load(store, sink)
-            result = investigate(
-                store, title=case.case_id, windows=loaded.windows, metric_baseline=loaded.metric_baseline
+            request = InvestigationRequest(
+                sources=(), title=case.case_id, windows=loaded.windows, metric_baseline=loaded.metric_baseline
             )
+            result = run_on_store(store, request)
             seconds = time.perf_counter() - started
             if hook is not None:
                 hook(case, store, loaded)

@@ -1,54 +1,46 @@
-"""`incidentlens investigate` and `incidentlens demo`."""
+"""`incidentlens investigate` and `incidentlens demo`: build an investigation request, run it, print the brief."""
 
 from __future__ import annotations
 
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import orjson
 import typer
 from rich.markdown import Markdown
 
+from incidentlens.cli.actors import config_option, load
 from incidentlens.cli.app import app, err, out, settings
-from incidentlens.cli.progress import ingest_progress
-from incidentlens.errors import InputError
-from incidentlens.ingest.runner import ingest_paths
+from incidentlens.cli.progress import status_progress
+from incidentlens.cli.timeopts import parse_cli_time
+from incidentlens.errors import ConfigError, InputError
+from incidentlens.investigation import InvestigationRequest, InvestigationResult, TimeWindow, run, run_on_store
 from incidentlens.memory.retrieve import Recall
-from incidentlens.model import Severity
-from incidentlens.pipeline import Investigation, default_repo_locator, investigate
 from incidentlens.report.render import OutputFormat, render
-from incidentlens.telemetry.store import TelemetryStore
+from incidentlens.sources.config import parse_sources
+from incidentlens.sources.files import FileSource
+from incidentlens.sources.protocol import Source
+from incidentlens.sources.registry import build_source
+from incidentlens.telemetry.store import TELEMETRY_FILE, TelemetryStore
 
 
-def _collect_inputs(
-    bundle: Path | None,
-    logs: list[Path],
-    traces: list[Path],
-    metrics: list[Path],
-    alert: list[Path],
-    changes: list[Path],
-) -> list[Path]:
-    paths = [*logs, *traces, *metrics, *alert, *changes]
-    if bundle is not None:
-        paths.insert(0, bundle)
-    return paths
+def configured_sources(names: list[str], config: Path | None) -> list[Source]:
+    """The sources named on the command line, from the settings file's `sources:` section."""
+    if not names:
+        return []
+    loaded = load(config)
+    where = str(loaded.path) if loaded.path is not None else "settings"
+    base = loaded.path.parent if loaded.path is not None else None
+    available = parse_sources(loaded.raw.get("sources"), where=where, base=base)
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        known = ", ".join(sorted(available)) or "none (add a 'sources:' section to the settings file)"
+        raise ConfigError(f"unknown source(s) {', '.join(unknown)}; configured in {where}: {known}")
+    return [build_source(available[n]) for n in dict.fromkeys(names)]
 
 
-def run_investigation(
-    paths: list[Path], repo: Path | None, *, show_progress: bool, recall: Recall | None = None
-) -> Investigation:
-    """Ingest the given inputs into a private in-memory store and investigate them."""
-    with TelemetryStore() as store:
-        with ingest_progress(show_progress) as progress:
-            report = ingest_paths(paths, store, progress=progress)
-        notes = tuple(f"{f.path}: {f.problem_count} bad records skipped" for f in report.files if f.problem_count)
-        locator = default_repo_locator(repo) if repo is not None else None
-        return investigate(store, locator=locator, inputs=store.counts(), notes=notes, recall=recall)
-
-
-def _memory_recall() -> Recall | None:
+def memory_recall() -> Recall | None:
     """Similar-incident lookup over the workflow database's memory, when there is a database to read."""
     from incidentlens.cli.commands_memory import database_available, open_memory_database
     from incidentlens.memory.indexing import load_index
@@ -64,29 +56,14 @@ def _memory_recall() -> Recall | None:
     return recaller(index) if len(index) else None
 
 
-def _record(result: Investigation, workspace: Path, inputs: dict[str, Any]) -> str | None:
-    from incidentlens.report.render import render_json
+def record(result: InvestigationResult, workspace: Path) -> str:
+    """Record in the workflow database named by --database-url or the workspace; the new incident's id."""
+    from incidentlens.investigation.record import record_result
     from incidentlens.store.database import open_database
-    from incidentlens.workflow.investigations import record_investigation
 
     db = open_database(settings.database_url, workspace=workspace)
     try:
-        brief = result.brief
-        top = result.hypotheses[0] if result.hypotheses else None
-        recorded = record_investigation(
-            db,
-            title=brief.title,
-            service=top.service if top else None,
-            severity=Severity(brief.severity) if brief.severity in set(Severity) else Severity.UNKNOWN,
-            detected_ns=brief.alert_ns or brief.onset_ns,
-            alert_fingerprint=brief.alert_fingerprint,
-            evidence=list(result.evidence.values()),
-            hypotheses=list(result.hypotheses),
-            brief_json=render_json(brief),
-            workspace=str(workspace),
-            inputs=inputs,
-        )
-        return recorded.incident_id
+        return record_result(db, result, workspace=str(workspace), inputs=dict(result.brief.inputs)).incident_id
     finally:
         db.dispose()
 
@@ -111,33 +88,78 @@ def investigate_cmd(
     logs: list[Path] = typer.Option([], "--logs", help="Log files or folders."),
     traces: list[Path] = typer.Option([], "--traces", help="Trace files or folders."),
     metrics: list[Path] = typer.Option([], "--metrics", help="Metric files or folders."),
-    alert: list[Path] = typer.Option([], "--alert", help="Alert payloads (Alertmanager, PagerDuty)."),
+    alert: list[Path] = typer.Option([], "--alert", help="Alert payloads (Alertmanager, PagerDuty); give the window."),
     changes: list[Path] = typer.Option([], "--changes", help="Change events (deploys, config, flags)."),
+    source: list[str] = typer.Option(
+        [], "--source", "-s", help="A source from the settings file's 'sources:' (Prometheus, Loki, Tempo, ...)."
+    ),
+    since: str | None = typer.Option(None, "--since", help="Start of the window (RFC 3339, epoch, now, -2h)."),
+    until: str | None = typer.Option(None, "--until", help="End of the window (default: the alert's end or now)."),
+    onset: str | None = typer.Option(None, "--onset", help="When the incident started, if you know it."),
+    service: list[str] = typer.Option([], "--service", help="Ask live sources only about these services."),
+    from_workspace: bool = typer.Option(
+        False, "--workspace", help="Investigate what `incidentlens ingest` loaded into the workspace store."
+    ),
+    config: Path | None = config_option(),
     repo: Path | None = typer.Option(None, "--repo", help="Git repository of the services' code."),
     fmt: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", help="Output format."),
     out_file: Path | None = typer.Option(None, "--out", help="Write the brief to this file."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
-    record: bool = typer.Option(
+    record_it: bool = typer.Option(
         True, "--record/--no-record", help="Record the investigation in the workflow database."
     ),
     memory: bool = typer.Option(
         True, "--memory/--no-memory", help="Look up similar resolved incidents in the workflow database."
     ),
 ) -> None:
-    """Investigate telemetry and print the incident brief: ranked hypotheses with their evidence."""
-    paths = _collect_inputs(bundle, logs, traces, metrics, alert, changes)
-    if not paths:
-        raise InputError("nothing to investigate: give a bundle folder or --logs/--traces/--metrics/--alert/--changes")
+    """Investigate telemetry from files or live sources and print the brief: ranked hypotheses with evidence.
+
+    Files need no window (their data gives it). Live sources (--source) fetch only the window: the alert's
+    (--alert), or --since/--until, or --onset.
+    """
+    paths = [*([bundle] if bundle is not None else []), *logs, *traces, *metrics, *alert, *changes]
+    sources: list[Source] = [FileSource.of(paths)] if paths else []
+    sources.extend(configured_sources(source, config))
+    if not sources and not from_workspace:
+        raise InputError(
+            "nothing to investigate: give a bundle folder, --logs/--traces/--metrics/--alert/--changes, "
+            "--source NAME, or --workspace"
+        )
     if repo is None and bundle is not None and (bundle / "repo" / ".git").exists():
         repo = bundle / "repo"
     fmt = OutputFormat.JSON if as_json else fmt
-    recall = _memory_recall() if memory else None
-    result = run_investigation(paths, repo, show_progress=fmt is OutputFormat.TEXT, recall=recall)
-    if record:
-        incident_id = _record(result, settings.workspace, dict(result.brief.inputs))
-        if incident_id:
-            err.print(f"recorded as {incident_id} in {settings.database_url or settings.workspace}")
+    window = TimeWindow(
+        since_ns=parse_cli_time("--since", since),
+        until_ns=parse_cli_time("--until", until),
+        onset_ns=parse_cli_time("--onset", onset),
+    )
+    with status_progress(fmt is OutputFormat.TEXT) as progress:
+        request = InvestigationRequest(
+            sources=tuple(sources),
+            window=window,
+            repository=repo,
+            recall=memory_recall() if memory else None,
+            services=tuple(service),
+            progress=progress,
+        )
+        result = _run_in_workspace(request) if from_workspace else run(request)
+    for report in result.sources:
+        for line in (*report.errors, *report.truncated):
+            err.print(f"[yellow]warning:[/] source {report.name}: {line}", highlight=False, markup=True)
+    if record_it:
+        incident_id = record(result, settings.workspace)
+        err.print(f"recorded as {incident_id} in {settings.database_url or settings.workspace}")
     emit(render(result.brief, fmt), fmt, out_file)
+
+
+def _run_in_workspace(request: InvestigationRequest) -> InvestigationResult:
+    """Investigate the workspace's telemetry store (plus any other sources, loaded next to it in memory)."""
+    path = settings.workspace / TELEMETRY_FILE
+    if not path.exists():
+        raise InputError(f"no telemetry store at {path}: load files first with `incidentlens ingest PATH...`")
+    with TelemetryStore() as store:
+        store.attach_copy(path)
+        return run_on_store(store, request)
 
 
 @app.command()
@@ -152,7 +174,8 @@ def demo(
     with tempfile.TemporaryDirectory(prefix="incidentlens-demo-") as tmp:
         bundle = Path(tmp) / "bundle"
         truth = simulate(fault or DEFAULT_FAULT, seed=seed, out=bundle)
-        result = run_investigation([bundle], bundle / "repo", show_progress=not as_json)
+        with status_progress(not as_json) as progress:
+            result = run(InvestigationRequest.for_files([bundle], repository=bundle / "repo", progress=progress))
         truth_data = orjson.loads((bundle / "truth.json").read_bytes())
     if as_json:
         sys.stdout.write(render(result.brief, OutputFormat.JSON, extra={"truth": truth_data}))

@@ -50,21 +50,20 @@ def _bundle_evidence(bundle: Path, service: str | None) -> tuple[list[str], list
     from incidentlens.ingest.runner import ingest_paths
     from incidentlens.locate.hypothesis import frames_from_json
     from incidentlens.model.records import TimeRange
-    from incidentlens.telemetry.logqueries import log_message_groups
-    from incidentlens.telemetry.queries import TelemetryQueries, exception_frames
+    from incidentlens.telemetry.queries import DuckDBQueries
     from incidentlens.telemetry.store import TelemetryStore
 
     if not bundle.is_dir():
         raise InputError(f"--bundle {bundle}: not a folder")
     with TelemetryStore() as store:
         ingest_paths([bundle], store)
-        queries = TelemetryQueries(store)
+        queries = DuckDBQueries(store)
         bounds = queries.bounds()
         if bounds is None:
             return [], [], [f"{bundle}: no telemetry found"]
         whole = TimeRange(bounds.start_ns, bounds.end_ns + 1)
         # the same mined templates investigate uses; warnings and errors only
-        mined = mine_groups(log_message_groups(store, TimeRange(bounds.start_ns, bounds.start_ns), whole))
+        mined = mine_groups(queries.log_message_groups(TimeRange(bounds.start_ns, bounds.start_ns), whole))
         stats = [
             s
             for s in mined
@@ -74,7 +73,7 @@ def _bundle_evidence(bundle: Path, service: str | None) -> tuple[list[str], list
         templates = list(dict.fromkeys(s.template for s in stats))[:MAX_BUNDLE_TEMPLATES]
         services = sorted({s.service for s in stats if s.service} | ({service} if service else set()))
         frames = [
-            f for svc in services for g in exception_frames(queries, svc, whole) for f in frames_from_json(g.frames)
+            f for svc in services for g in queries.exception_frames(svc, whole) for f in frames_from_json(g.frames)
         ]
     return templates, frames, []
 

@@ -19,7 +19,8 @@ from incidentlens.cli.app import app, err, out
 from incidentlens.errors import InputError
 from incidentlens.ingest.runner import ingest_paths
 from incidentlens.model import TimeRange
-from incidentlens.telemetry.logqueries import LogMessageGroup, log_message_groups, log_span
+from incidentlens.telemetry.logqueries import log_message_groups, log_span
+from incidentlens.telemetry.rows import LogMessageGroup
 from incidentlens.telemetry.store import TelemetryStore
 
 logs_app = typer.Typer(

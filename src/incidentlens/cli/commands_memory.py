@@ -117,10 +117,10 @@ def _incident_symptoms(db: Database, incident_id: str) -> Symptoms:
 
 
 def _bundle_symptoms(bundle: Path | None) -> Symptoms:
-    from incidentlens.cli.commands_investigate import run_investigation
+    from incidentlens.investigation import InvestigationRequest, run
 
     assert bundle is not None
-    result = run_investigation([bundle], None, show_progress=False)
+    result = run(InvestigationRequest.for_files([bundle]))
     assert result.brief.symptoms is not None
     return result.brief.symptoms
 

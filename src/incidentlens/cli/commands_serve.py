@@ -15,6 +15,7 @@ from incidentlens.cli.app import app, err, out
 from incidentlens.cli.app import settings as cli_settings
 from incidentlens.errors import ConfigError
 from incidentlens.model.enums import Role
+from incidentlens.sources.config import SourceConfig
 from incidentlens.workflow.identity import Identity
 
 WEB_HINT = "pip install 'incidentlens[web]'"
@@ -52,15 +53,16 @@ def token_cmd(user: str = typer.Argument(..., help="The user name in the setting
 
 def _demo(workspace: Path) -> Path:
     """Simulate the demo bundle into the workspace and record its investigation, as `investigate` would."""
-    from incidentlens.cli.commands_investigate import _record, run_investigation
+    from incidentlens.cli.commands_investigate import record
+    from incidentlens.investigation import InvestigationRequest, run
     from incidentlens.simulate import DEFAULT_FAULT, simulate
 
     bundle = workspace / "demo-bundle"
     if not bundle.exists():
         err.print(f"simulating the demo incident into {bundle}")
         simulate(DEFAULT_FAULT, seed=7, out=bundle)
-    result = run_investigation([bundle], bundle / "repo", show_progress=False)
-    incident = _record(result, workspace, dict(result.brief.inputs))
+    result = run(InvestigationRequest.for_files([bundle], repository=bundle / "repo"))
+    incident = record(result, workspace)
     err.print(f"demo investigation recorded as {incident}")
     return bundle
 
@@ -84,7 +86,8 @@ def serve_cmd(
     settings = web_settings.load_web_settings(config=config, workspace=ws, database_url=url)
     if demo:
         bundle = _demo(ws)
-        settings = dataclasses.replace(settings, telemetry_paths=settings.telemetry_paths or (bundle,))
+        demo_files = SourceConfig(name="demo", kind="files", paths=(bundle,))
+        settings = dataclasses.replace(settings, sources=settings.sources or (demo_files,))
         if not settings.token_hashes:
             settings = _demo_user(settings)
     application = web_app.create_app(settings)

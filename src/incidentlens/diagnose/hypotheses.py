@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from incidentlens.diagnose.analyzers import Role, spec
 from incidentlens.diagnose.rank import (
     ABSTAIN_BELOW,
     MAX_HYPOTHESES,
@@ -28,7 +29,7 @@ def _change_evidence(candidate: ServiceScore, evidence: dict[str, Evidence]) -> 
     changes = [
         evidence[eid]
         for f in candidate.findings
-        if f.analyzer == "changes"
+        if spec(f.analyzer).role is Role.CHANGE
         for eid in f.evidence_ids
         if eid in evidence
     ]

@@ -10,7 +10,7 @@ import orjson
 from incidentlens.analyze.windows import Windows
 from incidentlens.memory.fingerprint import Family, Feature, Symptoms, exception_signature, normalise_template
 from incidentlens.model import Evidence, EvidenceKind, Hypothesis
-from incidentlens.telemetry.queries import TelemetryQueries, exception_frames
+from incidentlens.telemetry.protocol import TelemetryQueries
 
 RISE = 2.0  # a stack trace counts as a symptom when new or at least this many times its normal rate
 MAX_TRACES_PER_SERVICE = 5
@@ -72,8 +72,8 @@ def trace_features(queries: TelemetryQueries, services: Iterable[str], windows: 
     ratio = inc.seconds / base.seconds if base.seconds > 0 else 1.0
     out: list[Feature] = []
     for service in sorted(set(services)):
-        before = {g.frames: g.count for g in exception_frames(queries, service, base, limit=50)}
-        for g in exception_frames(queries, service, inc, limit=MAX_TRACES_PER_SERVICE):
+        before = {g.frames: g.count for g in queries.exception_frames(service, base, limit=50)}
+        for g in queries.exception_frames(service, inc, limit=MAX_TRACES_PER_SERVICE):
             if g.count < RISE * before.get(g.frames, 0) * ratio:
                 continue
             frames = orjson.loads(g.frames)

@@ -1,6 +1,7 @@
 """Frozen typed records shared by every stage."""
 
 from incidentlens.model.enums import (
+    AnalyzerKind,
     ChangeKind,
     EvidenceKind,
     FaultKind,
@@ -30,6 +31,7 @@ from incidentlens.model.records import (
 
 __all__ = [
     "Alert",
+    "AnalyzerKind",
     "Change",
     "ChangeKind",
     "CodeLocation",

@@ -19,6 +19,23 @@ class ChangeKind(StrEnum):
     FEATURE_FLAG = "feature_flag"
 
 
+class AnalyzerKind(StrEnum):
+    """Which analyser produced a finding; its weight and role live in `diagnose/analyzers.py`."""
+
+    TRACE_ERRORS = "trace_errors"
+    DEPENDENCY_ERRORS = "dependency_errors"
+    TRACE_LATENCY = "trace_latency"
+    EDGE_LATENCY = "edge_latency"
+    SILENCE = "silence"
+    CODE_PATH = "code_path"
+    LOG_TEMPLATES = "log_templates"
+    METRIC_RESOURCE = "metric_resource"
+    METRIC_LOCAL_LATENCY = "metric_local_latency"
+    METRIC_SYMPTOM = "metric_symptom"
+    METRIC_WEAK = "metric_weak"
+    CHANGES = "changes"
+
+
 class EvidenceKind(StrEnum):
     LOG_TEMPLATE = "log_template"
     LOG_BURST = "log_burst"

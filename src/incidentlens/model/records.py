@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from incidentlens.model.enums import (
+    AnalyzerKind,
     ChangeKind,
     EvidenceKind,
     FaultKind,
@@ -35,6 +36,8 @@ class TimeRange:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
+    """An alert as the store keeps it; `ends_ns` is 0 while it fires."""
+
     name: str
     starts_ns: int
     service: str | None = None
@@ -43,6 +46,8 @@ class Alert:
     fingerprint: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    ends_ns: int = 0
+    status: str = "firing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +84,17 @@ class Evidence:
 class Finding:
     """What one analyser concluded about one service, pointing at its evidence."""
 
-    analyzer: str
+    analyzer: AnalyzerKind
     service: str
     fault: FaultKind
     score: float
     evidence_ids: tuple[str, ...]
     onset_ns: int | None = None
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        # An unregistered analyser is an error here, not a silent default weight in the ranking.
+        object.__setattr__(self, "analyzer", AnalyzerKind(self.analyzer))
 
 
 @dataclass(frozen=True, slots=True)

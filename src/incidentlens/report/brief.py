@@ -96,6 +96,24 @@ class MetricSeries:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceSummary:
+    """What one telemetry source returned for this investigation (never credentials: targets are redacted)."""
+
+    name: str
+    kind: str
+    target: str
+    rows: dict[str, int]
+    first_ns: int | None = None
+    last_ns: int | None = None
+    requests: int = 0
+    seconds: float = 0.0
+    truncated: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Brief:
     title: str
     generated_at: str
@@ -119,6 +137,8 @@ class Brief:
     symptoms: Symptoms | None = None  # stored with the brief so the incident can be indexed once resolved
     exemplar_trace: ExemplarTrace | None = None  # for the console's trace waterfall
     metric_series: tuple[MetricSeries, ...] = ()  # for the console's sparklines
+    sources: tuple[SourceSummary, ...] = ()  # which sources answered, with what
+    coverage_gaps: tuple[str, ...] = ()  # what no source covered ("no traces for payment")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; `hypotheses` items carry `service`, `confidence` and `evidence` at top level."""

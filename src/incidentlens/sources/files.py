@@ -20,6 +20,7 @@ _OPTIONS = frozenset({"format"})
 class FileSource:
     kind = "files"
     signals = ("logs", "spans", "metrics", "alerts", "changes")
+    live = False
 
     def __init__(self, config: SourceConfig) -> None:
         config.check_options(_OPTIONS)

@@ -69,7 +69,9 @@ class Source(Protocol):
     """A module-level class per backend, registered in `sources/registry.py`.
 
     `signals` names the telemetry tables it can fill (`logs`, `spans`, `metrics`, `changes`, `alerts`), so
-    the brief can say which signals no source covered. `load` must honour the source's row caps and time-out,
+    the brief can say which signals no source covered. `live` sources query a backend for the window and
+    are loaded once the window is known; local ones (files) are read first and may give it (an alert).
+    `load` must honour the source's row caps and time-out,
     put rows into `sink`, and report what it did; it raises `SourceError` only when it got nothing usable.
     """
 
@@ -81,5 +83,8 @@ class Source(Protocol):
 
     @property
     def signals(self) -> tuple[str, ...]: ...
+
+    @property
+    def live(self) -> bool: ...
 
     def load(self, query: SourceQuery, sink: RowSink, progress: SourceProgress) -> SourceReport: ...

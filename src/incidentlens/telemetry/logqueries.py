@@ -6,38 +6,14 @@ the database; Python sees one row per distinct (service, level, message), which 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from incidentlens.model import TimeRange
+from incidentlens.telemetry.rows import LogMessageGroup
 from incidentlens.telemetry.store import TelemetryStore
 
 # Only the first line of a body is a message (the rest is a stack trace); longer text is cut, as the miner would.
 MESSAGE_CHARS = 1_000
 
 _MESSAGE_SQL = f"left(split_part(coalesce(body, ''), chr(10), 1), {MESSAGE_CHARS})"
-
-
-@dataclass(frozen=True, slots=True)
-class LogMessageGroup:
-    """Lines of one service and level with the same message, counted per window.
-
-    `*_traces` count distinct trace ids per message. The example is one real line (its body, `file:line`
-    and trace id, empty when it has none): the first in the incident window when the message occurs there,
-    else the first in the normal period. `first_ns` is 0 when the message is absent from the incident.
-    """
-
-    service: str
-    level: str
-    message: str
-    baseline_count: int
-    incident_count: int
-    baseline_traces: int
-    incident_traces: int
-    exception_type: str
-    example: str
-    example_source: str
-    example_trace: str
-    first_ns: int
 
 
 def log_message_groups(store: TelemetryStore, baseline: TimeRange, incident: TimeRange) -> list[LogMessageGroup]:

@@ -1,15 +1,27 @@
-"""The questions analyses ask of telemetry, answered by SQL in DuckDB; results are small typed rows.
+"""The questions analyses ask of telemetry (`protocol.TelemetryQueries`), answered by SQL in DuckDB.
 
 Everything heavy (masking, grouping, quantiles, self-time) happens inside the database so no Python
-object is created per log line or span. Later backends (ClickHouse, Prometheus, Loki) answer the same
-questions by pushdown.
+object is created per log line or span. Another backend (ClickHouse) answers the same protocol by pushdown.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from incidentlens.model import TimeRange
+from incidentlens.model import Alert, Change, ChangeKind, Severity, TimeRange
+from incidentlens.telemetry.logqueries import log_message_groups
+from incidentlens.telemetry.rows import (
+    Bounds,
+    Edge,
+    EdgeGap,
+    EntryStats,
+    ErrorOrigin,
+    FrameGroup,
+    LoggerCount,
+    LogMessageGroup,
+    MetricShift,
+    SelfTimeShift,
+    ServiceVolume,
+    TraceSpanRow,
+)
 from incidentlens.telemetry.store import TelemetryStore
 
 PEER_SQL = (
@@ -25,112 +37,8 @@ _INSTANCE_LABELS_NULL = "{" + ", ".join(f'"{k}": null' for k in _INSTANCE_LABELS
 _LINKS_TYPE = """'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]'"""
 
 
-@dataclass(frozen=True, slots=True)
-class Bounds:
-    start_ns: int
-    end_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorOrigin:
-    """Error spans with no erroring child, grouped: where failures start inside traces."""
-
-    service: str
-    operation: str
-    kind: str
-    peer: str
-    has_children: bool
-    count: int
-    baseline_count: int
-    message: str
-    exception_type: str
-    example_trace: str
-    first_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class SelfTimeShift:
-    service: str
-    operation: str
-    kind: str
-    peer: str
-    has_server_child: bool
-    baseline_p50_ms: float
-    baseline_p90_ms: float
-    incident_p50_ms: float
-    incident_p90_ms: float
-    baseline_count: int
-    incident_count: int
-    example_trace: str
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceVolume:
-    service: str
-    baseline_spans: int
-    incident_spans: int
-    baseline_logs: int
-    incident_logs: int
-    baseline_metrics: int
-    incident_metrics: int
-    baseline_calls_in: int
-    incident_calls_in: int
-    baseline_traces: int = 0  # distinct traces among its spans and logs: the requests, not their parts
-    incident_traces: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class MetricShift:
-    service: str
-    name: str
-    labels: str
-    baseline_median: float
-    baseline_mad: float
-    baseline_points: int
-    incident_median: float
-    incident_extreme: float
-    incident_points: int
-    first_ns: int
-    values: tuple[float, ...]
-    baseline_min: float = float("-inf")
-    baseline_max: float = float("inf")
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeRow:
-    ts_ns: int
-    service: str
-    kind: str
-    description: str
-    author: str
-    commit: str
-    previous: str
-    current: str
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRow:
-    starts_ns: int
-    name: str
-    service: str
-    severity: str
-    status: str
-    fingerprint: str
-    summary: str
-
-
-@dataclass(frozen=True, slots=True)
-class Edge:
-    caller: str
-    callee: str
-    calls: int
-    errors: int
-    via: str
-
-
-class TelemetryQueries:
-    """Read-only questions over one store."""
+class DuckDBQueries:
+    """The telemetry questions (`protocol.TelemetryQueries`) answered by SQL over one DuckDB store."""
 
     def __init__(self, store: TelemetryStore) -> None:
         self.store = store
@@ -144,19 +52,59 @@ class TelemetryQueries:
             return None
         return Bounds(int(row[0][0]), int(row[0][1]))
 
-    def alerts(self) -> list[AlertRow]:
+    def alerts(self) -> list[Alert]:
         rows = self.store.rows(
-            "SELECT starts_ns, name, service, severity, status, fingerprint, summary FROM alerts ORDER BY starts_ns"
+            "SELECT starts_ns, ends_ns, name, service, severity, status, fingerprint, summary, source FROM alerts"
+            " ORDER BY starts_ns"
         )
-        return [AlertRow(*r) for r in rows]
+        known = set(Severity)
+        return [
+            Alert(
+                name=name,
+                starts_ns=starts,
+                service=service,
+                severity=Severity(severity) if severity in known else Severity.UNKNOWN,
+                summary=summary,
+                fingerprint=fingerprint,
+                source=source,
+                ends_ns=ends,
+                status=status,
+            )
+            for starts, ends, name, service, severity, status, fingerprint, summary, source in rows
+        ]
 
-    def changes(self, window: TimeRange) -> list[ChangeRow]:
+    def services_by_signal(self) -> dict[str, set[str]]:
+        rows = self.store.rows(
+            "SELECT DISTINCT 'logs', service FROM logs WHERE service <> ''"
+            " UNION SELECT DISTINCT 'spans', service FROM spans WHERE service <> ''"
+            " UNION SELECT DISTINCT 'metrics', service FROM metrics WHERE service <> ''"
+        )
+        out: dict[str, set[str]] = {}
+        for table, service in rows:
+            out.setdefault(table, set()).add(service)
+        return out
+
+    def changes(self, window: TimeRange) -> list[Change]:
         rows = self.store.rows(
             'SELECT ts_ns, service, kind, description, author, "commit", previous, current, source FROM changes'
             " WHERE ts_ns BETWEEN ? AND ? ORDER BY ts_ns",
             [window.start_ns, window.end_ns],
         )
-        return [ChangeRow(*r) for r in rows]
+        known = set(ChangeKind)
+        return [
+            Change(
+                kind=ChangeKind(kind) if kind in known else ChangeKind.DEPLOY,
+                ts_ns=ts,
+                service=service,
+                description=description,
+                author=author,
+                commit=commit,
+                previous=previous,
+                current=current,
+                source=source,
+            )
+            for ts, service, kind, description, author, commit, previous, current, source in rows
+        ]
 
     def error_timeline(
         self, window: TimeRange, bin_ns: int, *, reference_end_ns: int
@@ -341,135 +289,108 @@ class TelemetryQueries:
         )
         return [Edge(*r) for r in rows]
 
+    def entry_stats(self, baseline: TimeRange, incident: TimeRange) -> EntryStats:
+        """Error rate over all spans and p95 latency of root (entry) spans, before and during."""
+        row = self.store.rows(
+            "SELECT coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END)"
+            "  FILTER (WHERE start_ns >= $1 AND start_ns < $2), 0),"
+            " coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END)"
+            "  FILTER (WHERE start_ns >= $3 AND start_ns <= $4), 0),"
+            " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95)"
+            "  FILTER (WHERE parent_span_id = '' AND start_ns >= $1 AND start_ns < $2), 0),"
+            " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95)"
+            "  FILTER (WHERE parent_span_id = '' AND start_ns >= $3 AND start_ns <= $4), 0)"
+            " FROM spans WHERE (start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4)",
+            [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+        )
+        return EntryStats(*(float(v) for v in row[0]))
 
-@dataclass(frozen=True, slots=True)
-class EntryStats:
-    error_rate_before: float
-    error_rate_during: float
-    p95_before_ms: float
-    p95_during_ms: float
+    def exception_frames(self, service: str, incident: TimeRange, limit: int = 3) -> list[FrameGroup]:
+        """The most frequent stack traces a service logged during the incident."""
+        rows = self.store.rows(
+            "SELECT frames, any_value(exception_type), count(*), any_value(body) FROM logs"
+            " WHERE service = $1 AND frames <> '' AND frames <> '[]' AND ts_ns >= $2 AND ts_ns <= $3"
+            " GROUP BY frames ORDER BY count(*) DESC, frames LIMIT $4",
+            [service, incident.start_ns, incident.end_ns, limit],
+        )
+        return [FrameGroup(*r) for r in rows]
 
+    def logger_counts(self, service: str, baseline: TimeRange, incident: TimeRange) -> list[LoggerCount]:
+        """Per log statement of one service: lines written in the normal and the incident window."""
+        return self.logger_counts_by_service(baseline, incident, service=service).get(service, [])
 
-@dataclass(frozen=True, slots=True)
-class FrameGroup:
-    frames: str
-    exception_type: str
-    count: int
-    example: str
+    def logger_counts_by_service(
+        self, baseline: TimeRange, incident: TimeRange, *, service: str | None = None
+    ) -> dict[str, list[LoggerCount]]:
+        """Per service and log statement (one query for every service, or for one when `service` is given)."""
+        rows = self.store.rows(
+            "SELECT service, logger, max(level), count(*) FILTER (WHERE ts_ns >= $2 AND ts_ns < $3),"
+            " count(*) FILTER (WHERE ts_ns >= $4 AND ts_ns <= $5), arg_min(left(body, 300), ts_ns)"
+            " FROM logs WHERE ($1 IS NULL OR service = $1) AND service <> '' AND logger <> ''"
+            " AND ((ts_ns >= $2 AND ts_ns < $3) OR (ts_ns >= $4 AND ts_ns <= $5)) GROUP BY service, logger"
+            " ORDER BY service, logger",
+            [service, baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+        )
+        counts: dict[str, list[LoggerCount]] = {}
+        for r in rows:
+            counts.setdefault(r[0], []).append(LoggerCount(*r[1:]))
+        return counts
 
+    def new_statements(
+        self, service: str, baseline: TimeRange, incident: TimeRange, *, min_count: int = 3
+    ) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(operation, statement, earlier statements of that operation) for db statements first seen in the incident."""
+        rows = self.store.rows(
+            "WITH s AS (SELECT name, json_extract_string(attributes, '$.\"db.statement\"') AS stmt,"
+            "  (start_ns >= $4 AND start_ns <= $5) AS inc FROM spans WHERE service = $1"
+            "  AND ((start_ns >= $2 AND start_ns < $3) OR (start_ns >= $4 AND start_ns <= $5))),"
+            " c AS (SELECT name, stmt, count(*) FILTER (WHERE inc) AS n_inc, count(*) FILTER (WHERE NOT inc) AS n_base"
+            "  FROM s WHERE stmt IS NOT NULL AND stmt <> '' GROUP BY name, stmt)"
+            " SELECT n.name, n.stmt, list(DISTINCT b.stmt) FILTER (WHERE b.stmt IS NOT NULL)"
+            " FROM c n LEFT JOIN c b ON b.name = n.name AND b.n_base > 0"
+            " WHERE n.n_base = 0 AND n.n_inc >= $6 GROUP BY n.name, n.stmt ORDER BY n.name, n.stmt LIMIT 5",
+            [service, baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns, min_count],
+        )
+        return [(r[0], r[1], tuple(r[2] or ())) for r in rows]
 
-def entry_stats(queries: TelemetryQueries, baseline: TimeRange, incident: TimeRange) -> EntryStats:
-    """Error rate over all spans and p95 latency of root (entry) spans, before and during."""
-    row = queries.store.rows(
-        "SELECT coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END)"
-        "  FILTER (WHERE start_ns >= $1 AND start_ns < $2), 0),"
-        " coalesce(avg(CASE WHEN status = 'ERROR' THEN 1.0 ELSE 0.0 END)"
-        "  FILTER (WHERE start_ns >= $3 AND start_ns <= $4), 0),"
-        " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95)"
-        "  FILTER (WHERE parent_span_id = '' AND start_ns >= $1 AND start_ns < $2), 0),"
-        " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.95)"
-        "  FILTER (WHERE parent_span_id = '' AND start_ns >= $3 AND start_ns <= $4), 0)"
-        " FROM spans WHERE (start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4)",
-        [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
-    )
-    return EntryStats(*(float(v) for v in row[0]))
+    def edge_gaps(self, baseline: TimeRange, incident: TimeRange) -> list[EdgeGap]:
+        """Per caller -> callee pair: parent span duration minus the child's, before and during the incident."""
+        rows = self.store.rows(
+            "WITH s AS (SELECT trace_id, span_id, parent_span_id, service, end_ns - start_ns AS dur,"
+            "  (start_ns >= $3 AND start_ns <= $4) AS inc FROM spans"
+            "  WHERE (start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4)),"
+            " e AS (SELECT p.service AS caller, c.service AS callee, p.inc, p.trace_id,"
+            "  greatest(p.dur - c.dur, 0) / 1e6 AS gap FROM s p JOIN s c"
+            "  ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id AND c.service <> p.service"
+            "  WHERE p.service <> '' AND c.service <> '')"
+            " SELECT caller, callee, coalesce(quantile_cont(gap, 0.5) FILTER (WHERE NOT inc), 0),"
+            "  coalesce(quantile_cont(gap, 0.9) FILTER (WHERE NOT inc), 0),"
+            "  coalesce(quantile_cont(gap, 0.5) FILTER (WHERE inc), 0),"
+            "  count(*) FILTER (WHERE NOT inc), count(*) FILTER (WHERE inc),"
+            "  coalesce(arg_max(trace_id, gap) FILTER (WHERE inc), '')"
+            " FROM e GROUP BY caller, callee ORDER BY caller, callee",
+            [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
+        )
+        return [EdgeGap(*r) for r in rows]
 
+    def log_message_groups(self, baseline: TimeRange, incident: TimeRange) -> list[LogMessageGroup]:
+        return log_message_groups(self.store, baseline, incident)
 
-def exception_frames(queries: TelemetryQueries, service: str, incident: TimeRange, limit: int = 3) -> list[FrameGroup]:
-    """The most frequent stack traces a service logged during the incident."""
-    rows = queries.store.rows(
-        "SELECT frames, any_value(exception_type), count(*), any_value(body) FROM logs"
-        " WHERE service = $1 AND frames <> '' AND frames <> '[]' AND ts_ns >= $2 AND ts_ns <= $3"
-        " GROUP BY frames ORDER BY count(*) DESC, frames LIMIT $4",
-        [service, incident.start_ns, incident.end_ns, limit],
-    )
-    return [FrameGroup(*r) for r in rows]
+    def trace_spans(self, trace_id: str, limit: int) -> tuple[list[TraceSpanRow], int]:
+        """The first `limit` spans of one trace by start time, and how many it has."""
+        rows = self.store.rows(
+            "SELECT span_id, parent_span_id, service, name, start_ns, end_ns, status = 'ERROR',"
+            " count(*) OVER () FROM spans WHERE trace_id = $1 ORDER BY start_ns, span_id LIMIT $2",
+            [trace_id, limit],
+        )
+        spans = [TraceSpanRow(r[0], r[1] or "", r[2], r[3], int(r[4]), int(r[5]), bool(r[6])) for r in rows]
+        return spans, int(rows[0][7]) if rows else 0
 
-
-@dataclass(frozen=True, slots=True)
-class LoggerCount:
-    """How often one log statement (logger or class plus line) wrote in each window."""
-
-    logger: str
-    level: str
-    baseline_count: int
-    incident_count: int
-    example: str
-
-
-def logger_counts(
-    queries: TelemetryQueries, service: str, baseline: TimeRange, incident: TimeRange
-) -> list[LoggerCount]:
-    """Per log statement of one service: lines written in the normal and the incident window."""
-    return logger_counts_by_service(queries, baseline, incident, service=service).get(service, [])
-
-
-def logger_counts_by_service(
-    queries: TelemetryQueries, baseline: TimeRange, incident: TimeRange, *, service: str | None = None
-) -> dict[str, list[LoggerCount]]:
-    """Per service and log statement (one query for every service, or for one when `service` is given)."""
-    rows = queries.store.rows(
-        "SELECT service, logger, max(level), count(*) FILTER (WHERE ts_ns >= $2 AND ts_ns < $3),"
-        " count(*) FILTER (WHERE ts_ns >= $4 AND ts_ns <= $5), arg_min(left(body, 300), ts_ns)"
-        " FROM logs WHERE ($1 IS NULL OR service = $1) AND service <> '' AND logger <> ''"
-        " AND ((ts_ns >= $2 AND ts_ns < $3) OR (ts_ns >= $4 AND ts_ns <= $5)) GROUP BY service, logger"
-        " ORDER BY service, logger",
-        [service, baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
-    )
-    counts: dict[str, list[LoggerCount]] = {}
-    for r in rows:
-        counts.setdefault(r[0], []).append(LoggerCount(*r[1:]))
-    return counts
-
-
-def new_statements(
-    queries: TelemetryQueries, service: str, baseline: TimeRange, incident: TimeRange, *, min_count: int = 3
-) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(operation, statement, earlier statements of that operation) for db statements first seen in the incident."""
-    rows = queries.store.rows(
-        "WITH s AS (SELECT name, json_extract_string(attributes, '$.\"db.statement\"') AS stmt,"
-        "  (start_ns >= $4 AND start_ns <= $5) AS inc FROM spans WHERE service = $1"
-        "  AND ((start_ns >= $2 AND start_ns < $3) OR (start_ns >= $4 AND start_ns <= $5))),"
-        " c AS (SELECT name, stmt, count(*) FILTER (WHERE inc) AS n_inc, count(*) FILTER (WHERE NOT inc) AS n_base"
-        "  FROM s WHERE stmt IS NOT NULL AND stmt <> '' GROUP BY name, stmt)"
-        " SELECT n.name, n.stmt, list(DISTINCT b.stmt) FILTER (WHERE b.stmt IS NOT NULL)"
-        " FROM c n LEFT JOIN c b ON b.name = n.name AND b.n_base > 0"
-        " WHERE n.n_base = 0 AND n.n_inc >= $6 GROUP BY n.name, n.stmt ORDER BY n.name, n.stmt LIMIT 5",
-        [service, baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns, min_count],
-    )
-    return [(r[0], r[1], tuple(r[2] or ())) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class EdgeGap:
-    """Time a caller's span spends around a child span in another service (network and queueing between them)."""
-
-    caller: str
-    callee: str
-    baseline_p50_ms: float
-    baseline_p90_ms: float
-    incident_p50_ms: float
-    baseline_count: int
-    incident_count: int
-    example_trace: str
-
-
-def edge_gaps(queries: TelemetryQueries, baseline: TimeRange, incident: TimeRange) -> list[EdgeGap]:
-    """Per caller -> callee pair: parent span duration minus the child's, before and during the incident."""
-    rows = queries.store.rows(
-        "WITH s AS (SELECT trace_id, span_id, parent_span_id, service, end_ns - start_ns AS dur,"
-        "  (start_ns >= $3 AND start_ns <= $4) AS inc FROM spans"
-        "  WHERE (start_ns >= $1 AND start_ns < $2) OR (start_ns >= $3 AND start_ns <= $4)),"
-        " e AS (SELECT p.service AS caller, c.service AS callee, p.inc, p.trace_id,"
-        "  greatest(p.dur - c.dur, 0) / 1e6 AS gap FROM s p JOIN s c"
-        "  ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id AND c.service <> p.service"
-        "  WHERE p.service <> '' AND c.service <> '')"
-        " SELECT caller, callee, coalesce(quantile_cont(gap, 0.5) FILTER (WHERE NOT inc), 0),"
-        "  coalesce(quantile_cont(gap, 0.9) FILTER (WHERE NOT inc), 0),"
-        "  coalesce(quantile_cont(gap, 0.5) FILTER (WHERE inc), 0),"
-        "  count(*) FILTER (WHERE NOT inc), count(*) FILTER (WHERE inc),"
-        "  coalesce(arg_max(trace_id, gap) FILTER (WHERE inc), '')"
-        " FROM e GROUP BY caller, callee ORDER BY caller, callee",
-        [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
-    )
-    return [EdgeGap(*r) for r in rows]
+    def metric_points(self, service: str, name: str, window: TimeRange) -> list[tuple[int, float]]:
+        """(ts, mean over the service's series of that name) inside `window`, in time order."""
+        rows = self.store.rows(
+            "SELECT ts_ns, avg(value) FROM metrics WHERE service = $1 AND name = $2 AND value IS NOT NULL"
+            " AND isfinite(value) AND ts_ns BETWEEN $3 AND $4 GROUP BY ts_ns ORDER BY ts_ns",
+            [service, name, window.start_ns, window.end_ns],
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]

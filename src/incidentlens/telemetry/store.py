@@ -90,6 +90,20 @@ class TelemetryStore:
         buffer.clear()
         return n
 
+    def attach_copy(self, path: Path) -> dict[str, int]:
+        """Copy every table of another store file (read-only) into this one; rows copied per table."""
+        try:
+            self._con.execute("ATTACH ? AS other (READ_ONLY)", [str(path)])
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open telemetry store {path}: {exc}") from None
+        try:
+            with self.transaction():
+                for table in TABLES:
+                    self.execute(f'INSERT INTO "{table}" SELECT * FROM other."{table}"')
+        finally:
+            self._con.execute("DETACH other")
+        return self.counts()
+
     def counts(self) -> dict[str, int]:
         return {t: int(self.scalar(f'SELECT count(*) FROM "{t}"') or 0) for t in TABLES}
 

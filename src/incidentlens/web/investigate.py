@@ -1,35 +1,37 @@
-"""The investigation a background job runs: configured telemetry plus the alert, through the same pipeline as
-`incidentlens investigate`, recorded on the alert's incident."""
+"""The investigation a background job runs: the configured sources around the queued alert, through the same
+use case as `incidentlens investigate`, recorded on the alert's incident."""
 
 from __future__ import annotations
 
 import multiprocessing
+import queue
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from incidentlens.errors import InputError
-from incidentlens.ingest.runner import ingest_paths
 from incidentlens.ingest.sink import RowSink
+from incidentlens.investigation import InvestigationRequest, InvestigationResult
+from incidentlens.investigation import run as run_investigation
+from incidentlens.investigation.record import record_result
 from incidentlens.memory.fingerprint import Fingerprint
 from incidentlens.memory.index import MemoryIndex
 from incidentlens.memory.indexing import load_fingerprints
 from incidentlens.memory.retrieve import recaller
-from incidentlens.model.enums import IncidentStatus, Severity
-from incidentlens.pipeline import Investigation, investigate
-from incidentlens.report.render import render_json
+from incidentlens.model.enums import IncidentStatus
+from incidentlens.sources.config import SourceConfig
+from incidentlens.sources.protocol import SourceProgress, SourceQuery, SourceReport
+from incidentlens.sources.registry import build_source
 from incidentlens.store import lifecycle_repository
 from incidentlens.store.database import Database
 from incidentlens.store.jobs_repository import JobRow
 from incidentlens.store.rows import StatusEvent, datetime_to_ns
-from incidentlens.telemetry.store import TelemetryStore
 from incidentlens.web.intake import replay_into
 from incidentlens.web.settings import WebSettings
 from incidentlens.web.worker import Investigator, Progress
 from incidentlens.workflow.audit import append_audit
 from incidentlens.workflow.incidents import INCIDENT_ENTITY, incident_facts
-from incidentlens.workflow.investigations import SYSTEM_ACTOR, record_investigation
+from incidentlens.workflow.investigations import SYSTEM_ACTOR
 
 __all__ = ["default_investigator"]
 
@@ -38,38 +40,30 @@ _BEFORE_INVESTIGATING = (IncidentStatus.DETECTED, IncidentStatus.OPENED, Inciden
 
 
 def default_investigator(settings: WebSettings) -> Investigator:
-    """Investigate `telemetry.paths` with the queued alert as the alert (its start is the alert time)."""
+    """Investigate the configured sources around the queued alert (its start gives the window)."""
 
     def run(db: Database, job: JobRow, progress: Progress) -> int | None:
         incident = incident_facts(db, incident_id=job.incident_id).incident
         if not incident.is_open:
             progress(f"skipped: {incident.id} is {incident.status.value}")
             return None
-        if not settings.telemetry_paths:
-            raise InputError("no telemetry to investigate: configure 'telemetry: {paths: [...]}' in the settings file")
-        progress("investigating (in a worker process)")
+        if not settings.sources:
+            raise InputError(
+                "no telemetry to investigate: configure 'sources:' in the settings file (see docs/sources.md)"
+            )
+        progress(f"investigating in a worker process: {', '.join(c.name for c in settings.sources)}")
         fingerprints = load_fingerprints(db)
-        paths = [str(p) for p in settings.telemetry_paths]
-        # A separate process: the analysis is CPU-bound Python, and in this process it would hold the GIL
-        # while webhooks wait. Spawned per job, so nothing of a failed run lingers.
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            result = pool.submit(analyse_alert, paths, job.payload, fingerprints).result()
+        result = _in_worker_process(settings.sources, job.payload, fingerprints, progress)
         progress("recording")
-        brief = result.brief
-        top = result.hypotheses[0] if result.hypotheses else None
-        recorded = record_investigation(
+        recorded = record_result(
             db,
-            title=brief.title,
-            service=top.service if top else incident.service,
-            severity=Severity(brief.severity) if brief.severity in set(Severity) else incident.severity,
-            detected_ns=datetime_to_ns(incident.detected_at),
-            alert_fingerprint=incident.alert_fingerprint,
-            evidence=list(result.evidence.values()),
-            hypotheses=list(result.hypotheses),
-            brief_json=render_json(brief),
+            result,
             workspace="web",
-            inputs={**brief.inputs, "job": job.id, "alerts": job.alerts},
+            inputs={**result.brief.inputs, "job": job.id, "alerts": job.alerts},
             into_incident=job.incident_id,
+            detected_ns=datetime_to_ns(incident.detected_at),
+            service=incident.service,
+            severity=incident.severity,
         )
         _mark_investigating(db, recorded.incident_id)
         return recorded.investigation_id
@@ -77,15 +71,71 @@ def default_investigator(settings: WebSettings) -> Investigator:
     return run
 
 
-def analyse_alert(paths: list[str], payload: dict[str, Any], fingerprints: list[Fingerprint]) -> Investigation:
-    """Ingest the telemetry and the queued alert into a private store and investigate (runs in a child)."""
-    with TelemetryStore() as store:
-        ingest_paths([Path(p) for p in paths], store)
-        sink = RowSink()
-        replay_into(sink, payload)
-        store.append(sink)
-        recall = recaller(MemoryIndex(fingerprints)) if fingerprints else None
-        return investigate(store, inputs=store.counts(), recall=recall)
+def _in_worker_process(
+    sources: tuple[SourceConfig, ...], payload: dict[str, Any], fingerprints: list[Fingerprint], progress: Progress
+) -> InvestigationResult:
+    """A separate process: the analysis is CPU-bound Python, and in this process it would hold the GIL while
+    webhooks wait. Spawned per job, so nothing of a failed run lingers; its progress comes back on a queue."""
+    context = multiprocessing.get_context("spawn")
+    messages: multiprocessing.Queue[str] = context.Queue()
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_child_progress, initargs=(messages,)
+    ) as pool:
+        future = pool.submit(analyse_alert, sources, payload, fingerprints)
+        while not future.done():
+            _relay(messages, progress, wait=0.2)
+        _relay(messages, progress, wait=0.0)
+        return future.result()
+
+
+def _relay(messages: multiprocessing.Queue[str], progress: Progress, *, wait: float) -> None:
+    try:
+        progress(messages.get(timeout=wait) if wait else messages.get_nowait())
+    except queue.Empty:
+        return
+
+
+_progress_queue: multiprocessing.Queue[str] | None = None
+
+
+def _child_progress(messages: multiprocessing.Queue[str]) -> None:
+    global _progress_queue
+    _progress_queue = messages
+
+
+def _report(message: str) -> None:
+    if _progress_queue is not None:
+        _progress_queue.put_nowait(message)
+
+
+class QueuedAlertSource:
+    """The alert that started the job, as the webhook parsed it: a local source that gives the window."""
+
+    kind = "webhook"
+    signals = ("alerts",)
+    live = False
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.name = "alert"
+        self.payload = payload
+
+    def load(self, query: SourceQuery, sink: RowSink, progress: SourceProgress) -> SourceReport:
+        replay_into(sink, self.payload)
+        report = SourceReport(self.name, self.kind, str(self.payload.get("source") or "webhook"))
+        report.add_rows("alerts", sink.alerts.total)
+        return report
+
+
+def analyse_alert(
+    sources: tuple[SourceConfig, ...], payload: dict[str, Any], fingerprints: list[Fingerprint]
+) -> InvestigationResult:
+    """Investigate the queued alert with the configured sources (runs in the worker process)."""
+    request = InvestigationRequest(
+        sources=(QueuedAlertSource(payload), *(build_source(c) for c in sources)),
+        recall=recaller(MemoryIndex(fingerprints)) if fingerprints else None,
+        progress=_report,
+    )
+    return run_investigation(request)
 
 
 def _mark_investigating(db: Database, incident_id: str) -> None:

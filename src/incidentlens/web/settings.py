@@ -9,9 +9,11 @@ web:
   webhook_secrets: {alertmanager: ..., pagerduty: ...}
   slack_webhook_url: https://hooks.slack.com/services/...
   queue_size: 100            # investigations waiting at most (coalesced per incident beyond that)
-telemetry:
-  paths: [/var/log/shop, /srv/otel/traces.json]   # ingested like `investigate` for background investigations
+sources:                     # every source here is queried by background investigations (see docs/sources.md)
+  prom: {kind: prometheus, url: http://prometheus:9090}
+  shop-files: {kind: files, paths: [/var/log/shop]}
 ```
+The older `telemetry: {paths: [...]}` still works: it becomes a `files` source named `telemetry`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from incidentlens.errors import ConfigError
+from incidentlens.sources.config import SourceConfig, parse_sources
+from incidentlens.sources.registry import build_source
 from incidentlens.workflow.config import Settings, load_settings
 
 __all__ = ["WEBHOOK_SOURCES", "WebSettings", "hash_token", "load_web_settings", "web_settings_from"]
@@ -47,7 +51,7 @@ class WebSettings:
     secret_key: str | None = None
     token_hashes: Mapping[str, str] = field(default_factory=dict)  # sha256 hex -> user name
     webhook_secrets: Mapping[str, str] = field(default_factory=dict)
-    telemetry_paths: tuple[Path, ...] = ()
+    sources: tuple[SourceConfig, ...] = ()  # what background investigations query, in this order
     slack_webhook_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     queue_size: int = 100
@@ -91,7 +95,7 @@ def web_settings_from(settings: Settings, *, workspace: Path, database_url: str 
         secret_key=_optional_str(web, "secret_key", where),
         token_hashes=_token_hashes(settings, where),
         webhook_secrets=dict(secrets),
-        telemetry_paths=_telemetry_paths(settings, where),
+        sources=_sources(settings, where),
         slack_webhook_url=_optional_str(web, "slack_webhook_url", where),
         public_base_url=base.rstrip("/"),
         queue_size=queue_size,
@@ -125,9 +129,23 @@ def _token_hashes(settings: Settings, where: str) -> dict[str, str]:
     return hashes
 
 
-def _telemetry_paths(settings: Settings, where: str) -> tuple[Path, ...]:
-    paths = settings.section("telemetry").get("paths") or []
-    if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
-        raise ConfigError(f"{where}: 'telemetry.paths' must be a list of files or folders")
-    base = settings.path.parent if settings.path is not None else Path()
-    return tuple(p if p.is_absolute() else base / p for p in (Path(s).expanduser() for s in paths))
+def _sources(settings: Settings, where: str) -> tuple[SourceConfig, ...]:
+    """The `sources:` section, plus the older `telemetry.paths` as a `files` source named `telemetry`."""
+    base = settings.path.parent if settings.path is not None else None
+    configured = parse_sources(settings.raw.get("sources"), where=where, base=base)
+    telemetry = settings.section("telemetry")
+    unknown = sorted(set(map(str, telemetry)) - {"paths"})
+    if unknown:
+        raise ConfigError(
+            f"{where}: 'telemetry' has unknown key(s) {', '.join(unknown)}: configure sources under 'sources:' "
+            "(see docs/sources.md)"
+        )
+    paths = telemetry.get("paths")
+    if paths:
+        if "telemetry" in configured:
+            raise ConfigError(f"{where}: 'telemetry.paths' and a source named 'telemetry' both exist: keep one")
+        entry = {"kind": "files", "paths": paths}
+        configured["telemetry"] = parse_sources({"telemetry": entry}, where=where, base=base)["telemetry"]
+    for config in configured.values():
+        build_source(config)  # an unknown kind or option fails at start-up, not at 3 a.m. with the first alert
+    return tuple(configured.values())

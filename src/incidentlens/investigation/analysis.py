@@ -1,0 +1,170 @@
+"""The deterministic core of an investigation: windows, every analyser, ranked hypotheses.
+
+It reads telemetry only through `TelemetryQueries`, so it runs the same over the local store or a backend
+that answers by pushdown. Optional steps (`steps.py`) and the brief (`brief.py`) come after it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from incidentlens.analyze.changes import change_findings, change_window
+from incidentlens.analyze.edges import edge_latency_findings
+from incidentlens.analyze.evidence_ids import strength
+from incidentlens.analyze.findings import Analysis
+from incidentlens.analyze.locus import find_loci
+from incidentlens.analyze.logs import log_findings
+from incidentlens.analyze.metrics import metric_findings
+from incidentlens.analyze.topology import build_graph
+from incidentlens.analyze.traces import error_origin_findings, latency_findings, silence_findings
+from incidentlens.analyze.windows import DEFAULT_SEARCH_BEFORE_ALERT_NS, Windows, choose_windows, detect_onset
+from incidentlens.diagnose.hypotheses import build_hypotheses
+from incidentlens.diagnose.rank import ServiceScore, score_services
+from incidentlens.errors import InputError
+from incidentlens.memory.fingerprint import Symptoms
+from incidentlens.memory.index import Match
+from incidentlens.model import AnalyzerKind, FaultKind, Finding, Hypothesis, TimeRange
+from incidentlens.telemetry.protocol import TelemetryQueries
+
+ONSET_BIN_NS = 30 * 1_000_000_000
+LOCATE_TOP = 3  # hypotheses that get code regions, code locations and trace features
+MAX_LOCI = 3
+
+
+@dataclass(frozen=True)
+class Investigation:
+    """One investigation in flight: what the analysis found, refined by optional steps.
+
+    `queries` stays usable until the run that created it ends (steps read more telemetry through it).
+    `analysis.evidence` may grow as steps add evidence; hypotheses cite evidence ids in it.
+    """
+
+    queries: TelemetryQueries
+    windows: Windows
+    analysis: Analysis
+    graph: nx.DiGraph
+    scores: tuple[ServiceScore, ...]
+    hypotheses: tuple[Hypothesis, ...]
+    abstained: bool
+    notes: tuple[str, ...] = ()
+    memory_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # hypothesis id -> notes
+    matches: tuple[Match, ...] = ()
+    symptoms: Symptoms | None = None
+
+    @property
+    def affected(self) -> tuple[str, ...]:
+        return tuple(sorted({s.service for s in self.scores if s.score >= 0.2}))
+
+
+def detect_windows(
+    queries: TelemetryQueries,
+    *,
+    alert_ns: int | None = None,
+    onset_ns: int | None = None,
+    within: TimeRange | None = None,
+) -> Windows:
+    """Normal period, incident and onset from the data, narrowed to `within` when the window was given.
+
+    The onset is `onset_ns` when given, else the first sustained departure of errors or slow requests before
+    the alert (or in the last two thirds of the data without an alert).
+    """
+    bounds = queries.bounds()
+    if bounds is None:
+        raise InputError("no logs, spans or metrics to investigate: ingest telemetry first")
+    start, end = bounds.start_ns, bounds.end_ns
+    if within is not None:
+        start, end = max(start, within.start_ns), max(min(end, within.end_ns), max(start, within.start_ns))
+    if alert_ns is None:
+        firing = [a for a in queries.alerts() if a.starts_ns and start <= a.starts_ns <= end]
+        alert_ns = firing[0].starts_ns if firing else None
+    if onset_ns is None:
+        if alert_ns is not None:
+            search_from, search_to = alert_ns - DEFAULT_SEARCH_BEFORE_ALERT_NS, alert_ns
+        else:
+            search_from, search_to = start + (end - start) // 3, end
+        timeline = queries.error_timeline(TimeRange(start, end), ONSET_BIN_NS, reference_end_ns=search_from)
+        onset_ns = detect_onset(timeline, search_from_ns=search_from, search_to_ns=search_to)
+        return choose_windows(data_start_ns=start, data_end_ns=end, alert_ns=alert_ns, onset_ns=onset_ns)
+    windows = choose_windows(data_start_ns=start, data_end_ns=end, alert_ns=alert_ns, onset_ns=onset_ns)
+    return dataclasses.replace(windows, onset_reason="given by the user")
+
+
+def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: TimeRange | None = None) -> Analysis:
+    """Every analyser over the windows. `metric_baseline`: a longer normal period for metrics (60 s series
+    need more points than one minute)."""
+    base, inc = windows.baseline, windows.incident
+    volumes = queries.service_volumes(base, inc)
+    known = {s.service for s in volumes if s.baseline_spans or s.incident_spans}
+    result = Analysis()
+    result.extend(
+        error_origin_findings(queries.error_origins(base, inc), known_services=known, baseline=base, incident=inc)
+    )
+    result.extend(edge_latency_findings(queries.edge_gaps(base, inc), incident=inc))
+    result.extend(latency_findings(queries.self_time_shifts(base, inc), known_services=known, incident=inc))
+    result.extend(silence_findings(volumes, baseline=base, incident=inc))
+    result.extend(log_findings(queries.log_message_groups(base, inc), baseline=base, incident=inc))
+    result.extend(metric_findings(queries.metric_shifts(metric_baseline or base, inc), incident=inc))
+    result.extend(code_path_findings(queries, base, inc))
+    result.extend(change_findings(queries.changes(change_window(windows.onset_ns)), onset_ns=windows.onset_ns))
+    return result
+
+
+def code_path_findings(queries: TelemetryQueries, base: TimeRange, inc: TimeRange) -> Analysis:
+    """Services whose own log statements show a code path that stopped part-way (see `analyze/locus.py`).
+
+    A path that stopped for every request is strong evidence; one that still completes for most is weak.
+    """
+    out = Analysis()
+    for service, counts in queries.logger_counts_by_service(base, inc).items():
+        regions = [locus for locus in find_loci(counts, service=service, incident=inc) if locus.is_region]
+        if regions:
+            best = regions[0]
+            finding = Finding(
+                AnalyzerKind.CODE_PATH,
+                service,
+                FaultKind.CODE,
+                strength(best.score, 10.0) * best.stopped_share,
+                (best.evidence.id,),
+                None,
+                best.evidence.summary,
+            )
+            out.add(best.evidence, finding)
+    return out
+
+
+def investigate(
+    queries: TelemetryQueries, windows: Windows, *, metric_baseline: TimeRange | None = None
+) -> Investigation:
+    """Analyse, rank services into hypotheses, and give the leading ones the code region their logs show."""
+    analysis = analyse(queries, windows, metric_baseline=metric_baseline)
+    bounds = queries.bounds()
+    if bounds is None:
+        raise InputError("no logs, spans or metrics to investigate: ingest telemetry first")
+    graph = build_graph(queries.edges(TimeRange(bounds.start_ns, bounds.end_ns)))
+    scores = score_services(analysis.findings, graph)
+    hypotheses, abstained = build_hypotheses(scores, analysis.evidence)
+    located = tuple(
+        with_locus(h, queries, windows, analysis) if i < LOCATE_TOP else h for i, h in enumerate(hypotheses)
+    )
+    return Investigation(queries, windows, analysis, graph, tuple(scores), located, abstained)
+
+
+def with_locus(h: Hypothesis, queries: TelemetryQueries, windows: Windows, analysis: Analysis) -> Hypothesis:
+    """The hypothesis with the code region where its service's behaviour changed, when its logs show one."""
+    loci = find_loci(
+        queries.logger_counts(h.service, windows.baseline, windows.incident),
+        service=h.service,
+        incident=windows.incident,
+    )[:MAX_LOCI]
+    if not loci:
+        return h
+    for locus in loci:
+        analysis.add(locus.evidence)
+    return dataclasses.replace(
+        h,
+        component=" | ".join(locus.text for locus in loci),
+        supporting=(*h.supporting, *(locus.evidence.id for locus in loci)),
+    )

@@ -1,0 +1,157 @@
+"""The one way to run an investigation, whatever the edge (CLI, web worker, benchmark, memory, verify-fix).
+
+1. Local sources (files, a queued alert) are read into a private store.
+2. The window is decided: the user's times, else the first firing alert, else (files only) the data.
+3. Live sources fetch that window; a failing source becomes a note in the brief, not a failure.
+4. The deterministic analysis, then the optional steps, then the brief with its Sources section.
+Recording is separate (`record.py`), so a worker process can investigate and its parent record.
+"""
+
+from __future__ import annotations
+
+import time
+
+from incidentlens.errors import InputError, SourceError
+from incidentlens.ingest.sink import RowSink
+from incidentlens.investigation.analysis import Investigation, detect_windows, investigate
+from incidentlens.investigation.brief import build_brief
+from incidentlens.investigation.request import InvestigationRequest, InvestigationResult
+from incidentlens.investigation.steps import Step, locate_code, recall_memory
+from incidentlens.investigation.window import fetch_window
+from incidentlens.model import Alert, TimeRange
+from incidentlens.sources.protocol import Source, SourceQuery, SourceReport
+from incidentlens.telemetry.queries import DuckDBQueries
+from incidentlens.telemetry.store import TelemetryStore
+
+SIGNALS = ("logs", "spans", "metrics")
+_SIGNAL_WORDS = {"logs": "logs", "spans": "traces", "metrics": "metrics"}
+
+
+def run(request: InvestigationRequest) -> InvestigationResult:
+    """Investigate in a private in-memory store (see the module docstring for the order of work)."""
+    with TelemetryStore() as store:
+        return run_on_store(store, request)
+
+
+def run_on_store(store: TelemetryStore, request: InvestigationRequest) -> InvestigationResult:
+    """Load the request's sources into `store` (which may already hold data, e.g. a benchmark case or the
+    workspace written by `incidentlens ingest`) and investigate what it holds."""
+    queries = DuckDBQueries(store)
+    local = [s for s in request.sources if not s.live]
+    live = [s for s in request.sources if s.live]
+    reports: list[SourceReport] = []
+    unbounded = TimeRange(0, 2**62)
+    for source in local:
+        reports.append(_load(store, source, SourceQuery(unbounded, unbounded, request.services), request))
+    query: SourceQuery | None = None
+    alert = _first_firing_alert(queries)
+    if live or request.window.given:
+        query = fetch_window(
+            request,
+            alert_ns=alert.starts_ns if alert else None,
+            alert_end_ns=alert.ends_ns if alert else 0,
+            now_ns=time.time_ns(),
+        )
+    for source in live:
+        assert query is not None  # fetch_window raised otherwise
+        reports.append(_load(store, source, query, request))
+    if queries.bounds() is None:
+        raise InputError(_nothing_loaded(reports))
+    request.progress("analysing")
+    # The alert fixes the onset search only when it lies in the fetched window; otherwise (files) detection
+    # takes the first alert inside the data, as it always has.
+    in_window = alert is not None and query is not None and query.window.start_ns <= alert.starts_ns
+    windows = request.windows or detect_windows(
+        queries,
+        alert_ns=alert.starts_ns if alert is not None and in_window else None,
+        onset_ns=request.window.onset_ns,
+        within=query.window if query is not None else None,
+    )
+    inv = investigate(queries, windows, metric_baseline=request.metric_baseline)
+    for step in _steps(request):
+        inv = step(inv)
+    request.progress("writing the brief")
+    brief = build_brief(
+        inv,
+        inputs=store.counts(),
+        title=request.title,
+        notes=tuple(note for r in reports for note in _notes_of(r)),
+        sources=tuple(reports),
+        coverage_gaps=coverage_gaps(queries, reports),
+    )
+    return InvestigationResult(brief, inv.hypotheses, dict(inv.analysis.evidence), windows, tuple(reports))
+
+
+def _steps(request: InvestigationRequest) -> list[Step]:
+    steps: list[Step] = []
+    if request.repository is not None:
+        steps.append(_announced(request, "locating code", locate_code(request.repository)))
+    if request.recall is not None:
+        steps.append(_announced(request, "looking up similar incidents", recall_memory(request.recall)))
+    steps.extend(request.steps)
+    return steps
+
+
+def _announced(request: InvestigationRequest, what: str, step: Step) -> Step:
+    def announced(inv: Investigation) -> Investigation:
+        request.progress(what)
+        return step(inv)
+
+    return announced
+
+
+def _load(store: TelemetryStore, source: Source, query: SourceQuery, request: InvestigationRequest) -> SourceReport:
+    """One source into the store, atomically: a source that fails leaves none of its rows behind."""
+    request.progress(f"{source.name}: loading ({source.kind})")
+    started = time.perf_counter()
+    try:
+        with store.transaction():
+            sink = RowSink()
+            sink.attach(store.append_buffer)
+            report = source.load(query, sink, request.progress)
+            store.append(sink)
+    except SourceError as exc:
+        report = SourceReport(source.name, source.kind, "", failed=True, errors=[str(exc)])
+    report.seconds = report.seconds or time.perf_counter() - started
+    return report
+
+
+def _notes_of(report: SourceReport) -> list[str]:
+    """What the brief's notes repeat from a source: failures and cuts a reader must not miss."""
+    head = f"source {report.name} ({report.kind})"
+    notes = [f"{head} failed: {e}" if report.failed else f"{head}: {e}" for e in report.errors]
+    notes.extend(f"{head}: {t}" for t in report.truncated)
+    return notes
+
+
+def _nothing_loaded(reports: list[SourceReport]) -> str:
+    if not reports:
+        return "nothing to investigate: give files, a bundle folder or --source"
+    said = "; ".join(f"{r.name}: {r.errors[0] if r.errors else 'no rows in the window'}" for r in reports)
+    return f"no logs, spans or metrics to investigate ({said})"
+
+
+def _first_firing_alert(queries: DuckDBQueries) -> Alert | None:
+    alerts = [a for a in queries.alerts() if a.starts_ns]
+    return alerts[0] if alerts else None
+
+
+def coverage_gaps(queries: DuckDBQueries, reports: list[SourceReport]) -> tuple[str, ...]:
+    """Signals no source returned at all, and services that have some signals but not ones others have."""
+    by_signal = queries.services_by_signal()
+    gaps: list[str] = []
+    everyone = set().union(*by_signal.values()) if by_signal else set()
+    for signal in SIGNALS:
+        word = _SIGNAL_WORDS[signal]
+        covered = by_signal.get(signal, set())
+        if not covered:
+            gaps.append(f"no {word} from any source")
+            continue
+        missing = sorted(everyone - covered)
+        if missing:
+            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+            gaps.append(f"no {word} for {shown}")
+    failed = [r.name for r in reports if r.failed]
+    if failed:
+        gaps.append(f"source(s) that did not answer: {', '.join(failed)}")
+    return tuple(gaps)

@@ -1,0 +1,165 @@
+"""What the telemetry questions answer: small typed rows, the same whichever backend computed them.
+
+Analyses import these (and `protocol.TelemetryQueries`), never a database module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    start_ns: int
+    end_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorOrigin:
+    """Error spans with no erroring child, grouped: where failures start inside traces."""
+
+    service: str
+    operation: str
+    kind: str
+    peer: str
+    has_children: bool
+    count: int
+    baseline_count: int
+    message: str
+    exception_type: str
+    example_trace: str
+    first_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class SelfTimeShift:
+    service: str
+    operation: str
+    kind: str
+    peer: str
+    has_server_child: bool
+    baseline_p50_ms: float
+    baseline_p90_ms: float
+    incident_p50_ms: float
+    incident_p90_ms: float
+    baseline_count: int
+    incident_count: int
+    example_trace: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceVolume:
+    service: str
+    baseline_spans: int
+    incident_spans: int
+    baseline_logs: int
+    incident_logs: int
+    baseline_metrics: int
+    incident_metrics: int
+    baseline_calls_in: int
+    incident_calls_in: int
+    baseline_traces: int = 0  # distinct traces among its spans and logs: the requests, not their parts
+    incident_traces: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MetricShift:
+    service: str
+    name: str
+    labels: str
+    baseline_median: float
+    baseline_mad: float
+    baseline_points: int
+    incident_median: float
+    incident_extreme: float
+    incident_points: int
+    first_ns: int
+    values: tuple[float, ...]
+    baseline_min: float = float("-inf")
+    baseline_max: float = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    caller: str
+    callee: str
+    calls: int
+    errors: int
+    via: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryStats:
+    error_rate_before: float
+    error_rate_during: float
+    p95_before_ms: float
+    p95_during_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class FrameGroup:
+    frames: str
+    exception_type: str
+    count: int
+    example: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggerCount:
+    """How often one log statement (logger or class plus line) wrote in each window."""
+
+    logger: str
+    level: str
+    baseline_count: int
+    incident_count: int
+    example: str
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeGap:
+    """Time a caller's span spends around a child span in another service (network and queueing between them)."""
+
+    caller: str
+    callee: str
+    baseline_p50_ms: float
+    baseline_p90_ms: float
+    incident_p50_ms: float
+    baseline_count: int
+    incident_count: int
+    example_trace: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogMessageGroup:
+    """Lines of one service and level with the same message, counted per window.
+
+    `*_traces` count distinct trace ids per message. The example is one real line (its body, `file:line`
+    and trace id, empty when it has none): the first in the incident window when the message occurs there,
+    else the first in the normal period. `first_ns` is 0 when the message is absent from the incident.
+    """
+
+    service: str
+    level: str
+    message: str
+    baseline_count: int
+    incident_count: int
+    baseline_traces: int
+    incident_traces: int
+    exception_type: str
+    example: str
+    example_source: str
+    example_trace: str
+    first_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSpanRow:
+    """One span of a trace, as the exemplar waterfall needs it."""
+
+    span_id: str
+    parent_span_id: str
+    service: str
+    name: str
+    start_ns: int
+    end_ns: int
+    error: bool
