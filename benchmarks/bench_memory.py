@@ -34,13 +34,13 @@ from typing import Any
 import orjson
 
 from incidentlens.investigation import InvestigationRequest, run
+from incidentlens.investigation import InvestigationResult as Investigation
 from incidentlens.memory.fingerprint import Family, Feature, Fingerprint, Symptoms
 from incidentlens.memory.index import MemoryIndex
 from incidentlens.memory.indexing import index_incident, load_fingerprints, load_index, reindex_all
 from incidentlens.memory.retrieve import SEEN_BEFORE, Recall, recaller
 from incidentlens.memory.stats import memory_stats
 from incidentlens.model import FaultKind, HypothesisStatus, IncidentStatus, Severity
-from incidentlens.investigation import InvestigationResult as Investigation
 from incidentlens.report.render import render_json
 from incidentlens.simulate import FAULTS, simulate
 from incidentlens.store import set_incident_status

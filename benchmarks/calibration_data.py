@@ -18,8 +18,8 @@ from incidentlens.bench.rca import Dataset, discover
 from incidentlens.diagnose.rank import score_services
 from incidentlens.ingest.runner import ingest_paths
 from incidentlens.ingest.sink import RowSink
-from incidentlens.model import TimeRange
 from incidentlens.investigation.analysis import analyse, detect_windows
+from incidentlens.model import TimeRange
 from incidentlens.simulate import FAULTS, simulate
 from incidentlens.telemetry.queries import DuckDBQueries
 from incidentlens.telemetry.store import TelemetryStore

@@ -47,9 +47,7 @@ def test_a_span_without_kind_calling_one_other_service_is_a_call_to_it() -> None
         _call(sink, f"i{i:02d}", (100_000 + i * 1000) * MS, gap_ms=200)
     with TelemetryStore() as store:
         store.append(sink)
-        shifts = DuckDBQueries(store).self_time_shifts(
-            TimeRange(0, 50_000 * MS), TimeRange(100_000 * MS, 200_000 * MS)
-        )
+        shifts = DuckDBQueries(store).self_time_shifts(TimeRange(0, 50_000 * MS), TimeRange(100_000 * MS, 200_000 * MS))
     call = next(s for s in shifts if s.operation == "HTTP GET")
     assert call.peer == "verification" and call.has_server_child
     assert call.incident_p50_ms > 100 > call.baseline_p50_ms
