@@ -16,15 +16,33 @@ PURE_PACKAGES = ("model", "analyze", "diagnose", "propose", "report")
 IO_MODULES = {"subprocess", "socket", "sqlite3", "duckdb", "sqlalchemy", "httpx", "urllib", "requests", "shutil"}
 
 
-def _imports(path: Path) -> set[str]:
+def _modules(path: Path) -> set[str]:
+    """Every module a file imports at run time (imports under `if TYPE_CHECKING:` excluded)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for child in ast.walk(node)
+    }
     names: set[str] = set()
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+def _imports(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in _modules(path)}
+
+
+def _files(*packages: str) -> list[Path]:
+    return [p for package in packages for p in sorted((SRC / package).rglob("*.py"))]
 
 
 def test_pure_packages_import_no_io_modules() -> None:
@@ -49,3 +67,70 @@ def test_every_command_is_documented_in_the_readme() -> None:
     commands = sorted(get_command(app).commands)  # type: ignore[attr-defined]
     missing = [name for name in commands if not re.search(rf"incidentlens {name}\b", readme)]
     assert commands and missing == []
+
+
+# What the analysis may read: typed records and the telemetry *questions*, never a database or a source.
+ANALYSIS_MAY_IMPORT = (
+    "incidentlens.model",
+    "incidentlens.analyze",
+    "incidentlens.diagnose",
+    "incidentlens.errors",
+    "incidentlens.telemetry.rows",
+    "incidentlens.telemetry.protocol",
+)
+
+
+def test_analysis_imports_no_io_even_indirectly() -> None:
+    offenders = {
+        str(path.relative_to(SRC)): sorted(
+            m for m in _modules(path) if m.startswith("incidentlens.") and not m.startswith(ANALYSIS_MAY_IMPORT)
+        )
+        for path in _files("analyze", "diagnose")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_investigation_core_reads_telemetry_only_through_the_protocol() -> None:
+    core = [SRC / "investigation" / name for name in ("analysis.py", "steps.py", "brief.py", "pictures.py")]
+    banned = ("incidentlens.telemetry.queries", "incidentlens.telemetry.store", "duckdb", "incidentlens.sources.http")
+    offenders = {str(p.relative_to(SRC)): sorted(m for m in _modules(p) if m.startswith(banned)) for p in core}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_edges_build_requests_and_never_touch_tables_or_the_analysis() -> None:
+    """CLI and web call the investigation use case and the workflow; they never reach below them."""
+    banned = (
+        "sqlalchemy",
+        "incidentlens.store.tables",
+        "incidentlens.diagnose",
+        "incidentlens.investigation.analysis",
+        "incidentlens.investigation.steps",
+        "incidentlens.telemetry.queries",
+    )
+    offenders = {
+        str(path.relative_to(SRC)): sorted(m for m in _modules(path) if m.startswith(banned))
+        for path in _files("cli", "web")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_every_source_kind_is_importable_and_implements_the_protocol() -> None:
+    import importlib
+
+    from incidentlens.sources.registry import SOURCE_KINDS
+
+    for kind, (module_name, class_name) in SOURCE_KINDS.items():
+        cls = getattr(importlib.import_module(module_name), class_name)
+        assert cls.kind == kind or kind in getattr(cls, "kinds", ()), kind
+        for member in ("signals", "live", "load"):
+            assert hasattr(cls, member), (kind, member)
+
+
+def test_vendor_http_clients_are_not_imported_by_sources() -> None:
+    """Live sources speak HTTP through the shared client (time-outs, retries, redaction) only."""
+    direct = {
+        str(p.relative_to(SRC))
+        for p in _files("sources")
+        if p.name != "http.py" and _imports(p) & {"httpx", "requests", "urllib3"}
+    }
+    assert direct == set()

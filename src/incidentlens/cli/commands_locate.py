@@ -14,12 +14,11 @@ from incidentlens.analyze.stackframes import PY_FRAME, at_frame, python_frame
 from incidentlens.analyze.stacktraces import parse_stacktrace
 from incidentlens.cli.app import app, out
 from incidentlens.errors import InputError
+from incidentlens.investigation.bundle_evidence import bundle_evidence
 from incidentlens.locate.locatecode import QueryKind, locate_code
 from incidentlens.locate.loggers import parse_logger_ref
 from incidentlens.model.records import CodeLocation
 from incidentlens.model.stack import Frame
-
-MAX_BUNDLE_TEMPLATES = 20
 
 
 def frames_from_text(text: str) -> tuple[list[Frame], list[str]]:
@@ -42,40 +41,6 @@ def frames_from_text(text: str) -> tuple[list[Frame], list[str]]:
         f'--frame {line[:80]!r}: not a stack frame (`at a.B.c(B.java:3)`, `File "x.py", line 3, in f`) '
         "or a location (`c.s.ContactsServiceImpl#31`, `payment.charge:42`, `main.go:23`)"
     )
-
-
-def _bundle_evidence(bundle: Path, service: str | None) -> tuple[list[str], list[Frame], list[str]]:
-    """Warning/error templates and logged stack frames of a bundle, read into a private in-memory store."""
-    from incidentlens.analyze.logs import mine_groups
-    from incidentlens.ingest.runner import ingest_paths
-    from incidentlens.locate.hypothesis import frames_from_json
-    from incidentlens.model.records import TimeRange
-    from incidentlens.telemetry.queries import DuckDBQueries
-    from incidentlens.telemetry.store import TelemetryStore
-
-    if not bundle.is_dir():
-        raise InputError(f"--bundle {bundle}: not a folder")
-    with TelemetryStore() as store:
-        ingest_paths([bundle], store)
-        queries = DuckDBQueries(store)
-        bounds = queries.bounds()
-        if bounds is None:
-            return [], [], [f"{bundle}: no telemetry found"]
-        whole = TimeRange(bounds.start_ns, bounds.end_ns + 1)
-        # the same mined templates investigate uses; warnings and errors only
-        mined = mine_groups(queries.log_message_groups(TimeRange(bounds.start_ns, bounds.start_ns), whole))
-        stats = [
-            s
-            for s in mined
-            if s.level in ("WARN", "ERROR", "FATAL") and s.incident_count and (service is None or s.service == service)
-        ]
-        stats.sort(key=lambda s: (-s.incident_count, s.template))
-        templates = list(dict.fromkeys(s.template for s in stats))[:MAX_BUNDLE_TEMPLATES]
-        services = sorted({s.service for s in stats if s.service} | ({service} if service else set()))
-        frames = [
-            f for svc in services for g in queries.exception_frames(svc, whole) for f in frames_from_json(g.frames)
-        ]
-    return templates, frames, []
 
 
 def _as_json(loc: CodeLocation) -> dict[str, Any]:
@@ -123,7 +88,7 @@ def locate_cmd(
     elif template is not None:
         templates = [template]
     elif bundle is not None:
-        templates, frames, notes = _bundle_evidence(bundle, service)
+        templates, frames, notes = bundle_evidence(bundle, service)
     result = locate_code(
         repo,
         service=service,

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy.orm import Session
 
 from incidentlens.errors import InputError
 from incidentlens.ingest.alertmanager import add_alert
@@ -28,6 +27,9 @@ from incidentlens.web.errors import QueueFullError
 from incidentlens.workflow.audit import append_audit
 from incidentlens.workflow.incidents import INCIDENT_ENTITY
 from incidentlens.workflow.investigations import SYSTEM_ACTOR, ns_to_datetime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["INVESTIGATE", "AlertOutcome", "IntakeResult", "ParsedAlert", "accept_alerts", "parse_payload"]
 
