@@ -161,7 +161,7 @@ class _Run:
         self.report.errors.extend(failures.values())
 
     def main_query(self, query: SourceQuery) -> str | None:
-        """The default LogQL: the selector, narrowed to the services; None when no label names services."""
+        """The default LogQL: the selector narrowed to the services; None without a selector or service label."""
         source = self.source
         if source.selector is not None and not query.services:
             return source.selector
