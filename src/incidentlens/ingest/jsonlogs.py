@@ -84,6 +84,127 @@ def render_template(template: str, props: dict[str, Any]) -> str:
     return _TEMPLATE_HOLE.sub(fill, template)
 
 
+def add_json_log(
+    obj: dict[str, Any],
+    sink: RowSink,
+    *,
+    src: str,
+    line: int | None = None,
+    source: str | None = None,
+    service: str = "",
+    ts_fallback: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """One JSON log object (any shape this module reads, nested or flat) -> one logs row in `sink`.
+
+    Problems are reported under `src` (and `line`); the row's `source` is `source`, else `src:line`.
+    `service` is the fallback when the object names none, `ts_fallback` when it has no usable time.
+    Returns the row added (column -> value), or None when the object is not a log record.
+    """
+    if any(k in obj for k in _OTLP_KEYS):
+        sink.problem(src, "OTLP/JSON envelope in a JSON-lines log; read it as OTLP", line=line)
+        return None
+    flat = flatten(obj)
+    used: set[str] = set()
+
+    def pick(keys: tuple[str, ...]) -> tuple[str, Any]:
+        for key in keys:
+            value = flat.get(key)
+            if value is not None and value != "" and not isinstance(value, list | dict):
+                return key, value
+        return "", None
+
+    ts_ns = None
+    for key in _TIME_KEYS:
+        if key in flat:
+            ts_ns = parse_time_ns(flat[key])
+            if ts_ns is None and isinstance(flat[key], int | float) and not isinstance(flat[key], bool):
+                ts_ns = _MAX_NS + 1  # numeric but beyond the column's range: report it below
+            if ts_ns is not None and not _MIN_NS <= ts_ns <= _MAX_NS:
+                sink.problem(src, f"{key} {flat[key]!r} is out of range; kept in attributes", line=line)
+                ts_ns = None
+                break
+            if ts_ns is not None:
+                used.add(key)
+                break
+    level = ""
+    for key in _LEVEL_KEYS:
+        if key in flat:
+            level = normalize_level(flat[key])
+            if level:
+                used.update(k for k in (key, "level_value") if k in flat)  # logback repeats it as a number
+                break
+    if not level and "@t" in flat:
+        level = "INFO"  # CLEF omits @l for Information
+    msg_key, body = pick(_MESSAGE_KEYS)
+    if body is None and isinstance(flat.get("@mt"), str):
+        body = render_template(flat["@mt"], flat)
+    body = "" if body is None else body if isinstance(body, str) else dumps(body)
+    svc_key, named_service = pick(_SERVICE_KEYS)
+    log_key, logger = pick(_LOGGER_KEYS)
+    if logger is None and "levelname" in flat:
+        log_key, logger = pick(("name",))  # python-json-logger: `name` is the logger
+    used.update(k for k in (msg_key, svc_key, log_key) if k)
+    trace_id = _id(sink, src, line, flat, _TRACE_KEYS, 32, used)
+    span_id = _id(sink, src, line, flat, _SPAN_KEYS, 16, used)
+    exception_type, frames, attrs_extra = _exception(flat, body)
+    attrs = {k: v for k, v in flat.items() if k not in used}
+    if extra:
+        attrs.update(extra)
+    attrs.update(attrs_extra)
+    row = {
+        "ts_ns": ts_ns if ts_ns is not None else (ts_fallback or 0),
+        "service": str(named_service) if named_service is not None else service,
+        "level": level,
+        "body": body,
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "logger": str(logger) if logger is not None else "",
+        "exception_type": exception_type,
+        "frames": frames,
+        "attributes": dumps(attrs),
+        "source": source if source is not None else f"{src}:{line}",
+    }
+    sink.logs.add(**row)
+    return row
+
+
+def _id(
+    sink: RowSink, src: str, line: int | None, flat: dict[str, Any], keys: tuple[str, ...], width: int, used: set[str]
+) -> str:
+    for key in keys:
+        value = flat.get(key)
+        if value is None or value == "":
+            continue
+        try:
+            normalized = normalize_id(value, width=width)
+        except ValueError as exc:
+            sink.problem(src, f"{key}: {exc}; kept in attributes", line=line)
+            return ""
+        used.add(key)
+        return normalized
+    return ""
+
+
+def _exception(flat: dict[str, Any], body: str) -> tuple[str, str, dict[str, Any]]:
+    """Exception type, frames JSON and extra attributes from a stack field or the message."""
+    trace = None
+    for key in _STACK_KEYS:
+        value = flat.get(key)
+        if isinstance(value, str) and value.strip():
+            trace = parse_stacktrace(value)
+            if trace is not None:
+                break
+    if trace is None and "\n" in body:
+        found = find_stacktrace(body)
+        trace = found.trace if found else None
+    declared = next((str(flat[k]) for k in _EXC_TYPE_KEYS if flat.get(k)), "")
+    if trace is None:
+        return declared, "[]", {}
+    extra = {"exception.root_cause_type": trace.root_cause().exception_type} if trace.cause else {}
+    return trace.exception_type or declared, dumps(trace.frames_json()), extra
+
+
 class _Reading:
     """State of reading one file: where rows go, container partials, text assemblers per stream."""
 
@@ -149,103 +270,9 @@ class _Reading:
 
     def record(self, lineno: int, obj: dict[str, Any], ts_fallback: int | None, extra: dict[str, Any] | None) -> None:
         """One JSON log object -> one logs row."""
-        if any(k in obj for k in _OTLP_KEYS):
-            self.sink.problem(self.src, "OTLP/JSON envelope in a JSON-lines log; read it as OTLP", line=lineno)
-            return
-        flat = flatten(obj)
-        used: set[str] = set()
-
-        def pick(keys: tuple[str, ...]) -> tuple[str, Any]:
-            for key in keys:
-                value = flat.get(key)
-                if value is not None and value != "" and not isinstance(value, list | dict):
-                    return key, value
-            return "", None
-
-        ts_ns = None
-        for key in _TIME_KEYS:
-            if key in flat:
-                ts_ns = parse_time_ns(flat[key])
-                if ts_ns is None and isinstance(flat[key], int | float) and not isinstance(flat[key], bool):
-                    ts_ns = _MAX_NS + 1  # numeric but beyond the column's range: report it below
-                if ts_ns is not None and not _MIN_NS <= ts_ns <= _MAX_NS:
-                    self.sink.problem(self.src, f"{key} {flat[key]!r} is out of range; kept in attributes", line=lineno)
-                    ts_ns = None
-                    break
-                if ts_ns is not None:
-                    used.add(key)
-                    break
-        level = ""
-        for key in _LEVEL_KEYS:
-            if key in flat:
-                level = normalize_level(flat[key])
-                if level:
-                    used.update(k for k in (key, "level_value") if k in flat)  # logback repeats it as a number
-                    break
-        if not level and "@t" in flat:
-            level = "INFO"  # CLEF omits @l for Information
-        msg_key, body = pick(_MESSAGE_KEYS)
-        if body is None and isinstance(flat.get("@mt"), str):
-            body = render_template(flat["@mt"], flat)
-        body = "" if body is None else body if isinstance(body, str) else dumps(body)
-        svc_key, service = pick(_SERVICE_KEYS)
-        log_key, logger = pick(_LOGGER_KEYS)
-        if logger is None and "levelname" in flat:
-            log_key, logger = pick(("name",))  # python-json-logger: `name` is the logger
-        used.update(k for k in (msg_key, svc_key, log_key) if k)
-        trace_id = self._id(lineno, flat, _TRACE_KEYS, 32, used)
-        span_id = self._id(lineno, flat, _SPAN_KEYS, 16, used)
-        exception_type, frames, attrs_extra = self._exception(flat, body)
-        attrs = {k: v for k, v in flat.items() if k not in used}
-        if extra:
-            attrs.update(extra)
-        attrs.update(attrs_extra)
-        self.sink.logs.add(
-            ts_ns=ts_ns if ts_ns is not None else (ts_fallback or 0),
-            service=str(service) if service is not None else self.service,
-            level=level,
-            body=body,
-            trace_id=trace_id,
-            span_id=span_id,
-            logger=str(logger) if logger is not None else "",
-            exception_type=exception_type,
-            frames=frames,
-            attributes=dumps(attrs),
-            source=f"{self.src}:{lineno}",
+        add_json_log(
+            obj, self.sink, src=self.src, line=lineno, service=self.service, ts_fallback=ts_fallback, extra=extra
         )
-
-    def _id(self, lineno: int, flat: dict[str, Any], keys: tuple[str, ...], width: int, used: set[str]) -> str:
-        for key in keys:
-            value = flat.get(key)
-            if value is None or value == "":
-                continue
-            try:
-                normalized = normalize_id(value, width=width)
-            except ValueError as exc:
-                self.sink.problem(self.src, f"{key}: {exc}; kept in attributes", line=lineno)
-                return ""
-            used.add(key)
-            return normalized
-        return ""
-
-    @staticmethod
-    def _exception(flat: dict[str, Any], body: str) -> tuple[str, str, dict[str, Any]]:
-        """Exception type, frames JSON and extra attributes from a stack field or the message."""
-        trace = None
-        for key in _STACK_KEYS:
-            value = flat.get(key)
-            if isinstance(value, str) and value.strip():
-                trace = parse_stacktrace(value)
-                if trace is not None:
-                    break
-        if trace is None and "\n" in body:
-            found = find_stacktrace(body)
-            trace = found.trace if found else None
-        declared = next((str(flat[k]) for k in _EXC_TYPE_KEYS if flat.get(k)), "")
-        if trace is None:
-            return declared, "[]", {}
-        extra = {"exception.root_cause_type": trace.root_cause().exception_type} if trace.cause else {}
-        return trace.exception_type or declared, dumps(trace.frames_json()), extra
 
 
 class _JsonLogsReader:

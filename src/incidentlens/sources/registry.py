@@ -15,6 +15,9 @@ from incidentlens.sources.protocol import Source
 # kind -> (module, class); the class takes a SourceConfig and checks its options.
 SOURCE_KINDS: dict[str, tuple[str, str]] = {
     "files": ("incidentlens.sources.files", "FileSource"),
+    "loki": ("incidentlens.sources.loki", "LokiSource"),
+    "elasticsearch": ("incidentlens.sources.elasticsearch", "ElasticsearchSource"),
+    "opensearch": ("incidentlens.sources.elasticsearch", "ElasticsearchSource"),
 }
 
 
