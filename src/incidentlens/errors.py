@@ -68,9 +68,13 @@ class RepositoryError(IncidentLensError):
 
 class SourceError(IncidentLensError):
     """A live source failed: unreachable, refused, timed out or answered garbage. The message never holds
-    credentials (URLs are redacted)."""
+    credentials (URLs are redacted); `status` is the HTTP status when the backend answered with one."""
 
     exit_code = 8
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PolicyError(IncidentLensError):

@@ -14,7 +14,6 @@ one `logs` row through the JSON-log mapping (`ingest.jsonlogs.add_json_log`: ECS
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -49,13 +48,14 @@ FIELD_ROLES: dict[str, str] = {
     "stack_trace": "stack_trace",
 }
 _NO_PIT_STATUS = frozenset({400, 403, 404, 405})
-_STATUS = re.compile(r": HTTP (\d{3})\b")
 
 
 class ElasticsearchSource:
     """Kinds `elasticsearch` and `opensearch`: the same search API, different point-in-time endpoints."""
 
+    kinds = ("elasticsearch", "opensearch")  # one class; `kind` is the configured one
     signals = ("logs",)
+    live = True
 
     def __init__(self, config: SourceConfig) -> None:
         config.check_options(_OPTIONS)
@@ -305,6 +305,5 @@ def _total(total: Any) -> int | None:
 
 
 def _status(exc: SourceError) -> int | None:
-    """The HTTP status a SourceError from the shared client names ("...: HTTP 404: ...")."""
-    match = _STATUS.search(str(exc))
-    return int(match.group(1)) if match else None
+    """The HTTP status the backend answered with, when it answered."""
+    return exc.status

@@ -99,7 +99,8 @@ class HttpClient:
             if response.status_code >= 400:
                 body = response.text[:MAX_ERROR_BODY].strip().replace("\n", " ")
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
-                raise self._error(method, path, f"HTTP {response.status_code}{tries}: {body or response.reason_phrase}")
+                reason = f"HTTP {response.status_code}{tries}: {body or response.reason_phrase}"
+                raise self._error(method, path, reason, status=response.status_code)
             return response
 
     def _back_off(self, attempt: int, retry_after: str | None) -> None:
@@ -118,6 +119,6 @@ class HttpClient:
                 f"{self.config.kind} source {self.config.name!r}: {where} answered with invalid JSON ({exc})"
             ) from None
 
-    def _error(self, method: str, path: str, reason: str) -> SourceError:
+    def _error(self, method: str, path: str, reason: str, *, status: int | None = None) -> SourceError:
         url = redact_url(f"{self.config.url}{path}")
-        return SourceError(f"{self.config.kind} source {self.config.name!r}: {method} {url}: {reason}")
+        return SourceError(f"{self.config.kind} source {self.config.name!r}: {method} {url}: {reason}", status=status)

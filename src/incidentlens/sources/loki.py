@@ -44,6 +44,7 @@ _RE2_SPECIAL = frozenset("\\.+*?()|[]{}^$")
 class LokiSource:
     kind = "loki"
     signals = ("logs",)
+    live = True
 
     def __init__(self, config: SourceConfig) -> None:
         config.check_options(_OPTIONS)
