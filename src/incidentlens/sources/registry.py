@@ -15,6 +15,8 @@ from incidentlens.sources.protocol import Source
 # kind -> (module, class); the class takes a SourceConfig and checks its options.
 SOURCE_KINDS: dict[str, tuple[str, str]] = {
     "files": ("incidentlens.sources.files", "FileSource"),
+    "jaeger": ("incidentlens.sources.jaeger", "JaegerSource"),
+    "tempo": ("incidentlens.sources.tempo", "TempoSource"),
 }
 
 
