@@ -153,6 +153,7 @@ class TraceLoad:
             self.report.failed = True
             prefix = f"{self.kind} source {self.name!r}: "
             first = self.first_failure.removeprefix(prefix)
-            raise SourceError(f"{prefix}no trace loaded ({self.failures} failures; the first: {first})")
+            count = f"{self.failures} failure{'s' if self.failures > 1 else ''}"
+            raise SourceError(f"{prefix}no trace loaded ({count}; the first: {first})")
         if not self.loaded:
             self.report.notes.append("no traces in the window")
