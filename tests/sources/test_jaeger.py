@@ -161,7 +161,8 @@ def test_v3_no_traces_is_an_empty_answer_not_a_failure() -> None:
     with JaegerServer(shop(errors=0)) as server:
         report, sink = run(server, api="v3", sample_traces=0)
         server.fail_next("/api/v3/traces", v3_error(400, "query.start_time_min and query.start_time_max are required"))
-        with pytest.raises(SourceError, match=r"no trace loaded \(1 failure; the first: GET .* HTTP 400: .*are required"):
+        failed = r"no trace loaded \(1 failure; the first: GET .* HTTP 400: .*are required"
+        with pytest.raises(SourceError, match=failed):
             run(server, api="v3", sample_traces=0, services=["cart"])
     assert sink.spans.total == 0 and not report.errors and report.notes[-1] == "no traces in the window"
 
