@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import random
 from typing import Any
 
 import orjson
 import pytest
 from tests.sources.jaeger_server import JaegerServer, v1_error, v3_error
-from tests.sources.trace_data import INCIDENT, QUERY, Trace, shop
+from tests.sources.trace_data import INCIDENT, NS, QUERY, Trace, shop, shop_trace
 from tests.sources.trace_stub import text_answer
 
 from incidentlens.errors import ConfigError, SourceError
@@ -118,10 +119,16 @@ def test_searches_answering_the_limit_are_sliced_until_every_error_trace_is_foun
 
 
 def test_the_error_traces_cap_is_shared_between_services_and_reported() -> None:
-    with JaegerServer(shop(errors=40)) as server:
-        report, sink = run(server, error_traces=5, sample_traces=0)
-    assert sink.spans.total == 5 * 3
-    assert report.truncated == ["error traces capped at 5 (error_traces); more exist"]
+    rng = random.Random(3)
+    cart = [shop_trace(rng, INCIDENT.start_ns + i * NS, error=True) for i in range(20)]
+    currency = [shop_trace(rng, INCIDENT.start_ns + i * NS, error=True, callee="currency") for i in range(3)]
+    with JaegerServer(cart + currency) as server:
+        report, sink = run(server, error_traces=6, sample_traces=0)
+    with TelemetryStore() as store:
+        store.append(sink)
+        services = store.rows("SELECT service, count(DISTINCT trace_id) FROM spans GROUP BY 1 ORDER BY 1")
+    assert services == [("cart", 4), ("currency", 2), ("frontend", 6)]  # not the first service's six
+    assert report.truncated == ["error traces capped at 6 (error_traces); more exist"]
 
 
 def test_max_rows_keeps_whole_traces() -> None:

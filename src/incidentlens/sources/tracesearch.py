@@ -110,7 +110,7 @@ def sliced_search(
 
     Returns None when every trace was seen, else why some may be missing.
     """
-    pending = [window]
+    pending = [window] if window.end_ns > window.start_ns else []
     searches = 0
     missing: str | None = None
     while pending:
