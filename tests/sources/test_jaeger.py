@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import random
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from tests.sources.jaeger_server import JaegerServer, v1_error, v3_error
 from tests.sources.trace_data import INCIDENT, NS, QUERY, Trace, shop, shop_trace
-from tests.sources.trace_stub import text_answer
+from tests.sources.trace_stub import json_answer, text_answer
 
 from incidentlens.errors import ConfigError, SourceError
 from incidentlens.ingest.sink import RowSink
@@ -140,7 +141,7 @@ def test_max_rows_keeps_whole_traces() -> None:
 
 def test_a_400_is_listed_with_jaegers_message_and_the_rest_loads() -> None:
     with JaegerServer(shop()) as server:
-        server.fail_next("/api/traces", v1_error(400, "malformed 'tags' parameter"))
+        server.answer_next("/api/traces", v1_error(400, "malformed 'tags' parameter"))
         report, sink = run(server)
     assert len(report.errors) == 1 and sink.spans.total > 0
     assert f"jaeger source 'jaeger': GET {server.url}/api/traces: HTTP 400:" in report.errors[0]
@@ -158,8 +159,8 @@ def test_errors_beside_the_data_are_listed() -> None:
 
 def test_a_503_is_retried_and_then_succeeds() -> None:
     with JaegerServer(shop()) as server:
-        server.fail_next("/api/services", v1_error(503, "storage unavailable"))
-        server.fail_next("/api/traces", text_answer(502, "Bad Gateway"), times=2)
+        server.answer_next("/api/services", v1_error(503, "storage unavailable"))
+        server.answer_next("/api/traces", text_answer(502, "Bad Gateway"), times=2)
         report, sink = run(server, retries=2)
     assert not report.errors and sink.spans.total == 3 * 90
 
@@ -167,7 +168,8 @@ def test_a_503_is_retried_and_then_succeeds() -> None:
 def test_v3_no_traces_is_an_empty_answer_not_a_failure() -> None:
     with JaegerServer(shop(errors=0)) as server:
         report, sink = run(server, api="v3", sample_traces=0)
-        server.fail_next("/api/v3/traces", v3_error(400, "query.start_time_min and query.start_time_max are required"))
+        required = "query.start_time_min and query.start_time_max are required"
+        server.answer_next("/api/v3/traces", v3_error(400, required))
         failed = r"no trace loaded \(1 failure; the first: GET .* HTTP 400: .*are required"
         with pytest.raises(SourceError, match=failed):
             run(server, api="v3", sample_traces=0, services=["cart"])
@@ -176,7 +178,7 @@ def test_v3_no_traces_is_an_empty_answer_not_a_failure() -> None:
 
 def test_services_that_cannot_be_listed_stop_the_load() -> None:
     with JaegerServer(shop()) as server:
-        server.fail_next("/api/services", v1_error(500, "cassandra: no hosts available"), times=5)
+        server.answer_next("/api/services", v1_error(500, "cassandra: no hosts available"), times=5)
         with pytest.raises(SourceError) as caught:
             run(server, retries=1)
     message = str(caught.value)
@@ -186,7 +188,7 @@ def test_services_that_cannot_be_listed_stop_the_load() -> None:
 
 def test_every_search_failing_raises() -> None:
     with JaegerServer(shop()) as server:
-        server.fail_next("/api/traces", v1_error(500, "storage timeout"), times=100)
+        server.answer_next("/api/traces", v1_error(500, "storage timeout"), times=100)
         with pytest.raises(SourceError, match=r"no trace loaded \(27 failures; the first: GET .*HTTP 500"):
             run(server, retries=0)
 
@@ -229,3 +231,21 @@ def test_services_given_in_the_settings_are_searched_without_listing() -> None:
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build_source(parse_source("j", {"kind": "jaeger", "url": "http://127.0.0.1:1", **options}))
+
+
+@pytest.mark.parametrize(
+    ("api", "path", "sample", "spans"),
+    [
+        ("v1", "/api/traces", "jaeger-api-traces-response.wrapped.json", 5),
+        ("v3", "/api/v3/traces", "jaeger-apiv3-GetTrace.json", 1),
+    ],
+)
+def test_recorded_jaeger_answers_are_read(formats_dir: Path, api: str, path: str, sample: str, spans: int) -> None:
+    with JaegerServer([]) as server:
+        server.answer_next(path, json_answer(200, orjson.loads((formats_dir / sample).read_bytes())))
+        report, sink = run(server, api=api, services=["service-x"], sample_traces=0)
+    with TelemetryStore() as store:
+        store.append(sink)
+        assert store.rows("SELECT DISTINCT trace_id FROM spans") == [("0" * 31 + "1",)]
+        assert store.scalar("SELECT count(*) FROM spans WHERE status = 'ERROR'") == 1
+    assert report.rows == {"spans": spans} and not report.errors

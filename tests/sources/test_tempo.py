@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from tests.sources.tempo_server import TempoServer, parse_traceql
 from tests.sources.trace_data import INCIDENT, NS, QUERY, Trace, burst, from_otlp_lines, shop
-from tests.sources.trace_stub import text_answer
+from tests.sources.trace_stub import json_answer, text_answer
 
 from incidentlens.errors import ConfigError, SourceError
 from incidentlens.ingest.runner import ingest_paths
@@ -115,7 +116,7 @@ def test_max_rows_keeps_whole_traces_and_says_what_it_left_out() -> None:
 
 def test_a_bad_query_is_listed_and_the_rest_still_loads() -> None:
     with TempoServer(shop()) as server:
-        server.fail_next("/api/search", text_answer(400, "invalid TraceQL query: parse error at line 1, col 3"))
+        server.answer_next("/api/search", text_answer(400, "invalid TraceQL query: parse error at line 1, col 3"))
         report, sink = run(server)
     assert len(report.errors) == 1
     assert "HTTP 400: invalid TraceQL query: parse error at line 1, col 3" in report.errors[0]
@@ -126,8 +127,8 @@ def test_a_bad_query_is_listed_and_the_rest_still_loads() -> None:
 def test_a_503_is_retried_and_then_succeeds() -> None:
     traces = shop()
     with TempoServer(traces) as server:
-        server.fail_next("/api/search", text_answer(503, "too many outstanding requests"))
-        server.fail_next("/api/traces/", text_answer(503, "too many outstanding requests"), times=2)
+        server.answer_next("/api/search", text_answer(503, "too many outstanding requests"))
+        server.answer_next("/api/traces/", text_answer(503, "too many outstanding requests"), times=2)
         report, sink = run(server, retries=2)
         fetches = server.paths("/api/traces/")
     assert not report.errors
@@ -148,7 +149,7 @@ def test_a_trace_that_cannot_be_fetched_is_listed_and_the_others_kept() -> None:
 
 def test_a_permanent_failure_raises_naming_the_url_and_status() -> None:
     with TempoServer(shop()) as server:
-        server.fail_next("/api/", text_answer(500, "internal error: querier unavailable"), times=100)
+        server.answer_next("/api/", text_answer(500, "internal error: querier unavailable"), times=100)
         with pytest.raises(SourceError) as caught:
             run(server, retries=1)
     message = str(caught.value)
@@ -159,7 +160,7 @@ def test_a_permanent_failure_raises_naming_the_url_and_status() -> None:
 def test_services_that_cannot_be_listed_leave_the_error_traces() -> None:
     traces = shop()
     with TempoServer(traces) as server:
-        server.fail_next("/api/search/tag/", text_answer(500, "boom"))
+        server.answer_next("/api/search/tag/", text_answer(500, "boom"))
         report, sink = run(server, retries=0)
     assert "no services: only error traces are searched" in report.errors[0]
     assert sink.spans.total == 3 * len(error_ids(traces))
@@ -253,3 +254,18 @@ def test_a_simulated_incident_served_by_tempo_gets_the_same_top_hypothesis(tmp_p
         from_tempo = investigate(store).hypotheses[0]
     assert from_files.service == truth.service
     assert (from_tempo.service, from_tempo.fault) == (from_files.service, from_files.fault)
+
+
+def test_a_recorded_legacy_trace_is_read_by_its_64_bit_id(formats_dir: Path) -> None:
+    recorded = orjson.loads((formats_dir / "tempo-grafana-legacy-trace.synthetic.json").read_bytes())
+    found = {"traceID": "60ba2abb44f13eae", "rootServiceName": "db", "startTimeUnixNano": "1627471657255809000"}
+    with TempoServer([]) as server:
+        server.answer_next("/api/search", json_answer(200, {"traces": [found], "metrics": {"totalBlocks": 1}}))
+        server.answer_next("/api/traces/", json_answer(200, recorded))
+        report, sink = run(server, services=["db"], sample_traces=0)
+        fetched = server.paths("/api/traces/")
+    assert fetched == ["/api/traces/000000000000000060ba2abb44f13eae"]
+    with stored(sink) as store:
+        row = store.rows("SELECT trace_id, span_id, parent_span_id, service, kind FROM spans")
+    assert row == [("000000000000000060ba2abb44f13eae", "726b5e30102fc0d0", "398f0f21a3db99ae", "db", "SERVER")]
+    assert report.rows == {"spans": 1} and not report.errors

@@ -1,5 +1,6 @@
 """What the Jaeger and Tempo test servers share: a real HTTP server on 127.0.0.1 (an ephemeral port) in a
-thread, the Authorization header it requires, injected failures, slowness, and a log of the requests."""
+thread, the Authorization header it requires, canned answers (failures, recorded bodies), slowness, and a log
+of the requests."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class StubServer:
         self.requests: list[Request] = []
         self.authorization: str | None = None  # the exact header value required, when set
         self.delay_seconds = 0.0
-        self._failures: list[tuple[str, Answer]] = []
+        self._canned: list[tuple[str, Answer]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         # a short poll interval: shutdown() waits for the serving loop to look (0.5 s by default)
@@ -60,10 +61,10 @@ class StubServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def fail_next(self, path_prefix: str, answer: Answer, times: int = 1) -> None:
+    def answer_next(self, path_prefix: str, answer: Answer, times: int = 1) -> None:
         """The next `times` requests to `path_prefix` get `answer` (a prefix ending in "/" covers what is under it)."""
         with self._lock:
-            self._failures += [(path_prefix, answer)] * times
+            self._canned += [(path_prefix, answer)] * times
 
     def paths(self, prefix: str = "") -> list[str]:
         return [r.path for r in self.requests if r.path.startswith(prefix)]
@@ -79,15 +80,15 @@ class StubServer:
         path, params = unquote(parts.path), dict(parse_qsl(parts.query, keep_blank_values=True))
         with self._lock:
             self.requests.append(Request(path, params, headers))
-            failure = next((f for f in self._failures if _covers(f[0], path)), None)
-            if failure is not None:
-                self._failures.remove(failure)
+            canned = next((c for c in self._canned if _covers(c[0], path)), None)
+            if canned is not None:
+                self._canned.remove(canned)
         if self.delay_seconds:
             time.sleep(self.delay_seconds)
         if self.authorization is not None and headers.get("authorization") != self.authorization:
             return self.unauthorized()
-        if failure is not None:
-            return failure[1]
+        if canned is not None:
+            return canned[1]
         return self.route(path, params, headers)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
