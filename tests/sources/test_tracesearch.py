@@ -42,8 +42,8 @@ def test_slicing_stops_at_the_cap_the_narrowest_slice_or_the_search_bound() -> N
     _, search = backend([5] * 50, limit=10)
     narrowest = slice_all(TimeRange(0, 100), search, 10, width=4)
     assert narrowest == "a 6e-09 s slice still answered 10 traces (search_limit)"
-    asked, search = backend(list(range(10**6)), limit=1)
-    assert slice_all(TimeRange(0, 10**6), search, 1) == f"{MAX_SEARCHES} searches were made"
+    asked, search = backend(list(range(1000)), limit=1)
+    assert slice_all(TimeRange(0, 1000), search, 1) == f"{MAX_SEARCHES} searches were made"
     assert len(asked) == MAX_SEARCHES
     assert slice_all(TimeRange(5, 5), search, 1) is None and len(asked) == MAX_SEARCHES  # empty: nothing asked
 
