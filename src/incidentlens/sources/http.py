@@ -5,6 +5,7 @@ name the source and a redacted URL, never a credential."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -43,6 +44,7 @@ class HttpClient:
         self.config = config
         self.report = report
         self._sleep = sleep
+        self._count_lock = threading.Lock()  # sources may fetch from a few threads at once
         headers = {"User-Agent": f"incidentlens/{__version__}", "Accept": "application/json", **config.headers}
         if config.bearer_token:
             headers["Authorization"] = f"Bearer {config.bearer_token}"
@@ -80,7 +82,8 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
-            self.report.requests += 1
+            with self._count_lock:
+                self.report.requests += 1
             try:
                 response = self._client.request(method, path, **kwargs)
             except httpx.TimeoutException as exc:

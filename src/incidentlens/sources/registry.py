@@ -18,6 +18,8 @@ SOURCE_KINDS: dict[str, tuple[str, str]] = {
     "loki": ("incidentlens.sources.loki", "LokiSource"),
     "elasticsearch": ("incidentlens.sources.elasticsearch", "ElasticsearchSource"),
     "opensearch": ("incidentlens.sources.elasticsearch", "ElasticsearchSource"),
+    "jaeger": ("incidentlens.sources.jaeger", "JaegerSource"),
+    "tempo": ("incidentlens.sources.tempo", "TempoSource"),
 }
 
 
