@@ -15,6 +15,9 @@ from incidentlens.sources.protocol import Source
 # kind -> (module, class); the class takes a SourceConfig and checks its options.
 SOURCE_KINDS: dict[str, tuple[str, str]] = {
     "files": ("incidentlens.sources.files", "FileSource"),
+    "kubernetes": ("incidentlens.sources.kubernetes", "KubernetesSource"),
+    "argocd": ("incidentlens.sources.argocd", "ArgoCDSource"),
+    "github": ("incidentlens.sources.github", "GitHubSource"),
 }
 
 
