@@ -52,7 +52,8 @@ class ApiServer:
         assert self._server is not None
         return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self, *, tls: tuple[Path, Path] | None = None) -> ApiServer:
+    def start(self, *, tls: tuple[Path, Path] | None = None, client_ca: Path | None = None) -> ApiServer:
+        """Serve HTTP, or HTTPS with `tls` (certificate, key); with `client_ca` a client certificate is required."""
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,6 +86,9 @@ class ApiServer:
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(tls[0]), str(tls[1]))
+            if client_ca is not None:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(str(client_ca))
             server.socket = context.wrap_socket(server.socket, server_side=True)
             self.scheme = "https"
         self._server = server

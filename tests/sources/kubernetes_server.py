@@ -53,7 +53,8 @@ def status(code: int, reason: str, message: str, **extra: Any) -> Answer:
 
 
 class KubernetesApi(ApiServer):
-    def __init__(self, token: str = "k8s-test-token-c2VjcmV0") -> None:
+    def __init__(self, token: str | None = "k8s-test-token-c2VjcmV0") -> None:
+        """`token=None`: clients are authenticated by their TLS certificate instead (see `start`)."""
         super().__init__()
         self.token = token
         self.objects: dict[str, list[dict[str, Any]]] = {
@@ -65,7 +66,7 @@ class KubernetesApi(ApiServer):
         self.user = "system:serviceaccount:observability:incidentlens"
 
     def handle(self, request: Request) -> Answer:
-        if request.headers.get("authorization") != f"Bearer {self.token}":
+        if self.token is not None and request.headers.get("authorization") != f"Bearer {self.token}":
             return status(401, "Unauthorized", "Unauthorized")
         route = _ROUTE.match(request.path)
         kind = _SERVED.get(route["group"], {}).get(route["resource"]) if route else None

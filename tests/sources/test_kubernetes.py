@@ -271,25 +271,48 @@ def test_credentials_never_reach_the_report(api: KubernetesApi) -> None:
     assert report.errors and TOKEN not in repr(report)
 
 
-def test_in_cluster_reads_the_service_account_and_verifies_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made with openssl."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
-    account = tmp_path / "serviceaccount"
-    account.mkdir()
-    key, cert = tmp_path / "key.pem", account / "ca.crt"
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
          "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True, timeout=30,
     )  # fmt: skip
+    return cert, key
+
+
+def test_in_cluster_reads_the_service_account_and_verifies_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    cert, key = certificate(tmp_path, "server")
+    shutil.copy(cert, account / "ca.crt")
     (account / "token").write_text("in-cluster-token-c2VjcmV0\n")
     with KubernetesApi("in-cluster-token-c2VjcmV0").start(tls=(cert, key)) as api:
         monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
         monkeypatch.setenv("KUBERNETES_SERVICE_PORT", api.url.rsplit(":", 1)[1])
         entry = {"kind": "kubernetes", "in_cluster": True, "service_account_dir": str(account), "retries": 0}
-        src = build_source(parse_source("incluster", entry))
-        _sink, report, _ = load(src)  # type: ignore[arg-type]
+        _, report, _ = load(build_source(parse_source("incluster", entry)))  # type: ignore[arg-type]
     assert report.target.startswith("https://127.0.0.1:")
+    assert report.rows == {"changes": 3, "logs": 9}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sources/http.py passes verify=<CA path> and cert=... to httpx, which then ignores cert "
+    "(httpx 0.28+: a path-valued verify returns its context before the client certificate is loaded)",
+)
+def test_client_certificate_and_ca_file(tmp_path: Path) -> None:
+    server_cert, server_key = certificate(tmp_path, "server")
+    client_cert, client_key = certificate(tmp_path, "client")
+    with KubernetesApi(token=None).start(tls=(server_cert, server_key), client_ca=client_cert) as api:
+        entry = {"kind": "kubernetes", "url": api.url, "ca_file": str(server_cert), "retries": 0}
+        with pytest.raises(SourceError, match="cannot connect"):  # no client certificate: the handshake fails
+            load(build_source(parse_source("k8s", entry)))  # type: ignore[arg-type]
+        entry |= {"cert_file": str(client_cert), "key_file": str(client_key)}
+        _, report, _ = load(build_source(parse_source("k8s", entry)))  # type: ignore[arg-type]
     assert report.rows == {"changes": 3, "logs": 9}
 
 
