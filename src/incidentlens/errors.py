@@ -68,13 +68,15 @@ class RepositoryError(IncidentLensError):
 
 class SourceError(IncidentLensError):
     """A live source failed: unreachable, refused, timed out or answered garbage. The message never holds
-    credentials (URLs are redacted); `status` is the HTTP status when the backend answered with one."""
+    credentials (URLs are redacted). `status` and `headers` are the backend's answer when it gave one (None and
+    empty when it did not answer at all), so a source can tell an expired page token or a rate limit apart."""
 
     exit_code = 8
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
 
 
 class PolicyError(IncidentLensError):

@@ -5,6 +5,7 @@ name the source and a redacted URL, never a credential."""
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import time
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ import httpx
 import orjson
 
 from incidentlens import __version__
-from incidentlens.errors import SourceError
+from incidentlens.errors import ConfigError, SourceError
 from incidentlens.sources.config import SourceConfig
 from incidentlens.sources.protocol import SourceReport
 
@@ -23,6 +24,22 @@ TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF_SECONDS = 30.0
 MAX_ERROR_BODY = 300
 _SECRET_PARAMS = ("token", "key", "secret", "password", "passwd", "auth", "signature", "sig", "credential")
+
+
+def _tls(config: SourceConfig) -> bool | ssl.SSLContext:
+    """Server verification and the client certificate in one context (httpx ignores `cert=` beside a CA path)."""
+    if config.tls_verify is False:
+        return False
+    if config.client_cert is None and config.tls_verify is True:
+        return True
+    cafile = config.tls_verify if isinstance(config.tls_verify, str) else None
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+        if config.client_cert is not None:
+            context.load_cert_chain(*config.client_cert)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"{config.where}: sources.{config.name}: cannot load TLS files: {exc}") from None
+    return context
 
 
 def redact_url(url: str) -> str:
@@ -53,8 +70,7 @@ class HttpClient:
             base_url=config.url,
             headers=headers,
             auth=auth,
-            verify=config.tls_verify,
-            cert=config.client_cert,
+            verify=_tls(config),
             timeout=httpx.Timeout(config.timeout_seconds),
             follow_redirects=True,
         )
@@ -103,7 +119,7 @@ class HttpClient:
                 body = response.text[:MAX_ERROR_BODY].strip().replace("\n", " ")
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
                 reason = f"HTTP {response.status_code}{tries}: {body or response.reason_phrase}"
-                raise self._error(method, path, reason, status=response.status_code)
+                raise self._error(method, path, reason, response=response)
             return response
 
     def _back_off(self, attempt: int, retry_after: str | None) -> None:
@@ -122,6 +138,10 @@ class HttpClient:
                 f"{self.config.kind} source {self.config.name!r}: {where} answered with invalid JSON ({exc})"
             ) from None
 
-    def _error(self, method: str, path: str, reason: str, *, status: int | None = None) -> SourceError:
+    def _error(self, method: str, path: str, reason: str, *, response: httpx.Response | None = None) -> SourceError:
         url = redact_url(f"{self.config.url}{path}")
-        return SourceError(f"{self.config.kind} source {self.config.name!r}: {method} {url}: {reason}", status=status)
+        return SourceError(
+            f"{self.config.kind} source {self.config.name!r}: {method} {url}: {reason}",
+            status=response.status_code if response is not None else None,
+            headers={k.lower(): v for k, v in response.headers.items()} if response is not None else None,
+        )

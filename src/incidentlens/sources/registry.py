@@ -20,6 +20,9 @@ SOURCE_KINDS: dict[str, tuple[str, str]] = {
     "opensearch": ("incidentlens.sources.elasticsearch", "ElasticsearchSource"),
     "jaeger": ("incidentlens.sources.jaeger", "JaegerSource"),
     "tempo": ("incidentlens.sources.tempo", "TempoSource"),
+    "kubernetes": ("incidentlens.sources.kubernetes", "KubernetesSource"),
+    "argocd": ("incidentlens.sources.argocd", "ArgoCDSource"),
+    "github": ("incidentlens.sources.github", "GitHubSource"),
 }
 
 
