@@ -15,6 +15,7 @@ from incidentlens.sources.protocol import Source
 # kind -> (module, class); the class takes a SourceConfig and checks its options.
 SOURCE_KINDS: dict[str, tuple[str, str]] = {
     "files": ("incidentlens.sources.files", "FileSource"),
+    "prometheus": ("incidentlens.sources.prometheus", "PrometheusSource"),
 }
 
 
