@@ -136,7 +136,7 @@ class PrometheusSource:
             return query.services or (sorted(found.services) if truncated else ())
 
         for family in families:
-            found = found_family(family, catalog, o.service_label)
+            found = found_family(family, catalog, o.service_label, query.services)
             if found is None:
                 continue
             group = "edges" if family in EDGE_FAMILIES else "requests"
@@ -155,7 +155,7 @@ class PrometheusSource:
                 app_labels.append(found.label)
             found_notes.append(f"{family.key} by {found.label} ({len(found.services)} services)")
         for resource in RESOURCES:
-            found = found_family(resource, catalog, o.service_label)
+            found = found_family(resource, catalog, o.service_label, query.services)
             if found is not None:
                 planned.append(resource_queries(resource, found, t, services=scope(found), extra=o.matchers))
                 services |= found.services

@@ -162,7 +162,10 @@ class Found:
     services: frozenset[str]
 
 
-def found_family(family: RequestFamily | Resource, catalog: Catalog, forced_label: str) -> Found | None:
+def found_family(
+    family: RequestFamily | Resource, catalog: Catalog, forced_label: str, wanted: Sequence[str] = ()
+) -> Found | None:
+    """The family's service label and services, when it has series (of the `wanted` services, if any)."""
     name = family.requests if isinstance(family, RequestFamily) else family.metric
     if not catalog.has(name, family.matchers):
         return None
@@ -171,7 +174,10 @@ def found_family(family: RequestFamily | Resource, catalog: Catalog, forced_labe
     label = catalog.label_for(name, candidates, family.matchers)
     if not label:
         return None
-    return Found(label, frozenset(catalog.values(name, label, family.matchers)))
+    services = catalog.values(name, label, family.matchers)
+    if wanted:  # discovery matched any label; a call *to* a wanted service is not reported *by* it
+        services &= set(wanted)
+    return Found(label, frozenset(services)) if services else None
 
 
 def family_queries(
