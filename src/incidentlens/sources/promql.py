@@ -55,7 +55,7 @@ class PlannedQuery:
     name: str  # the row name of every series it returns
     expr: str
     service_label: str = ""  # the label naming the service ("": the reader's default labels)
-    group: str = ""  # requests, resources, edges, extra, user: for notes
+    group: str = ""  # requests, resources, edges, extra or user: counted in the report's notes
 
 
 def quote(value: str) -> str:
@@ -105,9 +105,11 @@ def _matches(labels: Mapping[str, str], matchers: list[tuple[str, str, str]]) ->
 
 
 class Catalog:
-    """The discovered series (label sets with `__name__`), indexed by name."""
+    """The discovered series (label sets with `__name__`), indexed by name, and the names known to exist
+    without their series (histogram buckets: their presence is all a query needs)."""
 
-    def __init__(self, series: Iterable[Mapping[str, str]]) -> None:
+    def __init__(self, series: Iterable[Mapping[str, str]], names: Iterable[str] = ()) -> None:
+        self.names = set(names)
         self.by_name: dict[str, list[Mapping[str, str]]] = {}
         for labels in series:
             self.by_name.setdefault(labels.get("__name__", ""), []).append(labels)
@@ -119,7 +121,7 @@ class Catalog:
         return [labels for labels in found if _matches(labels, parsed)] if parsed else found
 
     def has(self, name: str, matchers: str = "") -> bool:
-        return bool(self.series(name, matchers))
+        return bool(self.series(name, matchers)) if matchers or name in self.by_name else name in self.names
 
     def label_for(self, name: str, candidates: Sequence[str], matchers: str = "") -> str:
         """The candidate label set on most of `name`'s series (ties: the earlier candidate); "" if none."""
@@ -134,24 +136,6 @@ class Catalog:
 
     def values(self, name: str, label: str, matchers: str = "") -> set[str]:
         return {labels[label] for labels in self.series(name, matchers) if labels.get(label)}
-
-
-def discovery_selectors(
-    markers: Iterable[str], labels: Iterable[str], services: Sequence[str], extra: str
-) -> list[str]:
-    """`match[]` selectors for the marker series: histograms by their `+Inf` bucket only (one series per
-    label set), narrowed to `services` on each label that may name them."""
-    names = sorted(set(markers))
-    plain = [n for n in names if not n.endswith("_bucket")]
-    buckets = [n for n in names if n.endswith("_bucket")]
-    groups = [(plain, ""), (buckets, 'le="+Inf"')]
-    scopes = [matcher(label, services) for label in sorted(set(labels))] if services else [""]
-    return [
-        selector("", f"__name__=~{quote(alternation(group))}", le, scope, extra)
-        for group, le in groups
-        if group
-        for scope in scopes
-    ]
 
 
 @dataclass(frozen=True, slots=True)
