@@ -15,7 +15,8 @@ from incidentlens.ingest.sink import RowSink
 from incidentlens.model import TimeRange
 from incidentlens.sources.config import parse_source
 from incidentlens.sources.prometheus import PrometheusSource
-from incidentlens.sources.promql import matcher, parse_matchers, percentile, timing
+from incidentlens.sources.promql import Catalog, Found, found_family, matcher, parse_matchers, percentile, timing
+from incidentlens.sources.promql_families import EDGE_FAMILIES, REQUEST_FAMILIES
 from incidentlens.sources.protocol import SourceQuery, SourceReport
 from incidentlens.sources.registry import build_source
 from incidentlens.telemetry.store import TelemetryStore
@@ -106,6 +107,25 @@ def test_promql_quotes_and_escapes_service_names() -> None:
     assert [percentile(q) for q in (0.5, 0.95, 0.999)] == ["p50", "p95", "p999"]
 
 
+def test_the_service_label_is_guessed_per_family_or_forced_for_application_series() -> None:
+    catalog = Catalog(
+        [
+            {"__name__": "http_requests_total", "job": "kubernetes-pods", "app": "cart", "code": "200"},
+            {"__name__": "http_requests_total", "job": "kubernetes-pods", "app": "ad", "code": "500"},
+            {"__name__": "istio_requests_total", "reporter": "source", "source_workload": "web", "app": "web"},
+        ],
+        names=["http_request_duration_seconds_bucket"],
+    )
+    http = next(f for f in REQUEST_FAMILIES if f.key == "prometheus-http")
+    istio = next(f for f in EDGE_FAMILIES if f.key == "istio-client")
+    assert found_family(http, catalog, "") == Found("app", frozenset({"ad", "cart"}))  # app before job
+    assert found_family(http, catalog, "job") == Found("job", frozenset({"kubernetes-pods"}))
+    assert found_family(http, catalog, "", wanted=["cart"]) == Found("app", frozenset({"cart"}))
+    assert found_family(istio, catalog, "job") == Found("source_workload", frozenset({"web"}))
+    assert next(f for f in EDGE_FAMILIES if f.key == "istio-server").requests == istio.requests
+    assert found_family(next(f for f in EDGE_FAMILIES if f.key == "istio-server"), catalog, "") is None
+
+
 # --- real servers ---
 
 
@@ -144,6 +164,17 @@ def test_services_narrow_discovery_and_queries(servers: Shared) -> None:
     assert len(discovery) >= 3 and all('=~"db"' in m for r in discovery for m in r.form["match[]"])
     queries = [r.form["query"][0] for r in proxy.requests if r.path == "/api/v1/query_range"]
     assert queries and all('=~"db"' in q for q in queries)
+
+
+def test_matchers_are_added_to_every_selector(servers: Shared) -> None:
+    with RecordingProxy(servers.prometheus.url) as proxy:
+        report, store = _load(_source(proxy.url, matchers='namespace="mesh"'), mesh_window())
+    sent = [m for r in proxy.requests for m in r.form.get("match[]", r.form.get("query", []))]
+    assert sent and all('namespace="mesh"' in m for m in sent)
+    names = {r[0] for r in store.rows("SELECT DISTINCT name FROM metrics")}
+    assert "istio_server_requests_per_second" in names
+    assert not any(n.startswith("servicegraph_") for n in names)  # the service graph has no namespace label
+    assert report.errors == []
 
 
 def test_series_cap_is_reported_and_narrows_the_queries(backend_url: str) -> None:

@@ -61,8 +61,8 @@ class PrometheusSource:
                 if not planned:
                     raise
                 report.errors.append(f"discovery failed, only the configured queries were run: {exc}")
-            groups = Counter(q.group for q in planned)
-            report.notes.append(f"{len(planned)} queries: " + ", ".join(f"{n} {g}" for g, n in groups.items()))
+            groups = ", ".join(f"{n} {g}" for g, n in Counter(q.group for q in planned).items())
+            report.notes.append(f"{len(planned)} queries: {groups}" if planned else "nothing to query")
             self._run(http, planned, t, sink, budget, report, progress)
         budget.close("metric samples")
         report.services.sort()
