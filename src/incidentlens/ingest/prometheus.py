@@ -132,7 +132,14 @@ def add_response(
     Raises FormatError for an error response or an envelope that is not a query response, so the
     caller decides whether that sinks the file or is one problem among valid responses.
     """
-    where = f"{path}{position}"
+    return add_result(response, f"{path}{position}", sink, service_of=service_of)
+
+
+def add_result(
+    response: Any, where: str, sink: RowSink, *, service_of: ServiceOf = service_from_labels, name: str = ""
+) -> int:
+    """`add_response` for an answer that did not come from a file (a live query): `where` names it in
+    problems and in the rows' `source`; `name`, when given, names every series (a query's own name)."""
     if not isinstance(response, dict):
         raise FormatError(where, "not a query response object")
     status = response.get("status")
@@ -144,7 +151,7 @@ def add_response(
     result_type = data.get("resultType")
     result = data.get("result")
     if result_type == "scalar":
-        return _add_samples(sink, where, "value", {}, "", [result], "scalar")
+        return _add_samples(sink, where, name or "value", {}, "", [result], "scalar")
     if result_type == "string":
         sink.problem(where, "string results carry no numeric samples; skipped")
         return 0
@@ -157,14 +164,15 @@ def add_response(
             sink.problem(series_where, "series is not an object with a 'metric' label set")
             continue
         metric = {str(k): str(v) for k, v in (series.get("metric") or {}).items()}
-        name = metric.pop("__name__", "") or "value"
+        series_name = name or metric.pop("__name__", "") or "value"
+        metric.pop("__name__", None)
         service = service_of(metric)
         samples = series.get("values") if result_type == "matrix" else [series.get("value")]
         if samples is not None and samples != [None]:
-            added += _add_samples(sink, series_where, name, metric, service, samples, "values")
+            added += _add_samples(sink, series_where, series_name, metric, service, samples, "values")
         histograms = series.get("histograms") if result_type == "matrix" else [series.get("histogram")]
         if histograms is not None and histograms != [None]:
-            added += _add_histograms(sink, series_where, name, metric, service, histograms)
+            added += _add_histograms(sink, series_where, series_name, metric, service, histograms)
     return added
 
 

@@ -22,6 +22,7 @@ STEP_S = 15
 BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 HTTP_SERVICES = [s for s in SERVICES if s != "accounting"]
 MB = 1024 * 1024
+Point = tuple[int, float]
 
 
 class Stats:
@@ -33,6 +34,9 @@ class Stats:
         self.count = {s: [0] * self.n for s in SERVICES}
         self.errors = {s: [0] * self.n for s in SERVICES}
         self.hist = {s: [[0] * (len(BOUNDS) + 1) for _ in range(self.n)] for s in SERVICES}
+        # What a real exporter also keeps: the failed requests' buckets and the summed durations.
+        self.error_hist = {s: [[0] * (len(BOUNDS) + 1) for _ in range(self.n)] for s in SERVICES}
+        self.seconds = {s: [0.0] * self.n for s in SERVICES}
         self.produced_n = [0] * self.n
         self.consumed_n = [0] * self.n
         self.hits = [0] * self.n
@@ -45,7 +49,10 @@ class Stats:
         i = self._bucket(t_ns)
         self.count[service][i] += 1
         self.errors[service][i] += error
-        self.hist[service][i][bisect_left(BOUNDS, duration_ns / 1e9)] += 1
+        j = bisect_left(BOUNDS, duration_ns / 1e9)
+        self.hist[service][i][j] += 1
+        self.error_hist[service][i][j] += error
+        self.seconds[service][i] += duration_ns / 1e9
 
     def produced(self, t_ns: int) -> None:
         self.produced_n[self._bucket(t_ns)] += 1
@@ -79,16 +86,28 @@ def histogram_quantile(q: float, counts: list[int]) -> float | None:
     return BOUNDS[-1]
 
 
-def build(stats: Stats, plan: Plan, fleet: Fleet, rng: random.Random, end_ns: int) -> dict[str, Any]:
-    """The query_range response for every series of the window."""
-    series: dict[tuple[str, str, str, str], list[list[Any]]] = {}
+SeriesKey = tuple[str, str, str, str]  # (name, service, pod, extra)
+
+
+def build(points: dict[SeriesKey, list[Point]]) -> dict[str, Any]:
+    """The query_range response for every series of the window (`series()`)."""
+    result = [
+        {"metric": labels(*key), "values": [[round(t / 1e9, 3), _fmt(v)] for t, v in values]}
+        for key, values in points.items()
+    ]
+    return {"status": "success", "data": {"resultType": "matrix", "result": result}}
+
+
+def series(stats: Stats, plan: Plan, fleet: Fleet, rng: random.Random, end_ns: int) -> dict[SeriesKey, list[Point]]:
+    """Every series as (time ns, value) points, one per 15 s bucket, at the bucket's end."""
+    out: dict[SeriesKey, list[Point]] = {}
     down = down_windows(plan, end_ns)
     mean_rps = {s: max(1e-9, sum(stats.count[s]) / (stats.n * STEP_S)) for s in SERVICES}
     lag = 0
     cart_extra = 0.0
 
     def add(name: str, service: str, t: int, value: float, pod: str, extra: str = "") -> None:
-        series.setdefault((name, service, pod, extra), []).append([round(t / 1e9, 3), _fmt(value)])
+        out.setdefault((name, service, pod, extra), []).append((t, value))
 
     for i in range(stats.n):
         t = stats.start_ns + (i + 1) * STEP_S * 1_000_000_000
@@ -132,24 +151,26 @@ def build(stats: Stats, plan: Plan, fleet: Fleet, rng: random.Random, end_ns: in
         add("kafka_consumer_lag", "accounting", t, lag, fleet.resource("accounting", t)[2], "orders")
         ratio = stats.hits[i] / stats.lookups[i] if stats.lookups[i] else 0.93
         add("cache_hit_ratio", "cart", t, ratio, fleet.resource("cart", t)[2], "valkey-cart")
-    result = []
-    for (name, service, pod, extra), values in series.items():
-        metric = {
-            "__name__": name,
-            "service": service,
-            "namespace": "shop",
-            "pod": pod,
-            "container": service,
-            "job": "kubernetes-pods",
-        }
-        if name.startswith("db_client"):
-            metric["pool_name"] = extra
-        elif name == "kafka_consumer_lag":
-            metric.update({"topic": extra, "consumergroup": "accounting", "partition": "0"})
-        elif name == "cache_hit_ratio":
-            metric["cache"] = extra
-        result.append({"metric": metric, "values": values})
-    return {"status": "success", "data": {"resultType": "matrix", "result": result}}
+    return out
+
+
+def labels(name: str, service: str, pod: str, extra: str) -> dict[str, str]:
+    """The label set of one series, as the Kubernetes scrape of the demo shop would attach it."""
+    metric = {
+        "__name__": name,
+        "service": service,
+        "namespace": "shop",
+        "pod": pod,
+        "container": service,
+        "job": "kubernetes-pods",
+    }
+    if name.startswith("db_client"):
+        metric["pool_name"] = extra
+    elif name == "kafka_consumer_lag":
+        metric.update({"topic": extra, "consumergroup": "accounting", "partition": "0"})
+    elif name == "cache_hit_ratio":
+        metric["cache"] = extra
+    return metric
 
 
 def _fmt(value: float) -> str:

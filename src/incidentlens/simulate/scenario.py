@@ -16,6 +16,7 @@ from pathlib import Path
 from incidentlens.errors import ConfigError
 from incidentlens.simulate import codefaults, metrics, repo
 from incidentlens.simulate import history as hist
+from incidentlens.simulate import openmetrics as om
 from incidentlens.simulate.clock import base_time_ns, rfc3339
 from incidentlens.simulate.faults import FAULTS, resolve
 from incidentlens.simulate.fleet import Fleet
@@ -77,11 +78,13 @@ def simulate(
     incident_minutes: int = 10,
     with_repo: bool = True,
     trace_sample: float = 1.0,
+    openmetrics: bool = False,
 ) -> Truth:
     """Generate the bundle for `fault` into `out` (must be absent or empty); same seed, same bytes.
 
     `trace_sample` keeps that share of traces (head sampling by trace id), as production tracing does;
-    logs keep the trace ids of unsampled traces, like real services.
+    logs keep the trace ids of unsampled traces, like real services. `openmetrics` also writes the raw
+    exporter series behind the metrics file (`openmetrics/metrics.om`) for backfilling a real Prometheus.
     """
     out = Path(out)
     _check(fault, out, scale, normal_minutes, incident_minutes)
@@ -116,10 +119,10 @@ def simulate(
     finally:
         spans.close()
         logs.close()
-    metrics.write(
-        out / "metrics" / "metrics.prom.json",
-        metrics.build(stats, plan, fleet, random.Random(rng.getrandbits(64)), end),
-    )
+    points = metrics.series(stats, plan, fleet, random.Random(rng.getrandbits(64)), end)
+    metrics.write(out / "metrics" / "metrics.prom.json", metrics.build(points))
+    if openmetrics:
+        om.write(out / "openmetrics" / "metrics.om", om.exposition(stats, points))
     alert_ns = alert_time(plan, rng, start, end)
     write_alert(out / "alerts" / "alertmanager.json", plan, stats, alert_ns)
     shas = repo.write_repo(history, out / "repo") if with_repo else repo.synthetic_shas(history, seed)

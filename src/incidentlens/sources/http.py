@@ -82,13 +82,14 @@ class HttpClient:
         self._client.close()
 
     def get_json(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Any:
+        """GET and parse JSON; `params` as a mapping (a list value repeats the parameter) or as pairs."""
         return self._json(self.request("GET", path, params=params))
 
     def post_json(self, path: str, body: Any, params: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Any:
         return self._json(self.request("POST", path, params=params, content=orjson.dumps(body)))
 
-    def post_form(self, path: str, form: Mapping[str, Any] | list[tuple[str, Any]]) -> Any:
-        """A form-encoded POST (Prometheus accepts long queries this way)."""
+    def post_form(self, path: str, form: Mapping[str, Any]) -> Any:
+        """A form-encoded POST (Prometheus accepts long queries this way); a list value repeats the field."""
         return self._json(self.request("POST", path, data=form))
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

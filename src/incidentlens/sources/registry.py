@@ -23,6 +23,7 @@ SOURCE_KINDS: dict[str, tuple[str, str]] = {
     "kubernetes": ("incidentlens.sources.kubernetes", "KubernetesSource"),
     "argocd": ("incidentlens.sources.argocd", "ArgoCDSource"),
     "github": ("incidentlens.sources.github", "GitHubSource"),
+    "prometheus": ("incidentlens.sources.prometheus", "PrometheusSource"),
 }
 
 
