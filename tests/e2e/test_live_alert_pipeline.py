@@ -5,6 +5,7 @@ and records a brief built from what Prometheus answered."""
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import secrets
 import subprocess
@@ -18,10 +19,15 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.sources.prometheus_servers import MissingBinary, Server, _start, free_port, require
+from tests.sources.prometheus_servers import MissingBinary, Server, _start, backfill, free_port, require
 
-FAILING_AFTER_S = 25.0  # payment starts failing this long after the target starts
+FAILING_AFTER_S = 15.0  # payment starts failing this long after the target starts
+HISTORY_S = 30 * 60  # a normal half hour before that, backfilled into Prometheus at the scrape interval
 DEADLINE_S = 150.0
+RATES = {("frontend", "200"): 40.0, ("checkout", "200"): 20.0, ("payment", "200"): 20.0}
+FAILING = {("payment", "500"): 15.0, ("frontend", "500"): 5.0}
+BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, math.inf)
+TYPES = ("# TYPE http_requests_total counter", "# TYPE http_request_duration_seconds histogram")
 
 
 class ShopTarget:
@@ -34,14 +40,44 @@ class ShopTarget:
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
 
     def exposition(self) -> str:
-        t = time.monotonic() - self.started
-        failing = max(0.0, t - FAILING_AFTER_S)
-        lines = ["# TYPE http_server_requests_total counter"]
-        for service, ok in (("frontend", 40.0), ("checkout", 20.0), ("payment", 20.0)):
-            lines.append(f'http_server_requests_total{{service="{service}",code="200"}} {ok * t:.0f}')
-        lines.append(f'http_server_requests_total{{service="payment",code="500"}} {15.0 * failing:.0f}')
-        lines.append(f'http_server_requests_total{{service="frontend",code="500"}} {5.0 * failing:.0f}')
-        return "\n".join(lines) + "\n"
+        return "\n".join([*TYPES, *self.samples(self.uptime())]) + "\n"
+
+    def uptime(self) -> float:
+        """Seconds the shop has been up: the backfilled history, then the time since the target started."""
+        return HISTORY_S + time.monotonic() - self.started
+
+    def samples(self, t: float, *, labels: str = "", at: str = "") -> list[str]:
+        """Prometheus client conventions: `http_requests_total{code}` and the latency histogram; once payment
+        fails, its failed requests also take about half a second."""
+        failing = max(0.0, t - HISTORY_S - FAILING_AFTER_S)
+        counts = {**{k: r * t for k, r in RATES.items()}, **{k: r * failing for k, r in FAILING.items()}}
+        lines = [f'http_requests_total{{service="{s}",code="{c}"{labels}}} {n:.0f}{at}' for (s, c), n in counts.items()]
+        for service in sorted({s for s, _ in RATES}):
+            fast = sum(n for (s, _), n in counts.items() if s == service and (s, _) in RATES)
+            slow = sum(n for (s, c), n in counts.items() if s == service and (s, c) in FAILING)
+            for le in BUCKETS:
+                n = (fast if le >= 0.05 else 0.0) + (slow if le >= 0.5 else 0.0)
+                bound = "+Inf" if le == math.inf else str(le)
+                lines.append(
+                    f'http_request_duration_seconds_bucket{{service="{service}",le="{bound}"{labels}}} {n:.0f}{at}'
+                )
+            lines.append(f'http_request_duration_seconds_count{{service="{service}"{labels}}} {fast + slow:.0f}{at}')
+            total = 0.04 * fast + 0.45 * slow
+            lines.append(f'http_request_duration_seconds_sum{{service="{service}"{labels}}} {total:.3f}{at}')
+        return lines
+
+    def history(self) -> str:
+        """The normal half hour before the target started, as OpenMetrics with the labels a scrape adds (each
+        family's samples together, as the format requires)."""
+        now = time.time()
+        families: dict[str, list[str]] = {"http_requests": [], "http_request_duration_seconds": []}
+        for second in range(HISTORY_S):
+            at = f" {now - HISTORY_S + second:.3f}"
+            for line in self.samples(float(second), labels=f',job="shop",instance="{self.address}"', at=at):
+                family = "http_requests" if line.startswith("http_requests_total") else "http_request_duration_seconds"
+                families[family].append(line)
+        head = {"http_requests": "# TYPE http_requests counter", "http_request_duration_seconds": TYPES[1]}
+        return "\n".join([line for name, lines in families.items() for line in (head[name], *lines)] + ["# EOF"]) + "\n"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         target = self
@@ -74,20 +110,23 @@ RULES = """groups:
     interval: 1s
     rules:
       - alert: PaymentErrors
-        expr: sum by (service) (rate(http_server_requests_total{service="payment",code=~"5.."}[10s])) > 2
+        expr: sum by (service) (rate(http_requests_total{service="payment",code=~"5.."}[10s])) > 2
+        for: 30s
         labels: {severity: critical}
         annotations: {summary: "payment requests fail"}
 """
 
 
-def _prometheus(folder: Path, target: str, alertmanager: str) -> Server:
+def _prometheus(folder: Path, target: ShopTarget, alertmanager: str) -> Server:
+    (folder / "history.om").write_text(target.history(), encoding="utf-8")
+    backfill(folder / "history.om", folder / "data")
     (folder / "rules.yml").write_text(RULES, encoding="utf-8")
     config = folder / "prometheus.yml"
     config.write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         f"rule_files: [{folder / 'rules.yml'}]\n"
         f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['{alertmanager}']}}]}}]}}\n"
-        f"scrape_configs: [{{job_name: shop, static_configs: [{{targets: ['{target}']}}]}}]\n",
+        f"scrape_configs: [{{job_name: shop, static_configs: [{{targets: ['{target.address}']}}]}}]\n",
         encoding="utf-8",
     )
     port = free_port()
@@ -140,7 +179,7 @@ def _serve(workspace: Path, port: int, prometheus: str, secret: str, token: str)
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[dict[str, Any]]:
     try:
-        require("prometheus", "prometheus-alertmanager")
+        require("prometheus", "promtool", "prometheus-alertmanager")
     except MissingBinary as exc:
         pytest.skip(str(exc))
     secret, token = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
@@ -152,7 +191,7 @@ def servers(tmp_path: Path) -> Iterator[dict[str, Any]]:
             webhook = f"http://127.0.0.1:{serve_port}/api/v1/webhooks/alertmanager"
             alertmanager = _alertmanager(tmp_path, webhook, secret)
             started.append(alertmanager)
-            prometheus = _prometheus(tmp_path, target.address, alertmanager.url.removeprefix("http://"))
+            prometheus = _prometheus(tmp_path, target, alertmanager.url.removeprefix("http://"))
             started.append(prometheus)
             serve = _serve(tmp_path / "ws", serve_port, prometheus.url, secret, token)
             yield {"base": f"http://127.0.0.1:{serve_port}", "token": token, "folder": tmp_path}
@@ -191,3 +230,4 @@ def test_an_alert_from_prometheus_gets_a_brief_built_from_live_prometheus_data(s
     assert prom["rows"]["metrics"] > 0 and prom["requests"] > 0
     assert brief["impact"]["alerts"] and "PaymentErrors" in brief["impact"]["alerts"][0]
     assert brief["inputs"]["metrics"] == prom["rows"]["metrics"]
+    assert brief["hypotheses"] and brief["hypotheses"][0]["service"] == "payment", brief["summary"]
