@@ -82,3 +82,22 @@ def test_ingest_feeds_investigate_workspace(tmp_path: Path, bundle: tuple[Path, 
     result = runner.invoke(app, ["--workspace", str(ws), "investigate", "--workspace", "--no-record", "--json"])
     assert result.exit_code == 0, result.output
     assert orjson.loads(result.stdout)["hypotheses"][0]["service"] == truth.service
+
+
+def test_a_file_given_as_the_wrong_signal_is_an_error_naming_it(tmp_path: Path, bundle: tuple[Path, Truth]) -> None:
+    folder, _ = bundle
+    metrics = folder / "metrics" / "metrics.prom.json"
+    result = runner.invoke(app, ["investigate", "--logs", str(metrics), "--no-record"])
+    assert result.exit_code == 2
+    assert f"{metrics}: given as logs, but its content is prometheus" in result.output
+
+
+def test_the_brief_lists_every_input_file_with_its_format(tmp_path: Path, bundle: tuple[Path, Truth]) -> None:
+    folder, _ = bundle
+    args = ["investigate", "--traces", str(folder / "traces"), "--metrics", str(folder / "metrics")]
+    result = runner.invoke(app, [*args, "--alert", str(folder / "alerts"), "--no-record", "--json"])
+    assert result.exit_code == 0, result.output
+    files = {f["path"]: f for s in orjson.loads(result.stdout)["sources"] for f in s["files"]}
+    metrics = files[str(folder / "metrics" / "metrics.prom.json")]
+    assert metrics["format"] == "prometheus" and metrics["rows"] > 0 and metrics["problems"] == 0
+    assert files[str(folder / "alerts" / "alertmanager.json")]["format"] == "alertmanager"

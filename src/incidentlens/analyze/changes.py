@@ -11,6 +11,9 @@ from incidentlens.model import AnalyzerKind, Change, ChangeKind, Evidence, Evide
 LOOKBACK_NS = 2 * 60 * 60 * 1_000_000_000
 AFTER_ONSET_NS = 2 * 60 * 1_000_000_000
 HALF_LIFE_MINUTES = 15.0
+# The onset is known to one 30 s bin: a change inside that bin may still have started the incident. One
+# later than that cannot have: it stays visible as evidence (a rollback, a side effect) but weighs nothing.
+ONSET_TOLERANCE_NS = 30 * 1_000_000_000
 
 
 def change_window(onset_ns: int) -> TimeRange:
@@ -26,10 +29,13 @@ def change_findings(changes: list[Change], *, onset_ns: int) -> Analysis:
     out = Analysis()
     for ch in changes:
         minutes_before = (onset_ns - ch.ts_ns) / 60e9
-        proximity = math.exp(-max(minutes_before, 0.0) / HALF_LIFE_MINUTES * math.log(2))
+        too_late = ch.ts_ns > onset_ns + ONSET_TOLERANCE_NS
+        proximity = 0.0 if too_late else math.exp(-max(minutes_before, 0.0) / HALF_LIFE_MINUTES * math.log(2))
         kind = ch.kind.value
         fault = FaultKind.CONFIG if ch.kind in (ChangeKind.CONFIG, ChangeKind.FEATURE_FLAG) else FaultKind.CODE
         when = f"{abs(minutes_before):.1f} min {'before' if minutes_before >= 0 else 'after'} onset"
+        if too_late:
+            when += " (too late to have started it)"
         what = ch.description or (f"{ch.previous} -> {ch.current}" if ch.current else kind)
         ev = Evidence(
             id=evidence_id(EvidenceKind.CHANGE, ch.service, ch.ts_ns, kind, ch.commit, ch.description),

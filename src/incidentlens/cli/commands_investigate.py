@@ -117,8 +117,9 @@ def investigate_cmd(
     Files need no window (their data gives it). Live sources (--source) fetch only the window: the alert's
     (--alert), or --since/--until, or --onset.
     """
-    paths = [*([bundle] if bundle is not None else []), *logs, *traces, *metrics, *alert, *changes]
-    sources: list[Source] = [FileSource.of(paths)] if paths else []
+    given = {"logs": logs, "traces": traces, "metrics": metrics, "alerts": alert, "changes": changes}
+    sources: list[Source] = [FileSource.of([bundle])] if bundle is not None else []
+    sources.extend(FileSource.of(paths, name=signal, signal=signal) for signal, paths in given.items() if paths)
     sources.extend(configured_sources(source, config))
     if not sources and not from_workspace:
         raise InputError(

@@ -40,9 +40,11 @@ def reader_by_name(name: str) -> FormatReader | None:
     return next((r for r in all_readers() if r.name == name), None)
 
 
-def detect(head: str, path: Path) -> FormatReader | None:
-    """The first reader that recognises the content, or None."""
+def detect(head: str, path: Path, *, signal: str | None = None) -> FormatReader | None:
+    """The first reader that recognises the content (among those producing `signal`, when given), or None."""
     for reader in all_readers():
+        if signal is not None and signal not in reader.signals:
+            continue
         if reader.sniff(head, path):
             return reader
     return None

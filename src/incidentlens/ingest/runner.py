@@ -71,8 +71,12 @@ def expand_paths(paths: Iterable[Path], report: IngestReport) -> list[Path]:
     return files
 
 
-def choose_reader(path: Path, forced: str | None, *, explicit: bool) -> FormatReader | None:
-    """The reader for a file; explicit files must be recognised, files found in folders may be skipped."""
+def choose_reader(path: Path, forced: str | None, *, explicit: bool, signal: str | None = None) -> FormatReader | None:
+    """The reader for a file; explicit files must be recognised, files found in folders may be skipped.
+
+    With `signal` (the user said `--logs`, `--traces`, ...) only readers of that signal are considered: a
+    file that reads as something else is an error naming both, never silently read as another signal.
+    """
     if forced:
         reader = reader_by_name(forced)
         if reader is None:
@@ -87,9 +91,18 @@ def choose_reader(path: Path, forced: str | None, *, explicit: bool) -> FormatRe
         if explicit:
             raise FormatError(str(path), "binary or empty content: not a telemetry format we read")
         return None
-    reader = detect(head, path)
+    reader = detect(head, path, signal=signal)
+    if reader is None and signal is not None:
+        other = detect(head, path)
+        if other is not None:
+            raise FormatError(
+                str(path),
+                f"given as {signal}, but its content is {other.name} ({', '.join(other.signals)}), "
+                f"not a {signal} format; pass it with the option of its kind",
+            )
     if reader is None and explicit:
-        raise FormatError(str(path), "content matches no supported format (see `incidentlens formats`)")
+        what = f"{signal} format" if signal else "supported format"
+        raise FormatError(str(path), f"content matches no {what} (see `incidentlens formats`)")
     return reader
 
 
@@ -115,8 +128,10 @@ def read_paths(
     *,
     forced_format: str | None = None,
     progress: ProgressCallback | None = None,
+    signal: str | None = None,
 ) -> IngestReport:
-    """Read every file into `sink`; a file with no valid record raises FormatError naming it."""
+    """Read every file into `sink`; a file with no valid record raises FormatError naming it. With `signal`,
+    only readers of that signal are used (see `choose_reader`)."""
     report = IngestReport()
     given = list(paths)
     explicit = {p for p in given if p.is_file()}
@@ -124,7 +139,7 @@ def read_paths(
     for index, path in enumerate(files):
         if progress:
             progress(path, index, len(files))
-        reader = choose_reader(path, forced_format, explicit=path in explicit)
+        reader = choose_reader(path, forced_format, explicit=path in explicit, signal=signal)
         if reader is None:
             report.skipped.append((str(path), "format not recognised"))
             continue

@@ -15,7 +15,15 @@ from incidentlens.investigation.pictures import exemplar_trace, metric_series
 from incidentlens.investigation.steps import symptoms
 from incidentlens.memory.retrieve import seen_before
 from incidentlens.propose.suggest import suggest_fixes
-from incidentlens.report.brief import Brief, Impact, RankedHypothesis, SourceSummary, TimelineEntry, iso
+from incidentlens.report.brief import (
+    Brief,
+    Impact,
+    InputFileLine,
+    RankedHypothesis,
+    SourceSummary,
+    TimelineEntry,
+    iso,
+)
 from incidentlens.sources.protocol import SourceReport
 
 MAX_TIMELINE = 40
@@ -96,6 +104,7 @@ def source_summary(report: SourceReport) -> SourceSummary:
         errors=tuple(report.errors),
         notes=tuple(report.notes),
         failed=report.failed,
+        files=tuple(InputFileLine(f.path, f.format, f.rows, f.problems, f.skipped) for f in report.files),
     )
 
 

@@ -96,6 +96,17 @@ class MetricSeries:
 
 
 @dataclass(frozen=True, slots=True)
+class InputFileLine:
+    """A file an investigation read (its detected format, rows, bad records) or skipped (and why)."""
+
+    path: str
+    format: str
+    rows: int
+    problems: int
+    skipped: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSummary:
     """What one telemetry source returned for this investigation (never credentials: targets are redacted)."""
 
@@ -111,6 +122,7 @@ class SourceSummary:
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     failed: bool = False
+    files: tuple[InputFileLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,10 @@ from incidentlens.errors import ConfigError
 from incidentlens.ingest.runner import IngestReport, read_paths
 from incidentlens.ingest.sink import RowSink
 from incidentlens.sources.config import SourceConfig
-from incidentlens.sources.protocol import SourceProgress, SourceQuery, SourceReport
+from incidentlens.sources.protocol import InputFile, SourceProgress, SourceQuery, SourceReport
 
-_OPTIONS = frozenset({"format"})
+_OPTIONS = frozenset({"format", "signal"})
+SIGNALS = ("logs", "traces", "metrics", "alerts", "changes")
 
 
 class FileSource:
@@ -29,15 +30,20 @@ class FileSource:
         fmt = config.options.get("format")
         if fmt is not None and not isinstance(fmt, str):
             raise ConfigError(f"{config.where}: sources.{config.name}: 'format' must be a format name")
+        signal = config.options.get("signal")
+        if signal is not None and signal not in SIGNALS:
+            raise config.option_error(f"'signal' is one of {', '.join(SIGNALS)}")
         self.name = config.name
         self.paths = config.paths
         self.forced_format = fmt
+        self.signal: str | None = signal
         self.ingest: IngestReport | None = None  # the per-file report of the last load
 
     @classmethod
-    def of(cls, paths: list[Path], *, name: str = "files") -> FileSource:
-        """A file source for paths given on the command line."""
-        return cls(SourceConfig(name=name, kind=cls.kind, paths=tuple(paths)))
+    def of(cls, paths: list[Path], *, name: str = "files", signal: str | None = None) -> FileSource:
+        """A file source for paths given on the command line (`signal`: they were given as --logs, ...)."""
+        options = {"signal": signal} if signal else {}
+        return cls(SourceConfig(name=name, kind=cls.kind, paths=tuple(paths), options=options))
 
     def load(self, query: SourceQuery, sink: RowSink, progress: SourceProgress) -> SourceReport:
         started = time.perf_counter()
@@ -47,13 +53,16 @@ class FileSource:
             if str(path):
                 progress(f"{self.name}: reading {path.name} ({index + 1}/{total})")
 
-        ingest = read_paths(self.paths, sink, forced_format=self.forced_format, progress=file_progress)
+        ingest = read_paths(
+            self.paths, sink, forced_format=self.forced_format, progress=file_progress, signal=self.signal
+        )
         self.ingest = ingest
         for table, n in ingest.rows.items():
             report.add_rows(table, n)
         for f in ingest.files:
+            report.files.append(InputFile(f.path, f.format, sum(f.rows.values()), f.problem_count))
             if f.problem_count:
                 report.errors.append(f"{f.path}: {f.problem_count} bad records skipped (first: {f.problems[0]})")
-        report.notes.extend(f"{path}: skipped ({why})" for path, why in ingest.skipped if why != "not telemetry")
+        report.files.extend(InputFile(path, "", 0, 0, skipped=why) for path, why in ingest.skipped)
         report.seconds = time.perf_counter() - started
         return report

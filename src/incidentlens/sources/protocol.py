@@ -33,6 +33,17 @@ class SourceQuery:
         return TimeRange(self.window.start_ns, max(self.window.start_ns, self.incident.start_ns))
 
 
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """One file a local source read (or skipped): what it was read as, and how much of it was usable."""
+
+    path: str
+    format: str  # the reader used; empty when skipped
+    rows: int
+    problems: int
+    skipped: str = ""  # why the file was not read
+
+
 @dataclass
 class SourceReport:
     """What one source returned: filled in by the source, shown in the brief's Sources section."""
@@ -50,6 +61,7 @@ class SourceReport:
     notes: list[str] = field(default_factory=list)  # anything else worth a reader's attention
     services: list[str] = field(default_factory=list)  # services the answer covered
     failed: bool = False  # the source produced nothing usable (see `errors`)
+    files: list[InputFile] = field(default_factory=list)  # local sources: every file read or skipped
 
     def add_rows(self, table: str, n: int) -> None:
         if n:
