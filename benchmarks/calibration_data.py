@@ -1,21 +1,25 @@
 """Collect (score features, correct?) for every benchmark case, to fit and check confidence calibration.
 
-Runs the same analysis as `investigate` on Nezha and RCD cases and on simulated bundles, and writes one JSON
-line per case: the top two service scores, how many kinds of signal support the top one, and whether the top
-service is the true one. Usage: python benchmarks/calibration_data.py OUT.jsonl [--seeds 1 2 3]
+Runs the same analysis as `investigate` on Nezha and RCD cases, simulated bundles and fault-free inputs, and
+writes one JSON line per case: the top two service scores, how many analysers support the top one, how many
+services are anomalous, and whether the top service is the true one (never, without a fault).
+Usage: python benchmarks/calibration_data.py OUT.jsonl [--seeds 1 2 3] [--normal-seeds 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import random
+import string
 import tempfile
 from pathlib import Path
 
 import orjson
 
 from incidentlens.analyze.topology import build_graph
-from incidentlens.bench.rca import Dataset, discover
+from incidentlens.bench.rca import Dataset, discover, fault_free_cases
 from incidentlens.diagnose.rank import score_services
+from incidentlens.errors import IncidentLensError
 from incidentlens.ingest.runner import ingest_paths
 from incidentlens.ingest.sink import RowSink
 from incidentlens.investigation.analysis import analyse, detect_windows
@@ -44,10 +48,57 @@ def features(store: TelemetryStore, windows: object = None, metric_baseline: obj
     }
 
 
+def file_features(paths: list[Path]) -> dict[str, object] | None:
+    """Features of investigating files as a user would; None when they are refused with a clear error."""
+    try:
+        with TelemetryStore() as store:
+            ingest_paths(paths, store)
+            return features(store)
+    except IncidentLensError:
+        return None
+
+
+def fault_free_rows(normal_seeds: int) -> list[dict[str, object]]:
+    """Inputs with no root cause to find: any named service is wrong, "not enough evidence" is right.
+
+    Nezha's fault-free reference minutes, healthy simulated bundles (seeds other than the faulty ones), every
+    sample file in shared/data/formats investigated alone, and junk (random text, random bytes).
+    """
+    rows: list[dict[str, object]] = []
+    for case in fault_free_cases(Dataset.NEZHA, DATA / "nezha"):
+        with TelemetryStore() as store:
+            loaded = case.load(store, RowSink())
+            f = features(store, loaded.windows, loaded.metric_baseline)
+        rows.append({"source": "nezha-normal", "case": case.case_id, "truth": "", **f})
+    for seed in range(101, 101 + normal_seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            simulate("none", seed=seed, out=Path(tmp) / "b", with_repo=False)
+            f = file_features([Path(tmp) / "b"])
+        if f is not None:
+            rows.append({"source": "simulated-normal", "case": f"none-{seed}", "truth": "", **f})
+    for sample in sorted(p for p in (DATA / "formats").rglob("*") if p.is_file() and p.suffix not in (".md", ".sql")):
+        f = file_features([sample])
+        if f is not None:
+            rows.append({"source": "formats", "case": sample.name, "truth": "", **f})
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        text = Path(tmp) / "random.log"
+        alphabet = string.ascii_letters + string.digits + " .,:;-_/"
+        text.write_text("\n".join("".join(rng.choices(alphabet, k=rng.randint(20, 160))) for _ in range(20_000)))
+        binary = Path(tmp) / "random.bin"
+        binary.write_bytes(rng.randbytes(1_000_000))
+        for junk in (text, binary):
+            f = file_features([junk])
+            if f is not None:
+                rows.append({"source": "junk", "case": junk.name, "truth": "", **f})
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--normal-seeds", type=int, default=20, help="healthy simulated bundles (seeds 101..)")
     args = parser.parse_args()
     rows = []
     for dataset, folder in ((Dataset.NEZHA, DATA / "nezha"), (Dataset.RCD, DATA / "rcd-sockshop")):
@@ -60,10 +111,10 @@ def main() -> int:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as tmp:
                 truth = simulate(fault, seed=seed, out=Path(tmp) / "b", with_repo=False)
-                with TelemetryStore() as store:
-                    ingest_paths([Path(tmp) / "b"], store)
-                    f = features(store)
+                f = file_features([Path(tmp) / "b"])
+            assert f is not None
             rows.append({"source": "simulated", "case": f"{fault}-{seed}", "truth": truth.service, **f})
+    rows.extend(fault_free_rows(args.normal_seeds))
     with args.out.open("wb") as fh:
         for row in rows:
             row["correct"] = bool(row["ranked"]) and row["ranked"][0] == row["truth"]  # type: ignore[index]

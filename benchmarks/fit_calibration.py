@@ -1,4 +1,4 @@
-"""Fit the confidence calibration (Platt scaling on top score and margin) and report its ECE.
+"""Fit the confidence calibration (logistic on top score, margin and anomalous services) and report its ECE.
 
 Usage:
     python benchmarks/calibration_data.py /tmp/calibration.jsonl
@@ -15,9 +15,29 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from incidentlens.diagnose.calibration import ABSTAIN_CONFIDENCE, CANDIDATES_SATURATE, TIE_CAP, TIE_MARGIN
+
 
 def design(rows: list[dict[str, object]]) -> np.ndarray:
-    return np.array([[1.0, float(r["p1"]), float(r["p1"]) - float(r["p2"])] for r in rows])  # type: ignore[arg-type]
+    """Intercept, top score, margin over the runner-up, and the share of services anomalous (saturating)."""
+    return np.array(
+        [
+            [
+                1.0,
+                float(r["p1"]),
+                float(r["p1"]) - float(r["p2"]),
+                min(int(r["n"]), CANDIDATES_SATURATE) / CANDIDATES_SATURATE,
+            ]  # type: ignore[call-overload]
+            for r in rows
+        ]
+    )
+
+
+def predict(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The calibrated confidence as `diagnose/calibration.py` computes it (tie cap and 0.99 ceiling included)."""
+    p = 1 / (1 + np.exp(-x @ w))
+    p = np.where(x[:, 2] < TIE_MARGIN, np.minimum(p, TIE_CAP), p)
+    return np.minimum(p, 0.99)
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
@@ -49,17 +69,28 @@ def main() -> int:
     x, y = design(rows), np.array([1.0 if r["correct"] else 0.0 for r in rows])
     sources = np.array([r["source"] for r in rows])
     w = fit(x, y)
-    p = 1 / (1 + np.exp(-x @ w))
+    p = predict(x, w)
     print(f"INTERCEPT = {w[0]:.3f}\nTOP_SCORE_WEIGHT = {w[1]:.3f}\nMARGIN_WEIGHT = {w[2]:.3f}")
-    print(f"pooled ECE over {len(rows)} cases: {ece(p, y):.3f}")
+    print(f"CANDIDATES_WEIGHT = {w[3]:.3f}")
+    faulty = np.array([bool(r["truth"]) for r in rows])
+    loso = np.zeros_like(p)
     for source in sorted(set(sources)):
         held = sources == source
-        w_out = fit(x[~held], y[~held])
-        p_out = 1 / (1 + np.exp(-x[held] @ w_out))
+        loso[held] = predict(x[held], fit(x[~held], y[~held]))
+    for name, q in (("in-sample (pooled fit)", p), ("leave-one-source-out", loso)):
+        wrong_sure = int(((q >= 0.9) & (y == 0)).sum())
+        print(
+            f"{name}: ECE {ece(q, y):.3f} over {len(rows)} cases; wrong at >= 0.9: {wrong_sure} "
+            f"({wrong_sure / len(rows):.1%}); abstained (< {ABSTAIN_CONFIDENCE}) on fault-free "
+            f"{int((q[~faulty] < ABSTAIN_CONFIDENCE).sum())}/{int((~faulty).sum())}, on faults "
+            f"{int((q[faulty] < ABSTAIN_CONFIDENCE).sum())}/{int(faulty.sum())}"
+        )
+    for source in sorted(set(sources)):
+        held = sources == source
         print(
             f"  {source:16s} n={int(held.sum()):3d} accuracy {y[held].mean():.2f}"
-            f"  ECE held out {ece(p_out, y[held]):.3f}"
-            f"  in the pooled fit {ece(p[held], y[held]):.3f}"
+            f"  ECE held out {ece(loso[held], y[held]):.3f}  in the pooled fit {ece(p[held], y[held]):.3f}"
+            f"  max confidence held out {loso[held].max():.2f}"
         )
     return 0
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from incidentlens.diagnose.analyzers import Role, spec
+from incidentlens.diagnose.calibration import ABSTAIN_CONFIDENCE
 from incidentlens.diagnose.rank import (
-    ABSTAIN_BELOW,
     MAX_HYPOTHESES,
     ServiceScore,
     confidence_of,
@@ -94,5 +94,6 @@ def build_hypotheses(scores: list[ServiceScore], evidence: dict[str, Evidence]) 
                 component=component,
             )
         )
-    abstain = not hypotheses or scores[0].score < ABSTAIN_BELOW
+    # One number decides: the confidence shown is the one that decides abstention.
+    abstain = not hypotheses or hypotheses[0].confidence < ABSTAIN_CONFIDENCE
     return hypotheses, abstain

@@ -5,8 +5,9 @@ failures start in traces, a service gone silent, its own resource metrics) weigh
 propagate to callers (error logs, latency and error-rate metrics) weigh less, and less again when a
 service downstream of it shows its own decisive anomaly. A resource anomaly with no effect on the
 service's own requests weighs less. A change weighs only when its service is anomalous. Confidence is
-a calibrated function of the top score and its margin over the runner-up (`calibration.py`); below a
-floor we abstain.
+a calibrated function of the top score, its margin over the runner-up and how many services are anomalous
+(`calibration.py`);
+below an even chance we abstain.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ UNFELT_RESOURCE_DISCOUNT = 0.5
 DOWNSTREAM_DISCOUNT = 0.4
 # Slowness is what a saturated CPU or memory causes; when both are as strong, the resource names the fault.
 LATENCY_AS_KIND = 0.9
-ABSTAIN_BELOW = 0.35
 MAX_HYPOTHESES = 5
 
 
@@ -101,7 +101,7 @@ def confidence_of(scores: list[ServiceScore], index: int) -> float:
     """
     own = scores[index].score
     rival = scores[1].score if index == 0 and len(scores) > 1 else scores[0].score if index > 0 else 0.0
-    return calibrated_confidence(own, rival if index == 0 else max(rival, own))
+    return calibrated_confidence(own, rival if index == 0 else max(rival, own), len(scores))
 
 
 def supporting_and_contradicting(
