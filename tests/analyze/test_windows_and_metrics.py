@@ -134,3 +134,27 @@ def test_less_resource_use_is_lost_load_not_a_resource_fault() -> None:
     # CPU fell from 0.2 to 0.02: the work stopped arriving (a caller failed); it points weakly, never as "cpu"
     findings = metric_findings([_shift((0.02, 0.03, 0.02))], incident=TimeRange(0, 100)).findings
     assert [(f.analyzer, f.fault.value) for f in findings] == [("metric_weak", "unknown")]
+
+
+def test_the_summary_never_contradicts_its_numbers() -> None:
+    """'up' quotes the highest incident value, 'down' the lowest; a median that moved the other way says so."""
+    import re
+
+    cases = [
+        _shift((0.95, 0.97, 0.96)),  # clearly up
+        _shift((0.02, 0.03, 0.01), median=0.2),  # clearly down
+        _shift((0.19, 0.18, 0.6, 0.55), name="request_duration_seconds_p95"),  # two spikes, median flat
+        _shift((0.21, 0.22, 0.05, 0.04), name="requests_per_second"),  # two dips, median up a little
+    ]
+    for shift in cases:
+        for ev in metric_findings([shift], incident=TimeRange(0, 100)).evidence.values():
+            m = re.search(
+                r" (up|down): (highest|lowest) ([-\d.e+]+) against a normal range of ([-\d.e+]+)\.\.", ev.summary
+            )
+            assert m, ev.summary
+            direction, word, value = m.group(1), m.group(2), float(m.group(3))
+            assert (direction, word) in (("up", "highest"), ("down", "lowest")), ev.summary
+            assert value == (max(shift.values) if direction == "up" else min(shift.values)), ev.summary
+            median_up = shift.incident_median > shift.baseline_median
+            if median_up != (direction == "up") and shift.incident_median != shift.baseline_median:
+                assert "most points did not follow" in ev.summary, ev.summary

@@ -114,16 +114,11 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
     for (service, kind), scored in sorted(best.items()):
         scored.sort(key=lambda pair: (-abs(pair[0]), pair[1].name))
         z, top = scored[0]
-        direction = "up" if z > 0 else "down"
         ev = Evidence(
             id=evidence_id(EvidenceKind.METRIC_ANOMALY, service, top.name, top.labels),
             kind=EvidenceKind.METRIC_ANOMALY,
             service=service,
-            summary=(
-                f"{top.name} on {service} {direction}: median {top.baseline_median:.4g} -> "
-                f"{top.incident_median:.4g}, peak {top.incident_extreme:.4g} (normal range "
-                f"{top.baseline_min:.4g}..{top.baseline_max:.4g}; robust z {z:+.1f}, {kind.value})"
-            ),
+            summary=shift_summary(top, service, z, kind),
             excerpt=f"{top.name}{top.labels if top.labels not in ('', '{}') else ''}: "
             + ", ".join(f"{v:.4g}" for v in top.values[:12]),
             time_range=TimeRange(top.first_ns, incident.end_ns),
@@ -160,6 +155,25 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
                     ),
                 )
     return out
+
+
+def shift_summary(shift: MetricShift, service: str, z: float, kind: MetricKind) -> str:
+    """The shift in words whose direction always agrees with the numbers quoted: going up, the highest incident
+    value; going down, the lowest (a median that moved the other way is named as such)."""
+    up = z > 0
+    extreme = (
+        max(shift.values, default=shift.incident_extreme) if up else min(shift.values, default=shift.incident_extreme)
+    )
+    median_moved = shift.incident_median - shift.baseline_median
+    against = (median_moved < 0) if up else (median_moved > 0)
+    median = f"median {shift.baseline_median:.4g} -> {shift.incident_median:.4g}" + (
+        " (most points did not follow)" if against else ""
+    )
+    return (
+        f"{shift.name} on {service} {'up' if up else 'down'}: {'highest' if up else 'lowest'} {extreme:.4g} "
+        f"against a normal range of {shift.baseline_min:.4g}..{shift.baseline_max:.4g}; {median} "
+        f"(robust z {z:+.1f}, {kind.value})"
+    )
 
 
 def latency_side(name: str) -> str:
