@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from calendar import timegm
 from pathlib import Path
 from typing import Any
@@ -188,15 +187,13 @@ def test_loghub_samples(shared_data: Path) -> None:
     assert hadoop[0]["ts_ns"] == _utc(2015, 10, 18, 18, 1, 47) + 978_000_000
 
 
-def test_throughput_on_loghub_full(shared_data: Path) -> None:
+def test_a_long_real_log_reads_whole(shared_data: Path) -> None:
+    """Every line of a 25k-line real log read (speed is measured by benchmarks, not asserted by tests)."""
     path = shared_data / "loghub-full" / "Linux.log"
     if not path.exists():
         pytest.skip("loghub-full/Linux.log absent")
-    start = time.perf_counter()
     rows, sink = _read(path)
-    rate = len(rows) / (time.perf_counter() - start)
     assert len(rows) == 25567 and sink.problem_count == 20  # 20 lines are not UTF-8
-    assert rate > 30_000, f"{rate:.0f} lines/s"  # loose floor for slow CI; ~150k lines/s measured
 
 
 def test_year_outside_int64_nanoseconds_is_not_a_timestamp(tmp_path: Path) -> None:

@@ -31,7 +31,22 @@ from incidentlens.ingest.common import (
 )
 from incidentlens.ingest.sink import RowSink
 
-_SERVICE_LABELS = ("service", "service_name", "job", "app", "app_kubernetes_io_name", "container")
+# A call-edge series (service mesh, servicegraph) describes the service that serves the call: Istio's and
+# Linkerd's destination labels, the OpenTelemetry servicegraph connector's `server`. They come before the
+# scrape's `job`, which names the proxy's scrape job, not the service.
+_SERVICE_LABELS = (
+    "service",
+    "service_name",
+    "destination_workload",
+    "destination_app",
+    "destination_service_name",
+    "dst_deployment",
+    "server",
+    "job",
+    "app",
+    "app_kubernetes_io_name",
+    "container",
+)
 _RESULT_RE = re.compile(r'"resultType"\s*:\s*"(matrix|vector|scalar|string)"')
 _ERROR_RE = re.compile(r'"status"\s*:\s*"error"')
 # Loki answers with the same envelope; these keys exist only in Loki answers. Prometheus adds "stats"
@@ -46,6 +61,8 @@ ResponseAdder = Callable[[Any, Path, str, RowSink], object]
 
 def service_from_labels(labels: Mapping[str, str]) -> str:
     """The service a label set belongs to: the first non-empty well-known label, else derived from `pod`.
+
+    An edge series (`source_workload` -> `destination_workload`, `client` -> `server`) belongs to the callee.
 
     A Deployment pod `cart-7d9f8c-x2x4z` gives `cart` (the last two `-` parts are the ReplicaSet hash
     and the pod suffix); a StatefulSet pod `kafka-0` gives `kafka`; any other pod name is kept whole.
