@@ -158,3 +158,29 @@ def test_the_summary_never_contradicts_its_numbers() -> None:
             median_up = shift.incident_median > shift.baseline_median
             if median_up != (direction == "up") and shift.incident_median != shift.baseline_median:
                 assert "most points did not follow" in ev.summary, ev.summary
+
+
+def test_metric_only_onset_is_the_first_sustained_symptom_departure() -> None:
+    from incidentlens.analyze.windows import metric_onset
+    from incidentlens.telemetry.rows import MetricPoints
+
+    times = tuple(range(0, 40 * 15, 15))
+    flat = tuple(0.0 for _ in times)
+    errors = tuple(0.0 if t < 450 else 0.2 for t in times)
+    blip = tuple(0.5 if t == 300 else 0.0 for t in times)
+    success = tuple(1.0 if t < 480 else 0.7 for t in times)
+    onset = metric_onset(
+        [MetricPoints("a", "http_error_ratio", times, errors), MetricPoints("b", "x_error_ratio", times, flat)],
+        reference_end_ns=200,
+        search_from_ns=200,
+        search_to_ns=600,
+    )
+    assert onset == 450
+    assert (
+        metric_onset(
+            [MetricPoints("c", "error_ratio", times, blip)], reference_end_ns=200, search_from_ns=200, search_to_ns=600
+        )
+        is None
+    )
+    falling = [MetricPoints("d", "PodSuccessRate", times, success)]
+    assert metric_onset(falling, reference_end_ns=200, search_from_ns=200, search_to_ns=600) == 480

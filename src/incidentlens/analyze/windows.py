@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from incidentlens.model import TimeRange
+from incidentlens.telemetry.rows import MetricPoints
 
 MINUTE_NS = 60 * 1_000_000_000
 DEFAULT_SEARCH_BEFORE_ALERT_NS = 15 * MINUTE_NS
@@ -61,6 +62,39 @@ def detect_onset(
         if (onset := _first_sustained(series, starts, count_threshold(series[before]), search_from_ns, search_to_ns))
         is not None
     ]
+    return min(found) if found else None
+
+
+# A symptom series departs when its value leaves the range the normal period reached and its robust level
+# by this many spreads, for two of three consecutive points (one blip is not an onset).
+METRIC_ONSET_Z = 4.0
+_SUSTAIN = 3
+
+
+def metric_onset(
+    series: list[MetricPoints], *, reference_end_ns: int, search_from_ns: int, search_to_ns: int
+) -> int | None:
+    """The first sustained departure of a user-facing symptom (error or latency series) in the search range.
+
+    For telemetry that is only metrics (a Prometheus source), where errors and slow requests cannot be counted
+    from spans or logs. Error ratios and latencies count when they rise; success ratios when they fall.
+    """
+    found: list[int] = []
+    for s in series:
+        sign = -1.0 if "success" in s.name.lower() else 1.0
+        times = np.asarray(s.times, dtype=np.int64)
+        values = sign * np.asarray(s.values, dtype=np.float64)
+        reference = values[times < reference_end_ns]
+        if len(reference) < 3:
+            continue
+        median = float(np.median(reference))
+        spread = max(1.4826 * float(np.median(np.abs(reference - median))), 0.05 * abs(median), 1e-9)
+        level = max(median + METRIC_ONSET_Z * spread, float(reference.max()))
+        departed = values > level
+        for idx in np.flatnonzero(departed & (times >= search_from_ns) & (times <= search_to_ns)):
+            if np.mean(departed[idx : idx + _SUSTAIN]) >= 2 / 3:
+                found.append(int(times[idx]))
+                break
     return min(found) if found else None
 
 

@@ -17,10 +17,16 @@ from incidentlens.analyze.evidence_ids import strength
 from incidentlens.analyze.findings import Analysis
 from incidentlens.analyze.locus import find_loci
 from incidentlens.analyze.logs import log_findings
-from incidentlens.analyze.metrics import metric_findings
+from incidentlens.analyze.metrics import MetricKind, metric_findings, metric_kind
 from incidentlens.analyze.topology import build_graph
 from incidentlens.analyze.traces import error_origin_findings, latency_findings, silence_findings
-from incidentlens.analyze.windows import DEFAULT_SEARCH_BEFORE_ALERT_NS, Windows, choose_windows, detect_onset
+from incidentlens.analyze.windows import (
+    DEFAULT_SEARCH_BEFORE_ALERT_NS,
+    Windows,
+    choose_windows,
+    detect_onset,
+    metric_onset,
+)
 from incidentlens.diagnose.hypotheses import build_hypotheses
 from incidentlens.diagnose.rank import ServiceScore, score_services
 from incidentlens.errors import InputError
@@ -30,6 +36,8 @@ from incidentlens.model import AnalyzerKind, FaultKind, Finding, Hypothesis, Tim
 from incidentlens.telemetry.protocol import TelemetryQueries
 
 ONSET_BIN_NS = 30 * 1_000_000_000
+# Names that may be error or latency series (the metric analysis decides which kind each is).
+SYMPTOM_NAMES = r"(?i)error|fail|5xx|success|exception|latency|duration|response_time|p50|p9\d|seconds|_ms"
 LOCATE_TOP = 3  # hypotheses that get code regions, code locations and trace features
 MAX_LOCI = 3
 
@@ -87,6 +95,21 @@ def detect_windows(
             search_from, search_to = start + (end - start) // 3, end
         timeline = queries.error_timeline(TimeRange(start, end), ONSET_BIN_NS, reference_end_ns=search_from)
         onset_ns = detect_onset(timeline, search_from_ns=search_from, search_to_ns=search_to)
+        if onset_ns is None and not any(b[1] or b[2] or b[3] for b in timeline):
+            # No spans or logs to count errors in: the symptom metrics say when it started.
+            symptoms = [
+                s
+                for s in queries.metric_series(TimeRange(start, end), SYMPTOM_NAMES)
+                if metric_kind(s.name) in (MetricKind.ERRORS, MetricKind.LATENCY)
+            ]
+            onset_ns = metric_onset(
+                symptoms, reference_end_ns=search_from, search_from_ns=search_from, search_to_ns=search_to
+            )
+            if onset_ns is not None:
+                windows = choose_windows(data_start_ns=start, data_end_ns=end, alert_ns=alert_ns, onset_ns=onset_ns)
+                return dataclasses.replace(
+                    windows, onset_reason="error or latency metrics depart from their normal level"
+                )
         return choose_windows(data_start_ns=start, data_end_ns=end, alert_ns=alert_ns, onset_ns=onset_ns)
     windows = choose_windows(data_start_ns=start, data_end_ns=end, alert_ns=alert_ns, onset_ns=onset_ns)
     return dataclasses.replace(windows, onset_reason="given by the user")

@@ -20,6 +20,7 @@ from incidentlens.telemetry.rows import (
     FrameGroup,
     LoggerCount,
     LogMessageGroup,
+    MetricPoints,
     MetricShift,
     SelfTimeShift,
     ServiceVolume,
@@ -76,3 +77,7 @@ class TelemetryQueries(Protocol):
     def trace_spans(self, trace_id: str, limit: int) -> tuple[list[TraceSpanRow], int]: ...
 
     def metric_points(self, service: str, name: str, window: TimeRange) -> list[tuple[int, float]]: ...
+
+    def metric_series(self, window: TimeRange, names_like: str) -> list[MetricPoints]:
+        """Every series whose name matches the SQL LIKE/regex `names_like`, as points in `window`."""
+        ...

@@ -17,6 +17,7 @@ from incidentlens.telemetry.rows import (
     FrameGroup,
     LoggerCount,
     LogMessageGroup,
+    MetricPoints,
     MetricShift,
     SelfTimeShift,
     ServiceVolume,
@@ -394,3 +395,14 @@ class DuckDBQueries:
             [service, name, window.start_ns, window.end_ns],
         )
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def metric_series(self, window: TimeRange, names_like: str) -> list[MetricPoints]:
+        rows = self.store.rows(
+            "WITH p AS (SELECT service, name, ts_ns, avg(value) AS v FROM metrics"
+            "  WHERE service <> '' AND value IS NOT NULL AND isfinite(value) AND ts_ns BETWEEN $1 AND $2"
+            "  AND regexp_matches(name, $3) GROUP BY service, name, ts_ns)"
+            " SELECT service, name, list(ts_ns ORDER BY ts_ns), list(v ORDER BY ts_ns) FROM p"
+            " GROUP BY service, name ORDER BY service, name",
+            [window.start_ns, window.end_ns, names_like],
+        )
+        return [MetricPoints(r[0], r[1], tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3])) for r in rows]

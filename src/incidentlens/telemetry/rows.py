@@ -163,3 +163,13 @@ class TraceSpanRow:
     start_ns: int
     end_ns: int
     error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoints:
+    """One series (a service's metric, its replicas averaged) as time-ordered points."""
+
+    service: str
+    name: str
+    times: tuple[int, ...]
+    values: tuple[float, ...]
