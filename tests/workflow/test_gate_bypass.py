@@ -111,9 +111,9 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     repo = make_repo(tmp_path)
-    db = open_database(workspace=tmp_path / "ws")
+    db = open_database(database_url)
     hypothesis = Hypothesis(
         id="hyp-1-cart", claim="cart fails", service="cart", fault=FaultKind.CODE, confidence=0.9, supporting=("ev-1",)
     )

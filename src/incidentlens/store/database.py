@@ -54,6 +54,8 @@ class Database:
                 yield session
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"database {self.url}: {_reason(exc)}") from exc
+        except UnstorableJSONError as exc:  # psycopg serialises JSON itself, outside SQLAlchemy's wrapping
+            raise StoreError(f"database {self.url}: {exc}") from exc
 
     def dispose(self) -> None:
         """Close every pooled connection (and SQLite file handle)."""
@@ -193,9 +195,16 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class UnstorableJSONError(ValueError):
+    """A value for a JSON column that JSON cannot hold (NaN, Infinity)."""
+
+
 def _json_dumps(value: Any) -> str:
     # NaN/Infinity are not JSON: PostgreSQL rejects them, so SQLite must not quietly accept them either.
-    return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    try:
+        return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except ValueError as exc:
+        raise UnstorableJSONError(str(exc)) from None
 
 
 def _shown(url: str) -> str:
