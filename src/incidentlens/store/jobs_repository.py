@@ -25,6 +25,7 @@ __all__ = [
     "coalesce_or_enqueue",
     "finish_job",
     "get_job",
+    "heartbeat",
     "job_counts",
     "list_jobs",
     "open_or_touch_incident",
@@ -136,9 +137,17 @@ def coalesce_or_enqueue(
 
 
 def claim_next(session: Session, *, now: datetime) -> JobRow | None:
-    """Mark the oldest queued job running and return it (None when the queue is empty)."""
+    """Mark the oldest queued job running and return it (None when the queue is empty).
+
+    On PostgreSQL the row is taken with FOR UPDATE SKIP LOCKED: server replicas claiming at once each get a
+    different job (or none), never the same one. SQLite writers hold the database lock, which does the same.
+    """
     job = session.scalars(
-        sa.select(JobRecord).where(JobRecord.status == JobStatus.QUEUED).order_by(JobRecord.id).limit(1)
+        sa.select(JobRecord)
+        .where(JobRecord.status == JobStatus.QUEUED)
+        .order_by(JobRecord.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     ).first()
     if job is None:
         return None
@@ -181,15 +190,38 @@ def finish_job(
     return _row(job)
 
 
-def requeue_running(session: Session, *, now: datetime) -> int:
-    """Put jobs a stopped server left running back in the queue; returns how many."""
+def requeue_running(
+    session: Session,
+    *,
+    now: datetime,
+    idle_since: datetime | None = None,
+    job_id: int | None = None,
+    step: str = "queued again after a restart",
+) -> int:
+    """Put running jobs back in the queue; returns how many.
+
+    All of them (a single server starting again), only those whose heartbeat (`updated_at`) is older than
+    `idle_since` (a replica that died while others run theirs), or only `job_id` (this server stopping).
+    """
+    query = sa.update(JobRecord).where(JobRecord.status == JobStatus.RUNNING)
+    if idle_since is not None:
+        query = query.where(JobRecord.updated_at < idle_since)
+    if job_id is not None:
+        query = query.where(JobRecord.id == job_id)
     result = session.execute(
-        sa.update(JobRecord)
-        .where(JobRecord.status == JobStatus.RUNNING)
-        .values(status=JobStatus.QUEUED, step="queued again after a restart", updated_at=now)
-        .execution_options(synchronize_session=False)
+        query.values(status=JobStatus.QUEUED, step=step, updated_at=now).execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def heartbeat(session: Session, *, job_id: int, now: datetime) -> None:
+    """Show that the server running this job is alive (others requeue jobs whose heartbeat stopped)."""
+    session.execute(
+        sa.update(JobRecord)
+        .where(JobRecord.id == job_id, JobRecord.status == JobStatus.RUNNING)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def get_job(session: Session, *, job_id: int) -> JobRow:
