@@ -98,9 +98,18 @@ def touch_open_incident(session: Session, *, fingerprint: str, now: datetime) ->
 
 
 def coalesce_or_enqueue(
-    session: Session, *, incident_id: str, kind: str, payload: dict[str, Any], now: datetime, max_queued: int
+    session: Session,
+    *,
+    incident_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    max_queued: int,
+    alerts: int = 1,
 ) -> tuple[JobRow | None, bool]:
     """Fold into the incident's queued job if there is one, else queue a new job while fewer than `max_queued`.
+
+    `alerts` is how many alerts this payload stands for (repeats of one fingerprint in one webhook).
 
     Returns (job, coalesced); (None, False) when the queue is full and nothing could be coalesced.
     """
@@ -111,7 +120,7 @@ def coalesce_or_enqueue(
         .limit(1)
     ).first()
     if waiting is not None:
-        waiting.alerts += 1
+        waiting.alerts += alerts
         waiting.payload = payload
         waiting.updated_at = now
         session.flush()
@@ -125,7 +134,7 @@ def coalesce_or_enqueue(
         status=JobStatus.QUEUED,
         step="queued",
         payload=payload,
-        alerts=1,
+        alerts=alerts,
         attempts=0,
         error="",
         created_at=now,
