@@ -120,7 +120,9 @@ def test_upgrade_from_the_previous_schema_keeps_the_data(database_url: str) -> N
     db = open_database(database_url)  # what `incidentlens serve` does on start: upgrade to head
     try:
         with db.session(readonly=True) as session:
-            assert session.execute(sa.text("SELECT id, title FROM incidents")).all() == [("INC-0001", "checkout errors")]
+            assert session.execute(sa.text("SELECT id, title FROM incidents")).all() == [
+                ("INC-0001", "checkout errors")
+            ]
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert context.get_current_revision() == head.revision

@@ -35,6 +35,14 @@ from incidentlens.workflow import RecordedInvestigation, record_investigation
 DETECTED_NS = 1_764_300_000_123_456_789  # 2025-11-28T03:20:00.123456789Z
 TABLES = ("incidents", "investigations", "evidence", "hypotheses", "status_events", "id_sequences")
 
+# The same constraint as SQLite and PostgreSQL word it.
+SAME_FINGERPRINT = (
+    r'UNIQUE constraint failed: incidents\.alert_fingerprint|unique constraint "uq_incidents_open_fingerprint"'
+)
+SAME_HYPOTHESIS = (
+    r'UNIQUE constraint failed: hypotheses\.investigation_id, hypotheses\.id|unique constraint "pk_hypotheses"'
+)
+
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
@@ -182,7 +190,10 @@ def test_resolved_incident_is_not_reused_and_cannot_reopen_over_an_open_one(db: 
     assert second.created_incident
     assert [r.id for r in list_incidents(db, status=IncidentStatus.RESOLVED)] == ["INC-0001"]
     before = _counts(db)
-    with pytest.raises(StoreError, match=r"UNIQUE constraint failed: incidents\.alert_fingerprint|unique constraint \"uq_incidents_open_fingerprint\""):
+    with pytest.raises(
+        StoreError,
+        match=SAME_FINGERPRINT,
+    ):
         set_incident_status(db, incident_id=first.incident_id, status=IncidentStatus.INVESTIGATING, at=at, actor="bob")
     assert _counts(db) == before
     events = get_incident(db, first.incident_id).status_events
@@ -200,7 +211,10 @@ def test_duplicate_evidence_in_one_call_rolls_back_everything(db: Database) -> N
 def test_database_constraint_failure_rolls_back_added_investigation(db: Database) -> None:
     first = _record(db, evidence=(_evidence("ev-1"),), hypotheses=(_hypothesis("H1"),))
     before = _counts(db)
-    with pytest.raises(StoreError, match=r"UNIQUE constraint failed: hypotheses\.investigation_id, hypotheses\.id|unique constraint \"pk_hypotheses\""):
+    with pytest.raises(
+        StoreError,
+        match=SAME_HYPOTHESIS,
+    ):
         _record(db, evidence=(_evidence("ev-5"),), hypotheses=(_hypothesis("H1"), _hypothesis("H1")))
     assert _counts(db) == before
     assert len(get_incident(db, first.incident_id).investigations) == 1
