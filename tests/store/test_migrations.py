@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from incidentlens.store.database import alembic_config, migrate, open_database
 from incidentlens.store.tables import OPEN_FINGERPRINT_WHERE, Base
 from incidentlens.store.tables_memory import MemoryEntryRecord
 
+SRC = Path(__file__).resolve().parents[2] / "src"
 APP_TABLES = {"id_sequences", "incidents", "investigations", "evidence", "hypotheses", "status_events"}
 APP_TABLES |= {"assignments", "hypothesis_decisions", "audit_log", "audit_head"}
 APP_TABLES |= {"fix_proposals", "fix_decisions", "approvals", "fix_executions", "app_secrets"}
@@ -129,3 +133,19 @@ def test_upgrade_from_the_previous_schema_keeps_the_data(database_url: str) -> N
             assert compare_metadata(context, Base.metadata) == []
     finally:
         db.dispose()
+
+
+def test_replicas_opening_an_empty_database_at_once_migrate_it_once(database_url: str) -> None:
+    """Servers started together on a new database (separate processes): one migrates, the others wait."""
+    code = "import sys; from incidentlens.store.database import open_database; open_database(sys.argv[1]).dispose()"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    starts = [
+        subprocess.Popen([sys.executable, "-c", code, database_url], env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    failures = [err for proc in starts if (err := proc.communicate(timeout=120)[1]) and proc.returncode != 0]
+    assert failures == []
+    engine = _engine(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM id_sequences")).scalar_one() == 1
+    engine.dispose()

@@ -23,6 +23,7 @@ DEFAULT_WORKSPACE = Path(".incidentlens")
 DATABASE_FILE = "incidentlens.db"
 BUSY_TIMEOUT_MS = 10_000
 _BEGIN_OPTION = "incidentlens_sqlite_begin"
+MIGRATION_LOCK_KEY = 0x1CD1E175  # a fixed advisory lock id held while the schema is migrated
 _DRIVER_HINTS = {"postgresql": "pip install 'incidentlens[postgres]'"}
 
 
@@ -122,6 +123,9 @@ def migrate(connection: Connection, revision: str, *, downgrade: bool = False) -
         # The pragma is a no-op inside a transaction, so it goes to the driver outside SQLAlchemy's.
         _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
     try:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together on one database: one migrates, the others wait, then find it done.
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
         config = alembic_config(connection)
         if downgrade:
             command.downgrade(config, revision)
