@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from incidentlens.store.convert import incident_row
 from incidentlens.store.errors import NotFoundError
+from incidentlens.store.fixes_repository import app_secret
 from incidentlens.store.repository import _create_incident, _open_incident_by_fingerprint
 from incidentlens.store.rows import IncidentDraft, IncidentRow
 from incidentlens.store.tables import InvestigationRecord
-from incidentlens.store.tables_fixes import AppSecretRecord
 from incidentlens.store.tables_jobs import JobRecord, JobStatus
 
 __all__ = [
@@ -258,13 +257,8 @@ def job_counts(session: Session) -> dict[str, int]:
 
 
 def session_key(session: Session) -> bytes:
-    """The server's session-signing key: created on first use and kept in the database."""
-    row = session.get(AppSecretRecord, SESSION_KEY)
-    if row is None:
-        row = AppSecretRecord(name=SESSION_KEY, value=secrets.token_hex(32))
-        session.add(row)
-        session.flush()
-    return bytes.fromhex(row.value)
+    """The server's session-signing key: created on first use and kept in the database (shared by replicas)."""
+    return bytes.fromhex(app_secret(session, SESSION_KEY))
 
 
 def _job(session: Session, job_id: int) -> JobRecord:
