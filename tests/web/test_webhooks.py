@@ -19,13 +19,13 @@ SECRET = {SECRET_HEADER: "am-secret"}
 ADMIN = {"Authorization": "Bearer tok-admin"}
 
 
-def _app(tmp_path: Path, queue_size: int = 100) -> TestClient:
+def _app(tmp_path: Path, queue_size: int = 100, database_url: str | None = None) -> TestClient:
     (tmp_path / "c.yaml").write_text(
         f"users:\n  ann: {{roles: [admin], token_sha256: {hash_token('tok-admin')}}}\n"
         f"  vic: {{roles: [viewer], token_sha256: {hash_token('tok-vic')}}}\n"
         f"web: {{webhook_secrets: {{alertmanager: am-secret, pagerduty: pd-secret}}, queue_size: {queue_size}}}\n"
     )
-    settings = load_web_settings(config=tmp_path / "c.yaml", workspace=tmp_path, database_url=None)
+    settings = load_web_settings(config=tmp_path / "c.yaml", workspace=tmp_path, database_url=database_url)
     return TestClient(create_app(settings, run_worker=False))
 
 
@@ -45,8 +45,9 @@ def _payload(*alerts: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> TestClient:
-    return _app(tmp_path)
+def client(tmp_path: Path, database_url: str) -> TestClient:
+    """The webhooks on SQLite and on PostgreSQL."""
+    return _app(tmp_path, database_url=database_url)
 
 
 def test_authentication_secret_header_bearer_secret_or_responder_token(client: TestClient) -> None:
