@@ -46,6 +46,7 @@ __all__ = [
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(seconds=120)
 MAX_ATTEMPTS = 3
+STALE_CHECK_EVERY = timedelta(seconds=30)
 _FINISH_BACKOFF_MAX = 5.0
 _log = logging.getLogger("incidentlens.web.worker")
 
@@ -99,6 +100,7 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._checked_stale: datetime | None = None
 
     def start(self) -> int:
         """Requeue jobs a previous server left running, then start the thread; returns how many were requeued.
@@ -150,6 +152,9 @@ class Worker:
 
     def _requeue_stale(self) -> None:
         now = datetime.now(UTC)
+        if self._checked_stale is not None and now - self._checked_stale < STALE_CHECK_EVERY:
+            return  # a write transaction each poll would compete with intake for nothing
+        self._checked_stale = now
         with self.db.session() as session:
             stale = requeue_running(
                 session, now=now, idle_since=now - STALE_AFTER, step="queued again: its server stopped answering"
