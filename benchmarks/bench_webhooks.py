@@ -7,12 +7,17 @@ Many fingerprints recur (each alert is one of `--fingerprints`), as a flapping f
 Prints the achieved rate, p50/p99 latency, incidents and jobs.
 
 Usage: python benchmarks/bench_webhooks.py [--rate 200] [--seconds 60] [--fingerprints 50] [--investigate] [--json]
+       [--replicas 2 --postgres | --database-url postgresql+psycopg://...]
 `--investigate` gives the server the demo bundle as telemetry, so queued investigations really run meanwhile.
+`--replicas N` starts N servers (separate processes and workspaces) on one database and sends alert n to
+replica n % N, so every fingerprint reaches every replica; `--postgres` starts a private PostgreSQL cluster
+(Debian's `postgresql`, as the tests do) for them. Also checks then that no job ran twice (attempts).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import secrets
@@ -70,26 +75,37 @@ def _payload(fingerprint: str, n: int) -> bytes:
     return orjson.dumps(body)
 
 
-def start_server(workspace: Path, *, investigate: bool) -> tuple[subprocess.Popen[bytes], str, str]:
+def start_server(
+    workspace: Path,
+    *,
+    investigate: bool,
+    database_url: str | None = None,
+    credentials: tuple[str, str] | None = None,
+    bundle: Path | None = None,
+) -> tuple[subprocess.Popen[bytes], str, str]:
     """Start `incidentlens serve` on a free port; returns the process, base URL and the webhook secret."""
-    secret = secrets.token_urlsafe(16)
-    token = secrets.token_urlsafe(16)
+    secret, token = credentials or (secrets.token_urlsafe(16), secrets.token_urlsafe(16))
+    workspace.mkdir(parents=True, exist_ok=True)
     telemetry = ""
     if investigate:
-        from incidentlens.simulate import DEFAULT_FAULT, simulate
+        if bundle is None:
+            from incidentlens.simulate import DEFAULT_FAULT, simulate
 
-        simulate(DEFAULT_FAULT, seed=7, out=workspace / "bundle")
-        telemetry = "telemetry: {paths: [bundle]}\n"
+            bundle = workspace / "bundle"
+            simulate(DEFAULT_FAULT, seed=7, out=bundle)
+        telemetry = f"telemetry: {{paths: ['{bundle}']}}\n"
     (workspace / "config.yaml").write_text(
         f"users:\n  bench: {{roles: [admin], token_sha256: {hashlib.sha256(token.encode()).hexdigest()}}}\n"
         f"web: {{webhook_secrets: {{alertmanager: {secret}}}, queue_size: 10000}}\n{telemetry}",
         encoding="utf-8",
     )
     port = _free_port()
-    cmd = [sys.executable, "-m", "incidentlens", "--workspace", str(workspace), "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "incidentlens", "--workspace", str(workspace)]
+    cmd += ["--database-url", database_url] if database_url else []
+    cmd += ["serve", "--port", str(port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
@@ -99,7 +115,7 @@ def start_server(workspace: Path, *, investigate: bool) -> tuple[subprocess.Pope
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("server did not start within 30 s")
+    raise RuntimeError("server did not start within 60 s")
 
 
 def _send(client: httpx.Client, url: str, secret: str, fingerprint: str, n: int, tally: Tally) -> None:
@@ -131,10 +147,13 @@ def _send(client: httpx.Client, url: str, secret: str, fingerprint: str, n: int,
                 tally.opened.setdefault(item["fingerprint"], []).append(item["incident"])
 
 
-def run_load(base: str, secret: str, *, rate: float, seconds: float, fingerprints: int, threads: int = 32) -> Tally:
-    """Send `rate` alerts/s for `seconds` (open loop: a slow answer does not slow the schedule)."""
+def run_load(
+    bases: list[str], secret: str, *, rate: float, seconds: float, fingerprints: int, threads: int = 32
+) -> Tally:
+    """Send `rate` alerts/s for `seconds` (open loop: a slow answer does not slow the schedule), alert n to
+    replica n % len(bases)."""
     tally = Tally()
-    url = f"{base}/api/v1/webhooks/alertmanager"
+    urls = [f"{base}/api/v1/webhooks/alertmanager" for base in bases]
     local = threading.local()
 
     def client() -> httpx.Client:
@@ -152,7 +171,8 @@ def run_load(base: str, secret: str, *, rate: float, seconds: float, fingerprint
                 time.sleep(delay)
             fingerprint = f"fp{n % fingerprints:04d}"
             tally.sent += 1
-            pool.submit(lambda f=fingerprint, i=n: _send(client(), url, secret, f, i, tally))
+            url = urls[n % len(urls)]
+            pool.submit(lambda f=fingerprint, i=n, u=url: _send(client(), u, secret, f, i, tally))
         tally.send_seconds = time.perf_counter() - start  # type: ignore[attr-defined]
     tally.latencies.sort()
     tally.elapsed = time.perf_counter() - start  # type: ignore[attr-defined]
@@ -162,7 +182,9 @@ def run_load(base: str, secret: str, *, rate: float, seconds: float, fingerprint
 def summarise(base: str, token: str, tally: Tally, *, fingerprints: int) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     incidents = httpx.get(f"{base}/api/v1/incidents", headers=headers, timeout=30).json()
-    jobs = httpx.get(f"{base}/api/v1/jobs?limit=1", headers=headers, timeout=30).json()["counts"]
+    listed = httpx.get(f"{base}/api/v1/jobs?limit=1000", headers=headers, timeout=30).json()
+    jobs = listed["counts"]
+    attempts = [int(j["attempts"]) for j in listed["jobs"] if j["status"] in ("done", "failed")]
     by_fp: dict[str, int] = {}
     for inc in incidents:
         by_fp[inc["alert_fingerprint"]] = by_fp.get(inc["alert_fingerprint"], 0) + 1
@@ -183,22 +205,54 @@ def summarise(base: str, token: str, tally: Tally, *, fingerprints: int) -> dict
         "opened_more_than_once": sorted(fp for fp, ids in tally.opened.items() if len(ids) > 1),
         "fingerprints_on_several_incidents": sorted(fp for fp, ids in tally.incident_of.items() if len(ids) > 1),
         "jobs": jobs,
+        "finished_jobs_run_more_than_once": sum(1 for a in attempts if a > 1),
     }
 
 
-def bench(*, rate: float, seconds: float, fingerprints: int, investigate: bool) -> dict[str, Any]:
+def bench(
+    *,
+    rate: float,
+    seconds: float,
+    fingerprints: int,
+    investigate: bool,
+    replicas: int = 1,
+    database_url: str | None = None,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="incidentlens-bench-webhooks-") as tmp:
-        proc, base, credentials = start_server(Path(tmp), investigate=investigate)
-        secret, token = credentials.split("\n")
+        credentials = (secrets.token_urlsafe(16), secrets.token_urlsafe(16))
+        bundle = None
+        if investigate and replicas > 1:
+            from incidentlens.simulate import DEFAULT_FAULT, simulate
+
+            bundle = Path(tmp) / "bundle"  # telemetry files every replica reads; state is only in the database
+            simulate(DEFAULT_FAULT, seed=7, out=bundle)
+        started: list[subprocess.Popen[bytes]] = []
         try:
-            tally = run_load(base, secret, rate=rate, seconds=seconds, fingerprints=fingerprints)
-            return summarise(base, token, tally, fingerprints=fingerprints)
+            bases = []
+            for n in range(replicas):
+                proc, base, _ = start_server(
+                    Path(tmp) / f"replica{n + 1}",
+                    investigate=investigate,
+                    database_url=database_url,
+                    credentials=credentials,
+                    bundle=bundle,
+                )
+                started.append(proc)
+                bases.append(base)
+            secret, token = credentials
+            tally = run_load(bases, secret, rate=rate, seconds=seconds, fingerprints=fingerprints)
+            result = summarise(bases[0], token, tally, fingerprints=fingerprints)
+            result["replicas"] = replicas
+            result["database"] = (database_url or "sqlite").split(":", 1)[0]
+            return result
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            for proc in started:
+                proc.terminate()
+            for proc in started:
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
 def ok(result: dict[str, Any]) -> bool:
@@ -209,6 +263,7 @@ def ok(result: dict[str, Any]) -> bool:
         and result["duplicate_incidents"] == 0
         and not result["opened_more_than_once"]
         and not result["fingerprints_on_several_incidents"]
+        and result["finished_jobs_run_more_than_once"] == 0
         and result["incidents"] == min(result["fingerprints"], result["sent"])
     )
 
@@ -220,8 +275,31 @@ def main() -> int:
     parser.add_argument("--fingerprints", type=int, default=50)
     parser.add_argument("--investigate", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--replicas", type=int, default=1, help="servers sharing one database (default 1)")
+    parser.add_argument("--database-url", default=None, help="a shared database, e.g. postgresql+psycopg://...")
+    parser.add_argument("--postgres", action="store_true", help="start a private PostgreSQL cluster for the run")
     args = parser.parse_args()
-    result = bench(rate=args.rate, seconds=args.seconds, fingerprints=args.fingerprints, investigate=args.investigate)
+    if args.replicas > 1 and not (args.database_url or args.postgres):
+        parser.error("--replicas above 1 needs a shared server database: --postgres or --database-url")
+    run = functools.partial(
+        bench,
+        rate=args.rate,
+        seconds=args.seconds,
+        fingerprints=args.fingerprints,
+        investigate=args.investigate,
+        replicas=args.replicas,
+    )
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.pg_cluster import PG_BIN_GLOB, create_database, pg_bin, postgres_cluster
+
+        bin_dir = pg_bin()
+        if bin_dir is None:
+            parser.error(f"--postgres: PostgreSQL is not installed (no initdb under {PG_BIN_GLOB})")
+        with postgres_cluster(bin_dir) as server:
+            result = run(database_url=create_database(server, "bench"))
+    else:
+        result = run(database_url=args.database_url)
     if args.json:
         sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

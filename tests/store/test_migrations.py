@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from incidentlens.store.database import alembic_config, migrate, open_database
 from incidentlens.store.tables import OPEN_FINGERPRINT_WHERE, Base
 from incidentlens.store.tables_memory import MemoryEntryRecord
 
+SRC = Path(__file__).resolve().parents[2] / "src"
 APP_TABLES = {"id_sequences", "incidents", "investigations", "evidence", "hypotheses", "status_events"}
 APP_TABLES |= {"assignments", "hypothesis_decisions", "audit_log", "audit_head"}
 APP_TABLES |= {"fix_proposals", "fix_decisions", "approvals", "fix_executions", "app_secrets"}
@@ -22,16 +26,16 @@ APP_TABLES |= {MemoryEntryRecord.__tablename__}
 APP_TABLES |= {"jobs"}
 
 
-def _engine(path: Path) -> sa.Engine:
-    return sa.create_engine(f"sqlite:///{path}")
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(url)
 
 
 def _tables(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
 
 
-def test_upgrade_head_matches_models(tmp_path: Path) -> None:
-    engine = _engine(tmp_path / "wf.db")
+def test_upgrade_head_matches_models(database_url: str) -> None:
+    engine = _engine(database_url)
     with engine.connect() as connection:
         migrate(connection, "head")
     with engine.connect() as connection:
@@ -42,8 +46,8 @@ def test_upgrade_head_matches_models(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_downgrade_base_then_upgrade_again(tmp_path: Path) -> None:
-    engine = _engine(tmp_path / "wf.db")
+def test_downgrade_base_then_upgrade_again(database_url: str) -> None:
+    engine = _engine(database_url)
     with engine.connect() as connection:
         migrate(connection, "head")
         migrate(connection, "base", downgrade=True)
@@ -62,8 +66,8 @@ def test_single_head_and_every_revision_downgrades() -> None:
         assert revision.doc, f"revision {revision.revision} has no description"
 
 
-def test_initial_migration_seeds_the_incident_sequence(tmp_path: Path) -> None:
-    engine = _engine(tmp_path / "wf.db")
+def test_initial_migration_seeds_the_incident_sequence(database_url: str) -> None:
+    engine = _engine(database_url)
     with engine.connect() as connection:
         migrate(connection, "head")
         rows = connection.execute(sa.text("SELECT name, value FROM id_sequences")).all()
@@ -71,11 +75,11 @@ def test_initial_migration_seeds_the_incident_sequence(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_open_database_is_idempotent(tmp_path: Path) -> None:
+def test_open_database_is_idempotent(database_url: str) -> None:
     for _ in range(2):
-        db = open_database(workspace=tmp_path)
+        db = open_database(database_url)
         db.dispose()
-    engine = _engine(tmp_path / "incidentlens.db")
+    engine = _engine(database_url)
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM id_sequences")).scalar_one() == 1
     engine.dispose()
@@ -83,7 +87,7 @@ def test_open_database_is_idempotent(tmp_path: Path) -> None:
 
 def test_unknown_schema_revision_is_a_store_error(tmp_path: Path) -> None:
     path = tmp_path / "wf.db"
-    engine = _engine(path)
+    engine = _engine(f"sqlite:///{path}")
     with engine.begin() as connection:
         connection.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
         connection.execute(sa.text("INSERT INTO alembic_version VALUES ('9999')"))
@@ -96,3 +100,52 @@ def test_open_fingerprint_index_predicate_matches_the_models() -> None:
     initial = ScriptDirectory.from_config(alembic_config()).get_revision("0001")
     assert initial is not None
     assert str(initial.module.OPEN_FINGERPRINT_WHERE) == str(OPEN_FINGERPRINT_WHERE)
+
+
+def test_upgrade_from_the_previous_schema_keeps_the_data(database_url: str) -> None:
+    """A database left at the release before head (with an incident in it) upgrades in place, rows intact."""
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_revision(script.get_current_head())
+    assert head is not None and isinstance(head.down_revision, str)
+    engine = _engine(database_url)
+    with engine.connect() as connection:
+        migrate(connection, head.down_revision)
+        assert MigrationContext.configure(connection).get_current_revision() == head.down_revision
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO incidents (id, title, status, severity, service, detected_at, opened_at,"
+                " alert_fingerprint, created_at, updated_at) VALUES ('INC-0001', 'checkout errors', 'opened',"
+                " 'high', 'checkout', :t, :t, 'fp-1', :t, :t)"
+            ),
+            {"t": "2026-03-01 12:00:00"},
+        )
+    engine.dispose()
+    db = open_database(database_url)  # what `incidentlens serve` does on start: upgrade to head
+    try:
+        with db.session(readonly=True) as session:
+            assert session.execute(sa.text("SELECT id, title FROM incidents")).all() == [
+                ("INC-0001", "checkout errors")
+            ]
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert context.get_current_revision() == head.revision
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        db.dispose()
+
+
+def test_replicas_opening_an_empty_database_at_once_migrate_it_once(database_url: str) -> None:
+    """Servers started together on a new database (separate processes): one migrates, the others wait."""
+    code = "import sys; from incidentlens.store.database import open_database; open_database(sys.argv[1]).dispose()"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    starts = [
+        subprocess.Popen([sys.executable, "-c", code, database_url], env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    failures = [err for proc in starts if (err := proc.communicate(timeout=120)[1]) and proc.returncode != 0]
+    assert failures == []
+    engine = _engine(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM id_sequences")).scalar_one() == 1
+    engine.dispose()

@@ -92,3 +92,33 @@ def test_jobs_left_running_are_resumed_after_a_restart(tmp_path: Path) -> None:
     assert job["step"] == "done: nothing to investigate"
     with restarted.state.db.session() as session:
         assert get_job(session, job_id=job_id).status is JobStatus.DONE
+
+
+def test_a_job_whose_outcome_cannot_be_written_at_once_is_not_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer holds the SQLite lock past the busy timeout when the job finishes ("database is
+    locked"): the worker retries recording the outcome instead of leaving the job `running` forever."""
+    import sqlite3
+    import threading
+
+    from incidentlens.store import database
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
+    settings = _settings(tmp_path, None)
+
+    def investigator(db: Database, job: JobRow, progress: Progress) -> int | None:
+        blocker = sqlite3.connect(tmp_path / "incidentlens.db", isolation_level=None, check_same_thread=False)
+        blocker.execute("BEGIN IMMEDIATE")  # a long write elsewhere (another process, a big payload)
+        threading.Timer(1.5, lambda: (blocker.rollback(), blocker.close())).start()
+        return None
+
+    app = create_app(settings, investigator=investigator, run_worker=False)  # type: ignore[arg-type]
+    client = TestClient(app)
+    payload = {"alerts": [{"status": "firing", "labels": {"alertname": "X"}, "startsAt": "2026-01-01T00:00:00Z"}]}
+    job_id = client.post(AM, json=payload, headers={SECRET_HEADER: "s"}).json()["alerts"][0]["job"]
+    finished = app.state.worker.run_once()
+    assert finished is not None and finished.id == job_id
+    with app.state.db.session(readonly=True) as session:
+        job = get_job(session, job_id=job_id)
+    assert job.status is JobStatus.DONE and job.step == "done: nothing to investigate"

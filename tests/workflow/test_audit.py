@@ -1,15 +1,14 @@
-"""The audit chain against a real SQLite file, tampered with directly through the sqlite3 module."""
+"""The audit chain on a real SQLite file and a real PostgreSQL database, tampered with directly through SQL."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from incidentlens.errors import AuditIntegrityError, StoreError
 from incidentlens.store.database import Database, open_database
@@ -27,8 +26,8 @@ T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(workspace=tmp_path)
+def db(database_url: str) -> Iterator[Database]:
+    database = open_database(database_url)
     try:
         yield database
     finally:
@@ -50,14 +49,15 @@ def _fill(db: Database, n: int = 5) -> None:
             )
 
 
-def _sql(tmp_path: Path, *statements: str) -> None:
-    connection = sqlite3.connect(tmp_path / "incidentlens.db")
+def _sql(db: Database, *statements: str) -> None:
+    """Tamper as an attacker with database access would: plain SQL on a fresh connection, outside the app."""
+    engine = sa.create_engine(db.engine.url)
     try:
-        for statement in statements:
-            connection.execute(statement)
-        connection.commit()
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
     finally:
-        connection.close()
+        engine.dispose()
 
 
 def test_entries_chain_from_genesis_and_verify(db: Database) -> None:
@@ -148,10 +148,10 @@ def test_naive_time_and_empty_fields_are_refused(db: Database) -> None:
     ],
     ids=["actor", "data", "time", "delete-middle", "delete-last", "delete-tail", "swap", "insert-forged"],
 )
-def test_tampering_is_detected(db: Database, tmp_path: Path, statements: list[str], bad_seq: int, reason: str) -> None:
+def test_tampering_is_detected(db: Database, statements: list[str], bad_seq: int, reason: str) -> None:
     _fill(db)
     db.dispose()
-    _sql(tmp_path, *statements)
+    _sql(db, *statements)
     result = verify_audit(db)
     assert not result.ok
     assert result.first_bad_seq == bad_seq
@@ -160,7 +160,7 @@ def test_tampering_is_detected(db: Database, tmp_path: Path, statements: list[st
         check_audit(db)
 
 
-def test_forged_entry_with_a_correct_hash_is_caught_by_the_head(db: Database, tmp_path: Path) -> None:
+def test_forged_entry_with_a_correct_hash_is_caught_by_the_head(db: Database) -> None:
     """A forger who computes a valid hash for an appended row still does not move the head."""
     _fill(db, 3)
     last = audit_trail(db)[-1]
@@ -177,7 +177,7 @@ def test_forged_entry_with_a_correct_hash_is_caught_by_the_head(db: Database, tm
         prev_hash=last.hash,
     )
     _sql(
-        tmp_path,
+        db,
         "INSERT INTO audit_log (seq, at, actor, incident_id, entity, entity_id, action, data, prev_hash, hash)"
         f" VALUES (4, '2026-03-01 12:00:00.123456', 'mallory', NULL, 'fix', 'FIX-1', 'approve', '{{}}',"
         f" '{last.hash}', '{digest}')",
@@ -186,7 +186,7 @@ def test_forged_entry_with_a_correct_hash_is_caught_by_the_head(db: Database, tm
     assert result.first_bad_seq == 4 and "beyond the recorded head" in (result.reason or "")
 
 
-def test_forged_middle_entry_breaks_the_link(db: Database, tmp_path: Path) -> None:
+def test_forged_middle_entry_breaks_the_link(db: Database) -> None:
     """Replacing entry 2 with a self-consistent forgery leaves entry 3 pointing at the old hash."""
     _fill(db, 4)
     first = audit_trail(db)[0]
@@ -204,25 +204,25 @@ def test_forged_middle_entry_breaks_the_link(db: Database, tmp_path: Path) -> No
         prev_hash=first.hash,
     )
     _sql(
-        tmp_path,
+        db,
         f"UPDATE audit_log SET actor = 'mallory', data = '{{}}', at = '{at}', hash = '{digest}' WHERE seq = 2",
     )
     result = verify_audit(db)
     assert result.first_bad_seq == 3 and "prev_hash" in (result.reason or "")
 
 
-def test_missing_head_row_is_reported(db: Database, tmp_path: Path) -> None:
+def test_missing_head_row_is_reported(db: Database) -> None:
     _fill(db, 2)
     db.dispose()
-    _sql(tmp_path, "DELETE FROM audit_head")
+    _sql(db, "DELETE FROM audit_head")
     result = verify_audit(db)
     assert not result.ok and "head row is missing" in (result.reason or "")
     with pytest.raises(AuditIntegrityError, match="head row is missing"), db.session() as session:
         append_audit(session, actor="a", entity="e", entity_id="X", action="ack", at=T0)
 
 
-def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
-    databases = [open_database(workspace=tmp_path) for _ in range(4)]
+def test_concurrent_writers_keep_one_chain(database_url: str) -> None:
+    databases = [open_database(database_url) for _ in range(4)]
     errors: list[BaseException] = []
 
     def write(database: Database, worker: int) -> None:

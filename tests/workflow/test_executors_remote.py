@@ -83,7 +83,9 @@ def api() -> Iterator[str]:
 
 
 @pytest.fixture
-def setup(tmp_path: Path, api: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Database, Settings, Path, Path]]:
+def setup(
+    tmp_path: Path, api: str, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> Iterator[tuple[Database, Settings, Path, Path]]:
     monkeypatch.setenv("IL_TEST_TOKEN", "t0ken")
     remote = tmp_path / "remote.git"
     remote.mkdir()
@@ -104,7 +106,7 @@ def setup(tmp_path: Path, api: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
         "executors:\n  command:\n    enabled: true\n    timeout_seconds: 10\n"
         "    actions: {restart: [python3, -c, 'import sys; print(sys.argv[1:])', '--service={service}']}\n"
     )
-    db = open_database(workspace=tmp_path / "ws")
+    db = open_database(database_url)
     record_investigation(
         db,
         title="checkout timeouts",

@@ -22,7 +22,7 @@ from incidentlens.store.database import Database, open_database
 from incidentlens.workflow.audit import audit_trail, check_audit
 from incidentlens.workflow.config import Settings, parse_settings
 from incidentlens.workflow.executors import execute_fix
-from incidentlens.workflow.gate import GateContext, decide, issue_approval
+from incidentlens.workflow.gate import GateContext, decide, issue_approval, redeem
 from incidentlens.workflow.investigations import record_investigation
 from incidentlens.workflow.policy import parse_policy
 from incidentlens.workflow.validate import validate_fix
@@ -111,9 +111,9 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     repo = make_repo(tmp_path)
-    db = open_database(workspace=tmp_path / "ws")
+    db = open_database(database_url)
     hypothesis = Hypothesis(
         id="hyp-1-cart", claim="cart fails", service="cart", fault=FaultKind.CODE, confidence=0.9, supporting=("ev-1",)
     )
@@ -310,3 +310,55 @@ def test_unvalidated_or_rejected_proposals_get_no_approval(world: World) -> None
         world.approve(other, "alice", c)
     with pytest.raises(PolicyError, match="rejected"):
         issue_approval(world.db, proposal_id=other, context=c, actor="carol", now=T0)
+
+
+def test_approvals_from_two_replicas_at_once_count_each_approver_once_and_redeem_once(world: World) -> None:
+    """Two server replicas (two database handles) take the same decisions and redemption at the same moment."""
+    import threading
+
+    pid, c = world.add(), ctx()
+    other = open_database(world.db.engine.url.render_as_string(hide_password=False))
+    replicas = (world.db, other)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def approve(db: Database, user: str) -> None:
+        barrier.wait()
+        try:
+            decide(
+                db, proposal_id=pid, identity=world.settings.users[user], kind=DecisionKind.APPROVE, context=c, now=T0
+            )
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=approve, args=(db, user)) for db in replicas for user in ("alice", "bob")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        approval = issue_approval(other, proposal_id=pid, context=c, actor="carol", now=T0)
+        assert approval.approvers == ("alice", "bob")  # four decisions, two approvers
+
+        outcomes: list[str] = []
+        start = threading.Barrier(2)
+
+        def redeem_on(db: Database) -> None:
+            start.wait()
+            try:
+                redeem(db, approval=approval, proposal_id=pid, executor="git_branch", context=c, actor="carol", now=T0)
+                outcomes.append("redeemed")
+            except PolicyError as exc:
+                outcomes.append(str(exc))
+
+        racers = [threading.Thread(target=redeem_on, args=(db,)) for db in replicas]
+        for thread in racers:
+            thread.start()
+        for thread in racers:
+            thread.join()
+        assert outcomes.count("redeemed") == 1 and len(outcomes) == 2, outcomes
+        assert "already used" in next(o for o in outcomes if o != "redeemed")
+        check_audit(world.db)
+    finally:
+        other.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -29,8 +28,8 @@ def at(minutes: float) -> datetime:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(workspace=tmp_path)
+def db(database_url: str) -> Iterator[Database]:
+    database = open_database(database_url)
     try:
         yield database
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -114,8 +113,8 @@ def test_reopened_incident_is_open_and_its_old_resolution_does_not_count() -> No
     assert report.finished == () and report.open[0].durations[Metric.MTTR] is None
 
 
-def test_metrics_from_the_database_match_the_recorded_steps(tmp_path: Path) -> None:
-    db = open_database(workspace=tmp_path)
+def test_metrics_from_the_database_match_the_recorded_steps(database_url: str) -> None:
+    db = open_database(database_url)
     try:
         for n, (ack, resolve) in enumerate([(2, 30), (4, 50), (6, None)]):
             detected = T0 + timedelta(hours=n)

@@ -23,6 +23,7 @@ DEFAULT_WORKSPACE = Path(".incidentlens")
 DATABASE_FILE = "incidentlens.db"
 BUSY_TIMEOUT_MS = 10_000
 _BEGIN_OPTION = "incidentlens_sqlite_begin"
+MIGRATION_LOCK_KEY = 0x1CD1E175  # a fixed advisory lock id held while the schema is migrated
 _DRIVER_HINTS = {"postgresql": "pip install 'incidentlens[postgres]'"}
 
 
@@ -54,6 +55,8 @@ class Database:
                 yield session
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"database {self.url}: {_reason(exc)}") from exc
+        except UnstorableJSONError as exc:  # psycopg serialises JSON itself, outside SQLAlchemy's wrapping
+            raise StoreError(f"database {self.url}: {exc}") from exc
 
     def dispose(self) -> None:
         """Close every pooled connection (and SQLite file handle)."""
@@ -120,6 +123,9 @@ def migrate(connection: Connection, revision: str, *, downgrade: bool = False) -
         # The pragma is a no-op inside a transaction, so it goes to the driver outside SQLAlchemy's.
         _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
     try:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together on one database: one migrates, the others wait, then find it done.
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
         config = alembic_config(connection)
         if downgrade:
             command.downgrade(config, revision)
@@ -193,9 +199,16 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class UnstorableJSONError(ValueError):
+    """A value for a JSON column that JSON cannot hold (NaN, Infinity)."""
+
+
 def _json_dumps(value: Any) -> str:
     # NaN/Infinity are not JSON: PostgreSQL rejects them, so SQLite must not quietly accept them either.
-    return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    try:
+        return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except ValueError as exc:
+        raise UnstorableJSONError(str(exc)) from None
 
 
 def _shown(url: str) -> str:

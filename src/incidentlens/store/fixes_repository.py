@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from incidentlens.errors import StoreError
 from incidentlens.model.approval import Decision, DecisionKind, FixStatus, proposal_digest
 from incidentlens.model.enums import Role
 from incidentlens.model.records import FixProposal, Prediction
@@ -168,8 +169,10 @@ def list_proposals(session: Session, *, incident_id: str) -> list[StoredProposal
     return sorted((_proposal(r) for r in rows), key=lambda p: int(p.proposal.id.rsplit("-F", 1)[-1]))
 
 
-def get_proposal(session: Session, *, proposal_id: str) -> StoredProposal:
-    row = session.get(FixProposalRecord, proposal_id)
+def get_proposal(session: Session, *, proposal_id: str, lock: bool = False) -> StoredProposal:
+    """The proposal; `lock` takes its row until the transaction ends (PostgreSQL FOR UPDATE), so decisions,
+    approvals and redemptions of one proposal on different server replicas happen one after another."""
+    row = session.get(FixProposalRecord, proposal_id, with_for_update=lock or None)
     if row is None:
         raise NotFoundError(f"no fix proposal {proposal_id!r}: `incidentlens fix list INCIDENT` shows the ids")
     return _proposal(row)
@@ -310,9 +313,27 @@ def list_executions(session: Session, *, proposal_id: str) -> list[ExecutionRow]
 
 def signing_key(session: Session) -> bytes:
     """The approval signing key, generated on first use and kept in the database."""
-    row = session.get(AppSecretRecord, SIGNING_KEY)
-    if row is None:
-        row = AppSecretRecord(name=SIGNING_KEY, value=secrets.token_hex(32))
-        session.add(row)
-        session.flush()
-    return bytes.fromhex(row.value)
+    return bytes.fromhex(app_secret(session, SIGNING_KEY))
+
+
+def app_secret(session: Session, name: str) -> str:
+    """A random hex secret kept in the database, created on first use.
+
+    Server replicas starting together may both find none: on PostgreSQL the insert is ON CONFLICT DO NOTHING
+    and everyone reads the row that won; SQLite writers are serialised by the database lock already.
+    """
+    row = session.get(AppSecretRecord, name)
+    if row is not None:
+        return row.value
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        session.execute(insert(AppSecretRecord).values(name=name, value=secrets.token_hex(32)).on_conflict_do_nothing())
+        value = session.scalar(sa.select(AppSecretRecord.value).where(AppSecretRecord.name == name))
+        if value is None:  # inserted now or by the replica that won: absent only if deleted meanwhile
+            raise StoreError(f"the application secret {name!r} vanished while it was being created")
+        return value
+    row = AppSecretRecord(name=name, value=secrets.token_hex(32))
+    session.add(row)
+    session.flush()
+    return row.value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from incidentlens.store.convert import incident_row
 from incidentlens.store.errors import NotFoundError
+from incidentlens.store.fixes_repository import app_secret
 from incidentlens.store.repository import _create_incident, _open_incident_by_fingerprint
 from incidentlens.store.rows import IncidentDraft, IncidentRow
 from incidentlens.store.tables import InvestigationRecord
-from incidentlens.store.tables_fixes import AppSecretRecord
 from incidentlens.store.tables_jobs import JobRecord, JobStatus
 
 __all__ = [
@@ -25,6 +24,7 @@ __all__ = [
     "coalesce_or_enqueue",
     "finish_job",
     "get_job",
+    "heartbeat",
     "job_counts",
     "list_jobs",
     "open_or_touch_incident",
@@ -97,9 +97,18 @@ def touch_open_incident(session: Session, *, fingerprint: str, now: datetime) ->
 
 
 def coalesce_or_enqueue(
-    session: Session, *, incident_id: str, kind: str, payload: dict[str, Any], now: datetime, max_queued: int
+    session: Session,
+    *,
+    incident_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    max_queued: int,
+    alerts: int = 1,
 ) -> tuple[JobRow | None, bool]:
     """Fold into the incident's queued job if there is one, else queue a new job while fewer than `max_queued`.
+
+    `alerts` is how many alerts this payload stands for (repeats of one fingerprint in one webhook).
 
     Returns (job, coalesced); (None, False) when the queue is full and nothing could be coalesced.
     """
@@ -110,7 +119,7 @@ def coalesce_or_enqueue(
         .limit(1)
     ).first()
     if waiting is not None:
-        waiting.alerts += 1
+        waiting.alerts += alerts
         waiting.payload = payload
         waiting.updated_at = now
         session.flush()
@@ -124,7 +133,7 @@ def coalesce_or_enqueue(
         status=JobStatus.QUEUED,
         step="queued",
         payload=payload,
-        alerts=1,
+        alerts=alerts,
         attempts=0,
         error="",
         created_at=now,
@@ -136,9 +145,17 @@ def coalesce_or_enqueue(
 
 
 def claim_next(session: Session, *, now: datetime) -> JobRow | None:
-    """Mark the oldest queued job running and return it (None when the queue is empty)."""
+    """Mark the oldest queued job running and return it (None when the queue is empty).
+
+    On PostgreSQL the row is taken with FOR UPDATE SKIP LOCKED: server replicas claiming at once each get a
+    different job (or none), never the same one. SQLite writers hold the database lock, which does the same.
+    """
     job = session.scalars(
-        sa.select(JobRecord).where(JobRecord.status == JobStatus.QUEUED).order_by(JobRecord.id).limit(1)
+        sa.select(JobRecord)
+        .where(JobRecord.status == JobStatus.QUEUED)
+        .order_by(JobRecord.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     ).first()
     if job is None:
         return None
@@ -181,15 +198,38 @@ def finish_job(
     return _row(job)
 
 
-def requeue_running(session: Session, *, now: datetime) -> int:
-    """Put jobs a stopped server left running back in the queue; returns how many."""
+def requeue_running(
+    session: Session,
+    *,
+    now: datetime,
+    idle_since: datetime | None = None,
+    job_id: int | None = None,
+    step: str = "queued again after a restart",
+) -> int:
+    """Put running jobs back in the queue; returns how many.
+
+    All of them (a single server starting again), only those whose heartbeat (`updated_at`) is older than
+    `idle_since` (a replica that died while others run theirs), or only `job_id` (this server stopping).
+    """
+    query = sa.update(JobRecord).where(JobRecord.status == JobStatus.RUNNING)
+    if idle_since is not None:
+        query = query.where(JobRecord.updated_at < idle_since)
+    if job_id is not None:
+        query = query.where(JobRecord.id == job_id)
     result = session.execute(
-        sa.update(JobRecord)
-        .where(JobRecord.status == JobStatus.RUNNING)
-        .values(status=JobStatus.QUEUED, step="queued again after a restart", updated_at=now)
-        .execution_options(synchronize_session=False)
+        query.values(status=JobStatus.QUEUED, step=step, updated_at=now).execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def heartbeat(session: Session, *, job_id: int, now: datetime) -> None:
+    """Show that the server running this job is alive (others requeue jobs whose heartbeat stopped)."""
+    session.execute(
+        sa.update(JobRecord)
+        .where(JobRecord.id == job_id, JobRecord.status == JobStatus.RUNNING)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def get_job(session: Session, *, job_id: int) -> JobRow:
@@ -217,13 +257,8 @@ def job_counts(session: Session) -> dict[str, int]:
 
 
 def session_key(session: Session) -> bytes:
-    """The server's session-signing key: created on first use and kept in the database."""
-    row = session.get(AppSecretRecord, SESSION_KEY)
-    if row is None:
-        row = AppSecretRecord(name=SESSION_KEY, value=secrets.token_hex(32))
-        session.add(row)
-        session.flush()
-    return bytes.fromhex(row.value)
+    """The server's session-signing key: created on first use and kept in the database (shared by replicas)."""
+    return bytes.fromhex(app_secret(session, SESSION_KEY))
 
 
 def _job(session: Session, job_id: int) -> JobRecord:

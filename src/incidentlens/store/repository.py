@@ -224,8 +224,11 @@ def get_brief(db: Database, *, investigation_id: int) -> Any:
 
 
 def _open_incident_by_fingerprint(session: Session, fingerprint: str) -> IncidentRecord | None:
+    """The open incident with this fingerprint, read under the fingerprint's lock so that two writers (two
+    server replicas) finding none cannot both create one: the second waits, then sees the first's incident."""
     if not fingerprint:
         return None
+    lock_fingerprint(session, fingerprint)
     return session.scalars(
         sa.select(IncidentRecord)
         .where(
@@ -235,6 +238,24 @@ def _open_incident_by_fingerprint(session: Session, fingerprint: str) -> Inciden
         .order_by(IncidentRecord.created_at.desc())
         .limit(1)
     ).first()
+
+
+_LOCKED_FINGERPRINTS = "incidentlens_locked_fingerprints"
+
+
+def lock_fingerprint(session: Session, fingerprint: str) -> None:
+    """Serialise writers on one alert fingerprint until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock on the fingerprint's 64-bit hash (READ COMMITTED then shows
+    the winner's committed incident to the next statement). SQLite writers already hold the database lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    held: set[str] = session.info.setdefault(_LOCKED_FINGERPRINTS, set())
+    if fingerprint in held:  # already ours in this transaction: spare the round trip
+        return
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(fingerprint, 0))))
+    held.add(fingerprint)
 
 
 def _create_incident(session: Session, draft: IncidentDraft, *, now: datetime) -> IncidentRecord:

@@ -9,7 +9,7 @@ sender retries; no alert is dropped silently. Resolved alerts never open inciden
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from incidentlens.ingest.sink import RowSink
 from incidentlens.model.enums import IncidentStatus, Severity
 from incidentlens.store.database import Database
 from incidentlens.store.jobs_repository import coalesce_or_enqueue, open_or_touch_incident, touch_open_incident
+from incidentlens.store.repository import lock_fingerprint
 from incidentlens.store.rows import IncidentDraft, StatusEvent
 from incidentlens.web.errors import QueueFullError
 from incidentlens.workflow.audit import append_audit
@@ -122,68 +123,96 @@ def _parsed(source: str, replay: dict[str, Any], sink: RowSink) -> ParsedAlert:
 def accept_alerts(
     db: Database, *, alerts: list[ParsedAlert], max_queued: int, now: datetime | None = None
 ) -> list[AlertOutcome]:
-    """Open or update incidents and queue investigations for `alerts`, all in one transaction."""
+    """Open or update incidents and queue investigations for `alerts`, all in one transaction.
+
+    Alerts of the payload that share a fingerprint are written once (the last one's payload, counted as
+    that many alerts on the job), so a payload repeating one alert costs one incident update, not thousands.
+    Fingerprints are locked first, in sorted order: two replicas taking overlapping payloads cannot deadlock.
+    """
     now = now if now is not None else datetime.now(UTC)
+    firing: dict[str, list[ParsedAlert]] = {}
+    for alert in alerts:
+        if alert.status == "firing":
+            firing.setdefault(alert.fingerprint, []).append(alert)
     outcomes: list[AlertOutcome] = []
+    written: dict[str, AlertOutcome] = {}
     with db.session() as session:
+        for fingerprint in sorted({a.fingerprint for a in alerts}):
+            lock_fingerprint(session, fingerprint)
         for alert in alerts:
             if alert.status != "firing":
                 outcomes.append(_resolved(session, alert, now))
                 continue
-            detected = min(ns_to_datetime(alert.starts_ns), now)
-            title = f"{alert.name}: {alert.summary}" if alert.summary and alert.summary != alert.name else alert.name
-            draft = IncidentDraft(
-                title=(title or "alert")[:500],
-                service=alert.service or None,
-                severity=alert.severity,
-                detected_at=detected,
-                opened_at=now,
-                alert_fingerprint=alert.fingerprint,
-                status=IncidentStatus.OPENED,
-                events=(
-                    StatusEvent(IncidentStatus.DETECTED, detected, SYSTEM_ACTOR, "alert started"),
-                    StatusEvent(IncidentStatus.OPENED, now, SYSTEM_ACTOR, f"opened by a {alert.source} webhook"),
-                ),
-            )
-            incident, created = open_or_touch_incident(session, draft=draft, now=now)
-            if created:
-                append_audit(
-                    session,
-                    actor=SYSTEM_ACTOR,
-                    entity=INCIDENT_ENTITY,
-                    entity_id=incident.id,
-                    action="open",
-                    at=now,
-                    incident_id=incident.id,
-                    data={
-                        "title": draft.title,
-                        "service": draft.service,
-                        "severity": draft.severity,
-                        "alert_fingerprint": alert.fingerprint,
-                        "source": alert.source,
-                        "events": [{"status": e.status, "at": e.at, "actor": e.actor} for e in draft.events],
-                    },
-                )
-            job, coalesced = coalesce_or_enqueue(
-                session, incident_id=incident.id, kind=INVESTIGATE, payload=alert.replay, now=now, max_queued=max_queued
-            )
-            if job is None:
-                raise QueueFullError(
-                    f"the investigation queue is full ({max_queued} waiting) and {incident.id} has no waiting job "
-                    "to join; nothing was recorded, retry later",
-                    retry_after=RETRY_AFTER_SECONDS,
-                )
-            outcomes.append(
-                AlertOutcome(
-                    fingerprint=alert.fingerprint,
-                    status=alert.status,
-                    incident_id=incident.id,
-                    action="opened" if created else "updated",
-                    job_id=job.id,
-                    coalesced=coalesced,
-                )
-            )
+            first = written.get(alert.fingerprint)
+            if first is None:
+                same = firing[alert.fingerprint]
+                first = _fire(session, same[-1], count=len(same), max_queued=max_queued, now=now)
+                written[alert.fingerprint] = first
+                outcomes.append(first)
+            else:  # a repeat within the payload: already counted on the job written for the first one
+                outcomes.append(replace(first, action="updated", coalesced=True))
     return outcomes
+
+
+def _fire(session: Session, alert: ParsedAlert, *, count: int, max_queued: int, now: datetime) -> AlertOutcome:
+    """Open (or update) the incident of a firing alert and queue (or coalesce) its investigation."""
+    detected = min(ns_to_datetime(alert.starts_ns), now)
+    title = f"{alert.name}: {alert.summary}" if alert.summary and alert.summary != alert.name else alert.name
+    draft = IncidentDraft(
+        title=(title or "alert")[:500],
+        service=alert.service or None,
+        severity=alert.severity,
+        detected_at=detected,
+        opened_at=now,
+        alert_fingerprint=alert.fingerprint,
+        status=IncidentStatus.OPENED,
+        events=(
+            StatusEvent(IncidentStatus.DETECTED, detected, SYSTEM_ACTOR, "alert started"),
+            StatusEvent(IncidentStatus.OPENED, now, SYSTEM_ACTOR, f"opened by a {alert.source} webhook"),
+        ),
+    )
+    incident, created = open_or_touch_incident(session, draft=draft, now=now)
+    if created:
+        append_audit(
+            session,
+            actor=SYSTEM_ACTOR,
+            entity=INCIDENT_ENTITY,
+            entity_id=incident.id,
+            action="open",
+            at=now,
+            incident_id=incident.id,
+            data={
+                "title": draft.title,
+                "service": draft.service,
+                "severity": draft.severity,
+                "alert_fingerprint": alert.fingerprint,
+                "source": alert.source,
+                "events": [{"status": e.status, "at": e.at, "actor": e.actor} for e in draft.events],
+            },
+        )
+    job, coalesced = coalesce_or_enqueue(
+        session,
+        incident_id=incident.id,
+        kind=INVESTIGATE,
+        payload=alert.replay,
+        now=now,
+        max_queued=max_queued,
+        alerts=count,
+    )
+    if job is None:
+        raise QueueFullError(
+            f"the investigation queue is full ({max_queued} waiting) and {incident.id} has no waiting job "
+            "to join; nothing was recorded, retry later",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+    return AlertOutcome(
+        fingerprint=alert.fingerprint,
+        status=alert.status,
+        incident_id=incident.id,
+        action="opened" if created else "updated",
+        job_id=job.id,
+        coalesced=coalesced,
+    )
 
 
 def _resolved(session: Session, alert: ParsedAlert, now: datetime) -> AlertOutcome:

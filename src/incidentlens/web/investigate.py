@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-from concurrent.futures import ProcessPoolExecutor
+import signal
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from typing import Any
 
 from incidentlens.errors import InputError
@@ -28,7 +29,7 @@ from incidentlens.store.jobs_repository import JobRow
 from incidentlens.store.rows import StatusEvent, datetime_to_ns
 from incidentlens.web.intake import replay_into
 from incidentlens.web.settings import WebSettings
-from incidentlens.web.worker import Investigator, Progress
+from incidentlens.web.worker import Investigator, JobInterruptedError, Progress, WorkerProcessDiedError
 from incidentlens.workflow.audit import append_audit
 from incidentlens.workflow.incidents import INCIDENT_ENTITY, incident_facts
 from incidentlens.workflow.investigations import SYSTEM_ACTOR
@@ -75,32 +76,81 @@ def _in_worker_process(
     sources: tuple[SourceConfig, ...], payload: dict[str, Any], fingerprints: list[Fingerprint], progress: Progress
 ) -> InvestigationResult:
     """A separate process: the analysis is CPU-bound Python, and in this process it would hold the GIL while
-    webhooks wait. Spawned per job, so nothing of a failed run lingers; its progress comes back on a queue."""
+    webhooks wait. Spawned per job, so nothing of a failed run lingers; its progress comes back on a queue.
+
+    The child ignores SIGINT/SIGTERM: a signal sent to the whole process group (Ctrl-C, systemd, Kubernetes)
+    must not kill it under the server, which then stops it itself and puts the job back in the queue.
+    """
     context = multiprocessing.get_context("spawn")
     messages: multiprocessing.Queue[str] = context.Queue()
-    with ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=_child_progress, initargs=(messages,)
-    ) as pool:
-        future = pool.submit(analyse_alert, sources, payload, fingerprints)
-        while not future.done():
-            _relay(messages, progress, wait=0.2)
-        _relay(messages, progress, wait=0.0)
-        return future.result()
-
-
-def _relay(messages: multiprocessing.Queue[str], progress: Progress, *, wait: float) -> None:
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_child_main,
+        args=(sender, messages, sources, payload, fingerprints),
+        name="incidentlens-investigation",
+        daemon=True,
+    )
+    child.start()
+    sender.close()
     try:
-        progress(messages.get(timeout=wait) if wait else messages.get_nowait())
-    except queue.Empty:
-        return
+        while not receiver.poll(0.2):
+            _relay(messages, progress)
+            if progress.stopping:
+                raise JobInterruptedError("the server is stopping")
+            if not child.is_alive() and not receiver.poll(0):
+                raise WorkerProcessDiedError(f"the investigation process died (exit code {child.exitcode})")
+        try:
+            ok, value = receiver.recv()
+        except EOFError:
+            raise WorkerProcessDiedError(f"the investigation process died (exit code {child.exitcode})") from None
+        _relay(messages, progress)
+    finally:
+        receiver.close()
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+            child.join(5)
+    if not ok:
+        raise value
+    result: InvestigationResult = value
+    return result
+
+
+def _relay(messages: multiprocessing.Queue[str], progress: Progress) -> None:
+    while True:
+        try:
+            progress(messages.get_nowait())
+        except queue.Empty:
+            return
 
 
 _progress_queue: multiprocessing.Queue[str] | None = None
 
 
-def _child_progress(messages: multiprocessing.Queue[str]) -> None:
+def _child_main(
+    sender: Connection,
+    messages: multiprocessing.Queue[str],
+    sources: tuple[SourceConfig, ...],
+    payload: dict[str, Any],
+    fingerprints: list[Fingerprint],
+) -> None:
+    """The investigation process: signals of the process group are the server's to handle, not ours."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     global _progress_queue
     _progress_queue = messages
+    try:
+        answer: tuple[bool, Any] = (True, analyse_alert(sources, payload, fingerprints))
+    except Exception as exc:  # sent to the server, which records it on the job
+        answer = (False, exc)
+    try:
+        sender.send(answer)
+    except Exception as exc:  # an unpicklable exception: send its text instead
+        sender.send((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]} ({exc})")))
+    finally:
+        messages.close()
+        messages.join_thread()
+        sender.close()
 
 
 def _report(message: str) -> None:

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from incidentlens.errors import IncidentLensError, TransitionError
 from incidentlens.store.errors import NotFoundError
-from incidentlens.web.errors import AuthenticationError, QueueFullError
+from incidentlens.web.errors import AuthenticationError, PayloadTooLargeError, QueueFullError
 
 __all__ = ["PROBLEM_TYPE", "install_problem_handlers", "problem_response", "status_of"]
 
@@ -31,6 +31,7 @@ _SPECIFIC: tuple[tuple[type[IncidentLensError], int], ...] = (
     (TransitionError, 409),
     (AuthenticationError, 401),
     (QueueFullError, 503),
+    (PayloadTooLargeError, 413),
 )
 _log = logging.getLogger("incidentlens.web")
 

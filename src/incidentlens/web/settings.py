@@ -32,7 +32,9 @@ from incidentlens.workflow.config import Settings, load_settings
 __all__ = ["WEBHOOK_SOURCES", "WebSettings", "hash_token", "load_web_settings", "web_settings_from"]
 
 WEBHOOK_SOURCES = ("alertmanager", "pagerduty")
-_WEB_KEYS = frozenset({"public_base_url", "secret_key", "webhook_secrets", "slack_webhook_url", "queue_size"})
+_WEB_KEYS = frozenset(
+    {"public_base_url", "secret_key", "webhook_secrets", "slack_webhook_url", "queue_size", "database_url"}
+)
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -85,6 +87,13 @@ def web_settings_from(settings: Settings, *, workspace: Path, database_url: str 
     queue_size = web.get("queue_size", 100)
     if not isinstance(queue_size, int) or isinstance(queue_size, bool) or not 1 <= queue_size <= 100_000:
         raise ConfigError(f"{where}: 'web.queue_size' must be a whole number from 1 to 100000")
+    # --database-url / INCIDENTLENS_DATABASE_URL first, then the file (replicas share one PostgreSQL URL).
+    database_url = database_url or _optional_str(web, "database_url", where)
+    if database_url is not None and not database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise ConfigError(
+            f"{where}: 'web.database_url' must be a sqlite:/// or postgresql+psycopg:// URL, "
+            f"not {database_url.split(':', 1)[0]!r}"
+        )
     base = _optional_str(web, "public_base_url", where) or "http://127.0.0.1:8000"
     if not base.startswith(("http://", "https://")):
         raise ConfigError(f"{where}: 'web.public_base_url' must start with http:// or https://")

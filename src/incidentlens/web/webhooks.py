@@ -3,7 +3,8 @@
 Authentication, any of: the header `X-IncidentLens-Webhook-Secret: <secret>`; `Authorization: Bearer <secret>`
 (Alertmanager's `http_config.authorization`); PagerDuty's `X-PagerDuty-Signature: v1=<hmac-sha256 of the body>`;
 or a user's bearer token with the responder or admin role. Secrets are compared with hmac.compare_digest.
-Answers 202 with what happened to each alert; 503 + Retry-After only when nothing could be queued.
+Answers 202 with what happened to each alert; 503 + Retry-After only when nothing could be queued; 413 for a
+payload of more than `MAX_ALERTS` alerts (Alertmanager's `max_alerts` in the webhook config keeps under it).
 """
 
 from __future__ import annotations
@@ -18,22 +19,27 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from incidentlens.errors import InputError
+from incidentlens.store.database import Database
 from incidentlens.web.api.deps import RESPONDERS
 from incidentlens.web.auth import bearer_identity
-from incidentlens.web.errors import AuthenticationError
+from incidentlens.web.errors import AuthenticationError, PayloadTooLargeError
 from incidentlens.web.intake import AlertOutcome, accept_alerts, parse_payload
 from incidentlens.web.settings import WebSettings
 from incidentlens.web.worker import Worker
 
-__all__ = ["MAX_BODY_BYTES", "SECRET_HEADER", "router", "signature"]
+__all__ = ["MAX_ALERTS", "MAX_BODY_BYTES", "SECRET_HEADER", "router", "signature"]
 
 SECRET_HEADER = "X-IncidentLens-Webhook-Secret"
 PAGERDUTY_SIGNATURE = "X-PagerDuty-Signature"
 MAX_BODY_BYTES = 1_000_000
+# Alerts in one payload: all are written in one transaction, which must stay short (it holds the SQLite
+# write lock, and PostgreSQL fingerprint locks) so the worker and other senders are not held up.
+MAX_ALERTS = 1000
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-# One in-process writer for alert intake: concurrent SQLite writers would otherwise meet in the busy handler,
-# whose back-off sleeps (not the work) dominate latency under load.
+# One in-process writer for alert intake on SQLite: concurrent SQLite writers would otherwise meet in the busy
+# handler, whose back-off sleeps (not the work) dominate latency under load. PostgreSQL writers lock rows (and
+# fingerprints) instead, so replicas and threads take alerts in parallel. Held only while alerts are written.
 _INTAKE_LOCK = threading.Lock()
 
 _BODY = {
@@ -85,13 +91,23 @@ async def _receive(request: Request, source: str) -> dict[str, Any]:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"the {source} payload is not JSON: {exc}") from None
+    count = len(payload["alerts"]) if isinstance(payload, dict) and isinstance(payload.get("alerts"), list) else 1
+    if count > MAX_ALERTS:
+        raise PayloadTooLargeError(
+            f"the {source} payload has {count} alerts; at most {MAX_ALERTS} are accepted per payload, nothing was "
+            f"recorded (split it, e.g. Alertmanager's webhook_config max_alerts: {MAX_ALERTS})"
+        )
     alerts, problems = parse_payload(source, payload)
     if not alerts and problems:
         raise InputError(f"no usable alert in the {source} payload: " + "; ".join(problems[:5]))
 
+    db: Database = request.app.state.db
+
     def accept() -> list[AlertOutcome]:
+        if db.engine.dialect.name != "sqlite":
+            return accept_alerts(db, alerts=alerts, max_queued=worker.queue_size)
         with _INTAKE_LOCK:
-            return accept_alerts(request.app.state.db, alerts=alerts, max_queued=worker.queue_size)
+            return accept_alerts(db, alerts=alerts, max_queued=worker.queue_size)
 
     outcomes = await run_in_threadpool(accept)
     if any(o.job_id is not None for o in outcomes):

@@ -55,7 +55,7 @@ def decide(
 ) -> Decision:
     """Record `identity`'s approve or reject; the author and users without an allowed role are refused."""
     with db.session() as session:
-        stored = fixes.get_proposal(session, proposal_id=proposal_id)
+        stored = fixes.get_proposal(session, proposal_id=proposal_id, lock=True)
         _check_intact(stored)
         if stored.status in (FixStatus.REJECTED, FixStatus.CONFIRMED, FixStatus.REFUTED):
             raise PolicyError(f"{proposal_id} is {stored.status}: decisions are closed")
@@ -95,7 +95,7 @@ def decide(
 def issue_approval(db: Database, *, proposal_id: str, context: GateContext, actor: str, now: datetime) -> Approval:
     """Sign an approval when the policy holds over the recorded decisions; otherwise PolicyError with why."""
     with db.session() as session:
-        stored = fixes.get_proposal(session, proposal_id=proposal_id)
+        stored = fixes.get_proposal(session, proposal_id=proposal_id, lock=True)
         reason = _not_ready(stored)
         verdict = None
         if reason is None:
@@ -162,7 +162,7 @@ def redeem(
 ) -> fixes.StoredProposal:
     """Verify `approval` for `proposal_id` and mark it used; any doubt refuses and records why."""
     with db.session() as session:
-        stored = fixes.get_proposal(session, proposal_id=proposal_id)
+        stored = fixes.get_proposal(session, proposal_id=proposal_id, lock=True)
         reason = _redeem_reason(session, approval, stored, context=context, now=now)
         if reason is None and isinstance(approval, Approval):
             if not fixes.mark_approval_used(session, approval_id=approval.id, executor=executor, now=now):
