@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incidentlens.web.svg import (
+from incidentlens.report.svg import (
     GraphEdge,
     MttxPoint,
     WaterfallSpan,
@@ -16,8 +16,8 @@ from incidentlens.web.svg import (
     sparkline_svg,
     trace_waterfall_svg,
 )
-from incidentlens.web.svg.graph import layers
-from incidentlens.web.svg.waterfall import ordered_rows
+from incidentlens.report.svg.graph import layers
+from incidentlens.report.svg.waterfall import ordered_rows
 
 NS = "{http://www.w3.org/2000/svg}"
 EVIL = "<script>alert('x')</script>&\""
