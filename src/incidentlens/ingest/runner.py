@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from incidentlens.errors import FormatError, InputError
-from incidentlens.ingest.common import read_head
+from incidentlens.ingest.common import gzip_state, read_head
 from incidentlens.ingest.protocol import FormatReader
 from incidentlens.ingest.registry import detect, reader_by_name
 from incidentlens.ingest.sink import Problem, RowSink
@@ -84,6 +84,9 @@ def choose_reader(path: Path, forced: str | None, *, explicit: bool) -> FormatRe
         return None
     head = read_head(path)
     if not head.strip():
+        state = gzip_state(path)
+        if state:
+            raise FormatError(str(path), f"{state} gzip: no complete data to read (copy cut short?)")
         if explicit:
             raise FormatError(str(path), "binary or empty content: not a telemetry format we read")
         return None
@@ -130,6 +133,7 @@ def read_paths(
             continue
         rows_before, problems_before = sink.counts(), sink.problem_count
         kept_before = len(sink.problems)
+        sink.watch(str(path))
         reader.read(path, sink)
         rows = {t: n - rows_before.get(t, 0) for t, n in sink.counts().items()}
         problem_count = sink.problem_count - problems_before

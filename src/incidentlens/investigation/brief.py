@@ -10,7 +10,7 @@ import time
 
 from incidentlens.analyze.topology import involved_edges
 from incidentlens.investigation.analysis import LOCATE_TOP, Investigation
-from incidentlens.investigation.brief_head import build_head, degradations, label_victims
+from incidentlens.investigation.brief_head import build_head, degradations, label_victims, metric_degradations
 from incidentlens.investigation.brief_timeline import build_timeline
 from incidentlens.investigation.pictures import exemplar_trace, metric_series
 from incidentlens.investigation.steps import symptoms
@@ -57,7 +57,7 @@ def build_brief(
         latency_p95_before_ms=stats.p95_before_ms,
         latency_p95_during_ms=stats.p95_during_ms,
         alerts=tuple(f"{a.name} ({a.service or 'no service'}, {a.severity}) at {iso(a.starts_ns)}" for a in alerts[:5]),
-        degradations=degradations(stats, spans_seen=spans_seen),
+        degradations=degradations(stats, spans_seen=spans_seen) or metric_degradations(ranked),
         spans_seen=spans_seen,
     )
     timeline = build_timeline(
@@ -163,9 +163,7 @@ def _summary(ranked: tuple[RankedHypothesis, ...], abstained: bool, impact: Impa
     tail = f" Other candidates: {others}." if others else ""
     victims = [rh.hypothesis.service for rh in ranked[1:] if rh.victim_of]
     tail += f" Victims (their anomaly follows from a callee): {', '.join(victims)}." if victims else ""
-    return f"{lead}{tail}{measured} {where} Based on {len(ranked[0].evidence_for)} evidence records.".replace(
-        "  ", " "
-    )
+    return f"{lead}{tail}{measured} {where} Based on {len(ranked[0].evidence_for)} evidence records.".replace("  ", " ")
 
 
 def _next_steps(ranked: tuple[RankedHypothesis, ...], abstained: bool) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ slowdown, a service whose anomaly a callee explains is called a victim, and no l
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import networkx as nx
@@ -53,6 +54,27 @@ def degradations(stats: EntryStats, *, spans_seen: bool) -> tuple[str, ...]:
     p_before, p_during = stats.p95_before_ms, stats.p95_during_ms
     if p_during >= p_before * LATENCY_RISE and p_during - p_before >= LATENCY_RISE_MS:
         out.append(f"requests slowed from {p_before:.0f} ms to {p_during:.0f} ms p95 at the entry points")
+    return tuple(out)
+
+
+_MEDIAN = re.compile(r"median (\S+) -> (\S+?),")
+
+
+def metric_degradations(ranked: tuple[RankedHypothesis, ...], *, limit: int = 2) -> tuple[str, ...]:
+    """Without spans, what the cited latency and error metrics say got worse (never a drop called impact)."""
+    out: list[str] = []
+    for rh in ranked[:3]:
+        for e in rh.evidence_for:
+            kind = str(e.attributes.get("kind", ""))
+            z = float(e.attributes.get("robust_z", 0) or 0)
+            match = _MEDIAN.search(e.summary)
+            if e.kind is not EvidenceKind.METRIC_ANOMALY or kind not in ("latency", "errors") or z <= 0 or not match:
+                continue
+            metric, service = e.attributes.get("metric", "a metric"), e.service or rh.hypothesis.service
+            verb = "slowed" if kind == "latency" else "failed more"
+            out.append(f"requests on {service} {verb}: {metric} median {match.group(1)} -> {match.group(2)}")
+            if len(out) >= limit:
+                return tuple(out)
     return tuple(out)
 
 

@@ -108,7 +108,7 @@ def _load(store: TelemetryStore, source: Source, query: SourceQuery, request: In
     started = time.perf_counter()
     try:
         with store.transaction():
-            sink = RowSink()
+            sink = RowSink(require_time=True)
             sink.attach(store.append_buffer)
             report = source.load(query, sink, request.progress)
             store.append(sink)

@@ -185,7 +185,7 @@ def brief_renderables(b: Brief) -> Group:
         parts.append(
             _bullets(
                 [
-                    f"{s.incident_id} \"{s.title}\" (similarity {s.similarity:.2f}): {s.service}, {s.fault}"
+                    f'{s.incident_id} "{s.title}" (similarity {s.similarity:.2f}): {s.service}, {s.fault}'
                     + (f"; fixed by {s.fix}" if s.fix else "")
                     for s in b.seen_before
                 ]
