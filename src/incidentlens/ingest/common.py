@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import zlib
 import json
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path

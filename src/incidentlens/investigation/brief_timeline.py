@@ -78,7 +78,7 @@ def _anomalies(findings: list[Finding] | tuple[Finding, ...], evidence: dict[str
         text = ev.summary if ev else strongest.detail
         if others:
             text += f" (and {len(others)} more signal{'s' if len(others) > 1 else ''})"
-        out.append(TimelineEntry(first, "first anomaly", service, text, lead, others))
+        out.append(TimelineEntry(first, "first anomaly", service, text, lead, more=others))
     return out
 
 

@@ -17,7 +17,6 @@ from jinja2 import (
     UndefinedError,
     select_autoescape,
 )
-
 from markupsafe import Markup, escape
 
 from incidentlens.errors import ConfigError, InputError
