@@ -208,7 +208,14 @@ def _hypothesis_line(ranked: tuple[RankedHypothesis, ...], abstained: bool) -> s
             f"not enough evidence for a confident cause; strongest candidate {h.service} "
             f"(confidence {h.confidence:.2f}), {rests}"
         )
-    return f"HYPOTHESIS: {top.statement or h.claim} (confidence {h.confidence:.2f}), {rests}"
+    return f"HYPOTHESIS: {_short(top.statement or h.claim)} (confidence {h.confidence:.2f}), {rests}"
+
+
+def _short(sentence: str) -> str:
+    """The head's one sentence: a change it follows by its first clause only ("after deploy of cart 1.5 min
+    before onset"), the full wording is in the Hypotheses section."""
+    head, sep, after = sentence.partition(", after ")
+    return f"{head}, after {after.split(': ', 1)[0]}" if sep else sentence
 
 
 def _rests_on(rh: RankedHypothesis) -> str:
