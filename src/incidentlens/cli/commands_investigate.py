@@ -58,14 +58,20 @@ def memory_recall() -> Recall | None:
     return recaller(index) if len(index) else None
 
 
-def record(result: InvestigationResult, workspace: Path) -> str:
-    """Record in the workflow database named by --database-url or the workspace; the new incident's id."""
+def record(result: InvestigationResult, workspace: Path, *, repository: Path | None = None) -> str:
+    """Record in the workflow database named by --database-url or the workspace; the new incident's id.
+
+    The repository is recorded with it, so `fix validate` and `fix execute` find the code without a
+    `repositories:` setting."""
     from incidentlens.investigation.record import record_result
     from incidentlens.store.database import open_database
 
     db = open_database(settings.database_url, workspace=workspace)
     try:
-        return record_result(db, result, workspace=str(workspace), inputs=dict(result.brief.inputs)).incident_id
+        inputs: dict[str, Any] = dict(result.brief.inputs)
+        if repository is not None:
+            inputs["repository"] = str(repository.resolve())
+        return record_result(db, result, workspace=str(workspace), inputs=inputs).incident_id
     finally:
         db.dispose()
 
@@ -184,7 +190,7 @@ def investigate_cmd(
     for warning in result.brief.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, markup=True)
     if should_record(record_it, result, live=any(s.live for s in sources)):
-        incident_id = record(result, settings.workspace)
+        incident_id = record(result, settings.workspace, repository=repo)
         err.print(f"recorded as {incident_id} in {settings.database_url or settings.workspace}")
     elif record_it is None:
         err.print("not recorded: no alert among the inputs (a trial run); --record keeps it as an incident")
