@@ -125,7 +125,11 @@ def record_investigation(
                 "tool_version": __version__,
             },
         )
-        return recorded
+    if not recorded.created_incident:  # a new investigation may move the leader: the title follows the ledger
+        from incidentlens.workflow.ledger import refresh_title
+
+        refresh_title(db, recorded.incident_id)
+    return recorded
 
 
 def recorded_repository(db: Database, incident_id: str) -> Path | None:
