@@ -89,7 +89,7 @@ def effect_words(rh: RankedHypothesis) -> str:
         return "makes requests fail"
     if slow:
         return "slows requests down"
-    return "degrades it"
+    return "degrades the service"
 
 
 def statement(rh: RankedHypothesis) -> str:
