@@ -67,7 +67,7 @@ def build_brief(
         onset_ns=windows.onset_ns,
         onset_reason=windows.onset_reason,
     )
-    next_steps = _next_steps(ranked, inv.abstained)
+    next_steps = _next_steps(ranked, inv.abstained, impact)
     now = now_ns if now_ns is not None else time.time_ns()
     return Brief(
         title=title or _title(alerts[0].name if alerts else "", ranked, inv.abstained),
@@ -166,9 +166,12 @@ def _summary(ranked: tuple[RankedHypothesis, ...], abstained: bool, impact: Impa
     return f"{lead}{tail}{measured} {where} Based on {len(ranked[0].evidence_for)} evidence records.".replace("  ", " ")
 
 
-def _next_steps(ranked: tuple[RankedHypothesis, ...], abstained: bool) -> tuple[str, ...]:
+def _next_steps(ranked: tuple[RankedHypothesis, ...], abstained: bool, impact: Impact) -> tuple[str, ...]:
+    widen = "Widen the time range or add traces/metrics for the affected services, then investigate again."
+    if not ranked and not impact.degradations and impact.alerts:
+        return ("Nothing departs from normal: check whether the alert's threshold is too tight.", widen)
     if not ranked:
-        return ("Widen the time range or add traces/metrics for the affected services, then investigate again.",)
+        return (widen,)
     steps: list[str] = []
     top = ranked[0].hypothesis
     if abstained:
