@@ -150,3 +150,48 @@ def test_two_approvers_branch_refute_and_inert_xss(browser: Any, server: str, sp
     assert "<script>alert('xss')</script>" in excerpts  # shown as text
     assert carol.locator("main script").count() == 0 and carol.locator("main img").count() == 0
     assert carol.dialogs == [] and alice.dialogs == [] and bob.dialogs == []
+
+
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_incident_page_leads_with_the_head_and_reads_at_desktop_and_phone_size(
+    browser: Any, server: str, tmp_path: Path, size: str, shots: list[Any]
+) -> None:
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    page = context.new_page()
+    shots.append(page)
+    page.goto(f"{server}/login?next=/incidents/INC-0001")
+    page.get_by_label("User name").fill("vera")
+    page.get_by_label("Token").fill(support.TOKENS["vera"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server}/incidents/INC-0001")
+    head = page.get_by_test_id("head")
+    box = head.bounding_box()
+    assert box is not None and box["y"] < height * 0.5, box  # the five lines start in the first half-screen
+    for label in ("What broke", "Since", "Leading hypothesis", "Page", "Next"):
+        assert head.get_by_text(label, exact=True).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling of the page
+    assert not page.locator("#sec-audit").locator("xpath=../..").evaluate("d => d.open")  # the rest is folded
+    shot = tmp_path / f"incident-{size}.png"
+    data = page.screenshot(path=str(shot))
+    assert _png_size(data) == (width, height) and len(data) > 20_000  # a drawn page, not a blank one
+    page.goto(f"{server}/metrics")
+    overflow = page.evaluate(
+        """() => [...document.querySelectorAll('svg')].flatMap(svg => {
+            const w = svg.viewBox.baseVal.width;
+            return [...svg.querySelectorAll('text')].filter(t => t.getBBox().x + t.getBBox().width > w + 1)
+                .map(t => t.textContent);
+        })"""
+    )
+    assert overflow == []  # no label or legend drawn past its picture's edge
+    shot = tmp_path / f"metrics-{size}.png"
+    assert _png_size(page.screenshot(path=str(shot))) == (width, height)
+    context.close()

@@ -76,10 +76,12 @@ def run(ws: Path, *args: str) -> tuple[int, str, str]:
 
 def test_responder_walks_an_incident_through_its_lifecycle(ws: Path) -> None:
     assert run(ws, "incident", "ack", "INC-0001")[0] == 0  # default_user alice
-    code, out, _ = run(ws, "incident", "assign", "INC-0001", "team-payments", "--note", "CODEOWNERS")
-    assert code == 0 and "assigned to team-payments by alice" in out
-    code, out, _ = run(ws, "incident", "assign", "INC-0001", "team-db", "--as", "root")
-    assert code == 0 and "was team-payments; reassignments 1" in out
+    code, _, err = run(ws, "incident", "assign", "INC-0001", "bobb")  # a typo must not page nobody
+    assert code == 2 and "unknown user 'bobb'" in err and "alice" in err and "@team" in err
+    code, out, _ = run(ws, "incident", "assign", "INC-0001", "@team-payments", "--note", "CODEOWNERS")
+    assert code == 0 and "assigned to @team-payments by alice" in out
+    code, out, _ = run(ws, "incident", "assign", "INC-0001", "@team-db", "--as", "root")
+    assert code == 0 and "was @team-payments; reassignments 1" in out
     assert run(ws, "incident", "own", "INC-0001")[0] == 0
     code, _, err = run(ws, "hypothesis", "refute", "INC-0001", "H2")
     assert code == 2 and "needs a comment" in err
@@ -93,7 +95,7 @@ def test_responder_walks_an_incident_through_its_lifecycle(ws: Path) -> None:
 
     code, out, _ = run(ws, "incident", "show", "INC-0001", "--json")
     shown = orjson.loads(out)
-    assert code == 0 and shown["status"] == "closed" and shown["owner"] == "team-db" and shown["reassignments"] == 1
+    assert code == 0 and shown["status"] == "closed" and shown["owner"] == "@team-db" and shown["reassignments"] == 1
     assert [e["status"] for e in shown["status_history"]][-6:] == [
         "acknowledged", "owned", "understood", "mitigated", "resolved", "closed",
     ]  # fmt: skip
@@ -103,7 +105,7 @@ def test_responder_walks_an_incident_through_its_lifecycle(ws: Path) -> None:
     assert all(shown["metrics"][m] is not None for m in ("mtta", "mttu", "mtto", "mttm", "mttr"))
 
     code, out, _ = run(ws, "incident", "show", "INC-0001")
-    assert code == 0 and "refuted by alice: db latency" in out and "MTTU 30m" in out and "team-db" in out
+    assert code == 0 and "refuted by alice: db latency" in out and "MTTU 30m" in out and "@team-db" in out
     code, out, _ = run(ws, "incident", "list", "--json")
     assert code == 0 and orjson.loads(out)[0]["status"] == "closed"
 

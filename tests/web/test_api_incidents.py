@@ -86,10 +86,10 @@ def test_lifecycle_and_decisions_are_attributed_to_the_caller(client: TestClient
     assert r["actor"] == "alice" and r["marked_understood"] is True
     refute = client.post(f"/api/v1/incidents/INC-0001/hypotheses/{hid}/refute", json={}, headers=ALICE)
     assert refute.status_code == 400 and "needs a comment" in refute.json()["detail"]
-    assign = client.post("/api/v1/incidents/INC-0001/assign", json={"owner": "team-payments"}, headers=ALICE).json()
+    assign = client.post("/api/v1/incidents/INC-0001/assign", json={"owner": "@team-payments"}, headers=ALICE).json()
     assert assign == {
         "incident": "INC-0001",
-        "owner": "team-payments",
+        "owner": "@team-payments",
         "previous_owner": None,
         "reassignments": 0,
         "actor": "alice",
@@ -117,8 +117,12 @@ def test_evidence_carries_stored_excerpts(client: TestClient) -> None:
 
 
 def test_fixes_go_through_the_gate_and_approvals_are_the_callers(client: TestClient) -> None:
+    assert client.get("/api/v1/incidents/INC-0001/fixes", headers=VIC).json()["fixes"] == []  # a GET changes nothing
+    assert client.post("/api/v1/incidents/INC-0001/fixes/generate", headers=VIC).status_code == 403
+    made = client.post("/api/v1/incidents/INC-0001/fixes/generate", headers=ALICE)
+    assert made.status_code == 200, made.text
     fixes = client.get("/api/v1/incidents/INC-0001/fixes", headers=VIC).json()["fixes"]
-    assert fixes and all(f["label"] == "SUGGESTION" for f in fixes)
+    assert fixes == made.json()["fixes"] and all(f["label"] == "SUGGESTION" for f in fixes)
     pid = fixes[0]["id"]
     assert client.get(f"/api/v1/fixes/{pid}", headers=VIC).json()["id"] == pid
     refused = client.post(f"/api/v1/fixes/{pid}/execute", json={"executor": "command"}, headers=ALICE)

@@ -171,3 +171,20 @@ def test_metrics_page_and_static_files(app: object) -> None:
     assert carol.get("/static/console.css").headers["content-type"].startswith("text/css")
     assert carol.get("/static/..%2Fapp.py").status_code == 404
     assert carol.get("/incidents/INC-9999").status_code == 404
+
+
+def test_everything_served_works_offline(app: object) -> None:
+    """Swagger UI pulled its scripts from a CDN; the interactive docs are off and no page loads a remote asset."""
+    client = login(app, "carol")
+    assert client.get("/api/v1/docs").status_code == 404
+    assert client.get("/api/v1/openapi.json").status_code in (200, 401)
+    for path in ("/login", "/incidents", "/incidents/INC-0001", "/metrics"):
+        page = client.get(path).text
+        assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', page), path
+
+
+def test_incident_page_lists_the_briefs_suggestions_before_any_are_generated(app: object, space: object) -> None:
+    page = login(app, "vera").get("/incidents/INC-0001").text
+    assert 'data-testid="head"' in page and "What broke" in page
+    # Generation is a POST: reading the page stored nothing new, and the stored ones are listed.
+    assert 'data-testid="fix"' in page or 'data-testid="brief-fixes"' in page

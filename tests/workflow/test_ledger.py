@@ -181,3 +181,18 @@ def test_a_job_records_onto_its_incident_even_if_resolved_meanwhile(db: Database
             inputs={},
             into_incident="INC-9999",
         )
+
+
+def test_the_incident_title_follows_the_ledger(db: Database) -> None:
+    """The title used to stay frozen to the first brief's leading hypothesis, even after it was refuted."""
+    inc = _investigate(db, (_hyp("H-pay", "payment", 0.7), _hyp("H-db", "db", 0.5)), 1)
+
+    def title() -> str:
+        return get_incident(db, inc).incident.title
+
+    decide_hypothesis(db, incident_id=inc, hypothesis_id="H-pay", decision=H.REFUTED, comment="flat", actor="a")
+    assert title() == "checkout errors — leading hypothesis: db"
+    _investigate(db, (_hyp("H-net", "network", 0.9), _hyp("H-db", "db", 0.8)), 5)
+    assert title() == "checkout errors — leading hypothesis: network"
+    decide_hypothesis(db, incident_id=inc, hypothesis_id="H-db", decision=H.CONFIRMED, comment="", actor="a")
+    assert title() == "checkout errors — confirmed cause: db"

@@ -28,6 +28,7 @@ from incidentlens.errors import IncidentLensError
 from incidentlens.ingest.sink import Problem, RowSink
 from incidentlens.investigation import InvestigationRequest, run_on_store
 from incidentlens.model import Hypothesis
+from incidentlens.report.brief import Brief
 from incidentlens.telemetry.store import TelemetryStore
 
 TOP_K = 5
@@ -117,6 +118,18 @@ def run_case(case: BenchCase, *, hook: StoreHook | None = None) -> CaseOutcome:
     confidence = result.hypotheses[0].confidence if result.hypotheses else 0.0
     score = score_case(case, ranked, confidence, seconds)
     return CaseOutcome(score, result.brief.abstained, sink.problem_count, loaded.notes)
+
+
+def case_brief(case: BenchCase) -> Brief:
+    """One case's brief, investigated exactly as `run_case` scores it, so a reader sees what a score is made of."""
+    sink = RowSink()
+    with TelemetryStore() as store:
+        loaded = case.load(store, sink)
+        request = InvestigationRequest(
+            sources=(), title=f"Benchmark case {case.case_id}", windows=loaded.windows,
+            metric_baseline=loaded.metric_baseline,
+        )  # fmt: skip
+        return run_on_store(store, request).brief
 
 
 def run(

@@ -8,9 +8,11 @@ from pathlib import Path
 import orjson
 import typer
 
+from incidentlens.bench.cases import BenchCase
 from incidentlens.bench.rca import (
     CaseOutcome,
     Dataset,
+    case_brief,
     discover,
     fault_free_cases,
     report_json,
@@ -19,8 +21,10 @@ from incidentlens.bench.rca import (
 )
 from incidentlens.cli.app import err, out
 from incidentlens.cli.commands_bench import bench_app
+from incidentlens.cli.commands_investigate import emit
 from incidentlens.errors import InputError
 from incidentlens.ingest.sink import RowSink
+from incidentlens.report.render import OutputFormat
 
 
 def _progress(i: int, total: int, outcome: CaseOutcome) -> None:
@@ -35,6 +39,25 @@ def _progress(i: int, total: int, outcome: CaseOutcome) -> None:
     )
 
 
+def _print_case(cases: list[BenchCase], case_id: str, fmt: OutputFormat) -> None:
+    chosen = next((c for c in cases if c.case_id == case_id), None)
+    if chosen is None:
+        near = ", ".join(c.case_id for c in cases if case_id in c.case_id)[:400] or ", ".join(
+            c.case_id for c in cases[:5]
+        )
+        raise InputError(f"no case {case_id!r} in this dataset (cases like: {near})")
+    brief = case_brief(chosen)
+    truth = chosen.truth
+    inner = f", inner cause {truth.inner_label}" if truth.inner_label else ""
+    err.print(
+        f"case {chosen.case_id}: true root cause {truth.service} ({truth.fault_type}{inner})",
+        highlight=False,
+        markup=False,
+    )
+    extra = {"truth": {"service": truth.service, "fault_type": truth.fault_type, "inner": truth.inner_label}}
+    emit(brief, fmt, None, extra)
+
+
 @bench_app.command("rca")
 def bench_rca(
     data_dir: Path = typer.Argument(..., help="Dataset folder (the layout of shared/data/nezha or rcd-sockshop)."),
@@ -46,12 +69,20 @@ def bench_rca(
     fault_free: bool = typer.Option(
         True, "--fault-free/--no-fault-free", help="Also investigate fault-free windows (Nezha normal minutes)."
     ),
+    case_id: str | None = typer.Option(None, "--case", help="Print this case's brief instead of scoring."),
+    fmt: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", help="Format of the --case brief."),
 ) -> None:
-    """Run every case through the same pipeline as `investigate` and score the ranked services."""
+    """Run every case through the same pipeline as `investigate` and score the ranked services.
+
+    With --case ID, print that one case's brief (and its ground truth on stderr) instead.
+    """
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: not a directory")
     sink = RowSink()
     cases = discover(dataset, data_dir, system=system, sink=sink)
+    if case_id is not None:
+        _print_case(cases, case_id, fmt)
+        return
     for problem in sink.problems:
         err.print(f"skipped case: {problem}", highlight=False, markup=False)
     if limit is not None:

@@ -20,7 +20,7 @@ from incidentlens.workflow.executors import EXECUTORS
 from incidentlens.workflow.fix_context import OPERATORS, execute_approved, gate_context
 from incidentlens.workflow.gate import decide
 from incidentlens.workflow.proposals import describe, generate_proposals, get_fix, list_fixes
-from incidentlens.workflow.validate import validate_fix
+from incidentlens.workflow.validate import validate_fix, validation_summary
 
 fix_app = typer.Typer(
     name="fix",
@@ -80,7 +80,7 @@ def show_cmd(
         out.print(f"prediction: {escape(data['prediction']['statement'])}")
     if data["validation"]:
         v = data["validation"]
-        out.print(f"validation: apply {v.get('apply_ok')}, tests exit {v.get('test_exit_code')}")
+        out.print(f"validation: {escape(validation_summary(v))}")
     if data["verification"]:
         out.print(f"verification: {escape(data['verification']['detail'])}")
     if data["diff"]:
@@ -102,9 +102,7 @@ def validate_cmd(
             db, proposal_id=proposal, settings=load(config), actor=identity.name, now=datetime.now(UTC)
         )
     v = stored.validation or {}
-    out.print(f"{proposal}: {stored.status.value} (apply {v.get('apply_ok')}, tests exit {v.get('test_exit_code')})")
-    if v.get("apply_message"):
-        out.print(escape(str(v["apply_message"])))
+    out.print(f"{proposal}: {stored.status.value}: {escape(validation_summary(v))}")
 
 
 def _decide(proposal: str, as_user: str | None, config: Path | None, kind: DecisionKind, comment: str) -> None:

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from incidentlens.cli.actors import RESPONDERS, acting_user, as_option, config_option, duration, workflow_db
+from incidentlens.cli.actors import RESPONDERS, acting_user, as_option, config_option, duration, load, workflow_db
 from incidentlens.cli.app import app, out
 from incidentlens.model.enums import HypothesisStatus, IncidentStatus
 from incidentlens.store.repository import get_incident, list_incidents
@@ -145,7 +145,9 @@ def assign_cmd(
     """Assign an owner; a change of owner counts as a reassignment (a misroute)."""
     actor = acting_user(as_user, config, *RESPONDERS)
     with workflow_db() as db:
-        result = lifecycle.assign(db, incident_id=incident, owner=owner, actor=actor.name, note=note)
+        result = lifecycle.assign(
+            db, incident_id=incident, owner=owner, actor=actor.name, note=note, known_users=set(load(config).users)
+        )
     moved = (
         f" (was {escape(result.previous_owner)}; reassignments {result.reassignments})" if result.previous_owner else ""
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import orjson
 import typer
-from rich.markdown import Markdown
 
 from incidentlens.cli.actors import config_option, load
 from incidentlens.cli.app import app, err, out, settings
@@ -17,7 +17,9 @@ from incidentlens.cli.timeopts import parse_cli_time
 from incidentlens.errors import ConfigError, InputError
 from incidentlens.investigation import InvestigationRequest, InvestigationResult, TimeWindow, run, run_on_store
 from incidentlens.memory.retrieve import Recall
+from incidentlens.report.brief import Brief
 from incidentlens.report.render import OutputFormat, render
+from incidentlens.report.render_text import brief_renderables
 from incidentlens.sources.config import parse_sources
 from incidentlens.sources.files import FileSource
 from incidentlens.sources.protocol import Source
@@ -56,30 +58,65 @@ def memory_recall() -> Recall | None:
     return recaller(index) if len(index) else None
 
 
-def record(result: InvestigationResult, workspace: Path) -> str:
-    """Record in the workflow database named by --database-url or the workspace; the new incident's id."""
+def record(result: InvestigationResult, workspace: Path, *, repository: Path | None = None) -> str:
+    """Record in the workflow database named by --database-url or the workspace; the new incident's id.
+
+    The repository is recorded with it, so `fix validate` and `fix execute` find the code without a
+    `repositories:` setting."""
     from incidentlens.investigation.record import record_result
     from incidentlens.store.database import open_database
 
     db = open_database(settings.database_url, workspace=workspace)
     try:
-        return record_result(db, result, workspace=str(workspace), inputs=dict(result.brief.inputs)).incident_id
+        inputs: dict[str, Any] = dict(result.brief.inputs)
+        if repository is not None:
+            inputs["repository"] = str(repository.resolve())
+        return record_result(db, result, workspace=str(workspace), inputs=inputs).incident_id
     finally:
         db.dispose()
 
 
-def emit(text: str, fmt: OutputFormat, out_file: Path | None) -> None:
+def check_out_file(out_file: Path | None) -> None:
+    """Fail before any work when the brief could not be written: its folder must exist (no silent mkdir)."""
+    if out_file is None:
+        return
+    folder = out_file.parent
+    if not folder.is_dir():
+        raise InputError(f"--out {out_file}: folder {folder} does not exist (create it first)")
+    if out_file.is_dir():
+        raise InputError(f"--out {out_file}: is a folder, give a file name")
+
+
+def emit(brief: Brief, fmt: OutputFormat, out_file: Path | None, extra: dict[str, Any] | None = None) -> None:
+    """The brief on stdout (colour and terminal width on a terminal for `text`) or into `out_file`."""
     if out_file is not None:
         try:
-            out_file.parent.mkdir(parents=True, exist_ok=True)
-            out_file.write_text(text, encoding="utf-8")
+            out_file.write_text(render(brief, fmt, extra), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write {out_file}: {exc.strerror}") from None
         err.print(f"brief written to {out_file}")
     elif fmt is OutputFormat.TEXT and out.is_terminal:
-        out.print(Markdown(text))
+        out.print(brief_renderables(brief))
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(render(brief, fmt, extra))
+
+
+def check_repository(repo: Path | None) -> None:
+    """A --repo that is not a git work tree is exit 4 before any work, as documented (not a note at the end)."""
+    if repo is not None:
+        from incidentlens.locate.git import open_repository
+
+        open_repository(repo)
+
+
+def should_record(choice: bool | None, result: InvestigationResult, *, live: bool) -> bool:
+    """Record when asked; by default only a real incident: an alert among the inputs or live sources.
+
+    A bundle or files without an alert is a trial run and stays out of the incident list unless --record.
+    """
+    if choice is not None:
+        return choice
+    return live or bool(result.brief.impact.alerts)
 
 
 @app.command(name="investigate")
@@ -105,8 +142,10 @@ def investigate_cmd(
     fmt: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", help="Output format."),
     out_file: Path | None = typer.Option(None, "--out", help="Write the brief to this file."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
-    record_it: bool = typer.Option(
-        True, "--record/--no-record", help="Record the investigation in the workflow database."
+    record_it: bool | None = typer.Option(
+        None,
+        "--record/--no-record",
+        help="Record the investigation in the workflow database (default: only with an alert or live sources).",
     ),
     memory: bool = typer.Option(
         True, "--memory/--no-memory", help="Look up similar resolved incidents in the workflow database."
@@ -129,6 +168,8 @@ def investigate_cmd(
     if repo is None and bundle is not None and (bundle / "repo" / ".git").exists():
         repo = bundle / "repo"
     fmt = OutputFormat.JSON if as_json else fmt
+    check_out_file(out_file)
+    check_repository(repo)
     window = TimeWindow(
         since_ns=parse_cli_time("--since", since),
         until_ns=parse_cli_time("--until", until),
@@ -147,10 +188,14 @@ def investigate_cmd(
     for report in result.sources:
         for line in (*report.errors, *report.truncated):
             err.print(f"[yellow]warning:[/] source {report.name}: {line}", highlight=False, markup=True)
-    if record_it:
-        incident_id = record(result, settings.workspace)
+    for warning in result.brief.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, markup=True)
+    if should_record(record_it, result, live=any(s.live for s in sources)):
+        incident_id = record(result, settings.workspace, repository=repo)
         err.print(f"recorded as {incident_id} in {settings.database_url or settings.workspace}")
-    emit(render(result.brief, fmt), fmt, out_file)
+    elif record_it is None:
+        err.print("not recorded: no alert among the inputs (a trial run); --record keeps it as an incident")
+    emit(result.brief, fmt, out_file)
 
 
 def _run_in_workspace(request: InvestigationRequest) -> InvestigationResult:
@@ -181,7 +226,7 @@ def demo(
     if as_json:
         sys.stdout.write(render(result.brief, OutputFormat.JSON, extra={"truth": truth_data}))
         return
-    emit(render(result.brief, OutputFormat.MARKDOWN), OutputFormat.TEXT, None)
+    emit(result.brief, OutputFormat.TEXT, None)
     top = result.hypotheses[0].service if result.hypotheses else "none"
     verdict = "matches" if top == truth.service else "does not match"
     err.print(f"demo scenario '{truth.fault}': true root cause {truth.service}; top hypothesis {top} ({verdict})")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,9 @@ def token_cmd(user: str = typer.Argument(..., help="The user name in the setting
     out.print(f"  {escape(user)}: {{roles: [...], token_sha256: {_token_hash(token)}}}")
 
 
+DEMO_MINUTES = 40  # the simulation's normal period and incident (30 + 10 minutes)
+
+
 def _demo(workspace: Path) -> Path:
     """Simulate the demo bundle into the workspace and record its investigation, as `investigate` would."""
     from incidentlens.cli.commands_investigate import record
@@ -58,9 +63,14 @@ def _demo(workspace: Path) -> Path:
     from incidentlens.simulate import DEFAULT_FAULT, simulate
 
     bundle = workspace / "demo-bundle"
-    if not bundle.exists():
-        err.print(f"simulating the demo incident into {bundle}")
-        simulate(DEFAULT_FAULT, seed=7, out=bundle)
+    if bundle.exists():  # our own generated folder: a fresh one keeps the demo's times near now
+        shutil.rmtree(bundle)
+    err.print(f"simulating the demo incident into {bundle}")
+    # The incident ends now, so MTTA, MTTR and the error budget measure minutes, not the weeks between the
+    # simulation's fixed date and today.
+    minute = 60 * 1_000_000_000
+    start = (time.time_ns() // minute - DEMO_MINUTES) * minute
+    simulate(DEFAULT_FAULT, seed=7, out=bundle, start_ns=start)
     result = run(InvestigationRequest.for_files([bundle], repository=bundle / "repo"))
     incident = record(result, workspace)
     err.print(f"demo investigation recorded as {incident}")

@@ -30,8 +30,9 @@ def ingest_progress(enabled: bool) -> Iterator[ProgressCallback | None]:
     ) as bar:
         task = bar.add_task("", total=None)
 
-        def update(path: Path, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=path.name)
+        def update(path: Path, done: int, total: int, *, rows: int = 0) -> None:
+            description = f"{path.name}: {rows:,} rows" if rows else path.name
+            bar.update(task, completed=done, total=total, description=description)
 
         yield update
 

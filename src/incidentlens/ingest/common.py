@@ -8,6 +8,7 @@ import gzip
 import json
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -193,7 +194,9 @@ def open_bytes(path: Path) -> bytes:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+        except EOFError:
+            raise FormatError(str(path), "truncated gzip: the compressed data ends early (copy cut short?)") from None
+        except OSError as exc:
             raise FormatError(str(path), f"corrupt gzip data: {exc}") from None
     return data
 
@@ -203,11 +206,7 @@ def read_head(path: Path) -> str:
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
     if head[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(path, "rb") as gz:
-                head = gz.read(HEAD_BYTES)
-        except (OSError, EOFError):
-            return ""
+        head = _gunzip_head(path)
     if b"\x00" in head[:4096]:
         return ""
     return head.decode("utf-8", errors="replace")
@@ -232,9 +231,10 @@ def iter_lines(path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE_BYTE
             try:
                 raw = fh.readline(max_line_bytes + 1)
             except (EOFError, OSError) as exc:
+                what = "truncated gzip: the compressed data ends early" if isinstance(exc, EOFError) else str(exc)
                 sink.problem(
                     str(path),
-                    f"compressed data ends early or is corrupt ({exc}); rest of file skipped",
+                    f"{what}; rest of file skipped",
                     line=lineno + 1,
                 )
                 return
@@ -266,6 +266,37 @@ def iter_json_lines(path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE
             yield lineno, orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             sink.problem(str(path), f"invalid JSON: {exc.msg} (column {exc.colno})", line=lineno)
+
+
+def _gunzip_head(path: Path) -> bytes:
+    """The first decompressed bytes of a gzip file, as far as they go even when the file is cut short."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = b""
+    try:
+        with path.open("rb") as fh:
+            while len(out) < HEAD_BYTES:
+                chunk = fh.read(65536)
+                if not chunk:
+                    break
+                out += inflater.decompress(chunk, HEAD_BYTES - len(out))
+    except zlib.error:
+        return out
+    return out[:HEAD_BYTES]
+
+
+def gzip_state(path: Path) -> str:
+    """ "" for a whole gzip file (or not gzip), "truncated" when it ends early, "corrupt" otherwise."""
+    if not _is_gzip(path):
+        return ""
+    try:
+        with gzip.open(path, "rb") as gz:
+            while gz.read(1 << 20):
+                pass
+    except EOFError:
+        return "truncated"
+    except (OSError, zlib.error):
+        return "corrupt"
+    return ""
 
 
 def _is_gzip(path: Path) -> bool:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from incidentlens.errors import FormatError, InputError
-from incidentlens.ingest.common import read_head
+from incidentlens.ingest.common import gzip_state, read_head
 from incidentlens.ingest.protocol import FormatReader
 from incidentlens.ingest.registry import detect, reader_by_name
-from incidentlens.ingest.sink import Problem, RowSink
+from incidentlens.ingest.sink import Problem, RowSink, TableBuffer
 from incidentlens.telemetry.store import TelemetryStore
 
 # Folders inside a bundle that are not telemetry: source repositories and tool state.
@@ -46,7 +48,40 @@ class IngestReport:
         return sum(f.problem_count for f in self.files)
 
 
-ProgressCallback = Callable[[Path, int, int], None]
+class ProgressCallback(Protocol):
+    """Called before each file (`rows` 0) and, on large files, each time a batch of its rows is stored."""
+
+    def __call__(self, path: Path, index: int, total: int, /, *, rows: int = 0) -> None: ...
+
+
+@contextmanager
+def _rows_progress(
+    sink: RowSink, progress: ProgressCallback | None, path: Path, index: int, total: int
+) -> Iterator[None]:
+    """While one file is read, report its rows so far each time a full batch goes to the store."""
+    if progress is None:
+        yield
+        return
+    start = sink.row_count()
+    saved = {name: buffer.flusher for name, buffer in sink.buffers.items()}
+
+    def wrap(flush: Callable[[TableBuffer], object]) -> Callable[[TableBuffer], object]:
+        def flushed(buffer: TableBuffer) -> object:
+            done = flush(buffer)
+            progress(path, index, total, rows=sink.row_count() - start)
+            return done
+
+        return flushed
+
+    for name, buffer in sink.buffers.items():
+        flush = saved[name]
+        if flush is not None:
+            buffer.flusher = wrap(flush)
+    try:
+        yield
+    finally:
+        for name, buffer in sink.buffers.items():
+            buffer.flusher = saved[name]
 
 
 def expand_paths(paths: Iterable[Path], report: IngestReport) -> list[Path]:
@@ -88,6 +123,9 @@ def choose_reader(path: Path, forced: str | None, *, explicit: bool, signal: str
         return None
     head = read_head(path)
     if not head.strip():
+        state = gzip_state(path)
+        if state:
+            raise FormatError(str(path), f"{state} gzip: no complete data to read (copy cut short?)")
         if explicit:
             raise FormatError(str(path), "binary or empty content: not a telemetry format we read")
         return None
@@ -145,7 +183,9 @@ def read_paths(
             continue
         rows_before, problems_before = sink.counts(), sink.problem_count
         kept_before = len(sink.problems)
-        reader.read(path, sink)
+        sink.watch(str(path))
+        with _rows_progress(sink, progress, path, index, len(files)):
+            reader.read(path, sink)
         rows = {t: n - rows_before.get(t, 0) for t, n in sink.counts().items()}
         problem_count = sink.problem_count - problems_before
         problems = tuple(sink.problems[kept_before:])

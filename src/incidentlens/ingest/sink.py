@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from incidentlens.errors import FormatError
 from incidentlens.telemetry.schema import TABLES, ColumnType
 
 MAX_PROBLEMS_KEPT = 50
+MOSTLY_PROBLEMS = 5_000  # more problems than this before as many good rows: over half of the first 10,000
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,9 @@ class RowSink:
     buffers: dict[str, TableBuffer] = field(default_factory=lambda: {t: TableBuffer(t) for t in TABLES})
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
+    require_time: bool = False  # an investigation cannot place a record without a time: it is a problem
     _kept_per_path: dict[str, int] = field(default_factory=dict)
+    _watched: tuple[str, int, int] | None = None  # (path, rows before it, problems before it)
 
     @property
     def logs(self) -> TableBuffer:
@@ -128,13 +132,32 @@ class RowSink:
     def changes(self) -> TableBuffer:
         return self.buffers["changes"]
 
+    def watch(self, path: str) -> None:
+        """Start reading `path`: from now on, a file that is mostly problems stops early (see `problem`)."""
+        self._watched = (path, self.row_count(), self.problem_count)
+
     def problem(self, path: str, reason: str, *, line: int | None = None, offset: int | None = None) -> None:
-        """Count a bad record; keep the first few of each file (or source) for the report."""
+        """Count a bad record; keep the first few of each file (or source) for the report.
+
+        A watched file whose first records are mostly problems (more than `MOSTLY_PROBLEMS` before as many
+        good rows) raises FormatError at once: it is not the format we took it for, and reading on would
+        spend minutes on noise.
+        """
         self.problem_count += 1
         kept = self._kept_per_path.get(path, 0)
         if kept < MAX_PROBLEMS_KEPT:
             self._kept_per_path[path] = kept + 1
             self.problems.append(Problem(path, reason, line, offset))
+        if self._watched is not None and self._watched[0] == path:
+            bad = self.problem_count - self._watched[2]
+            good = self.row_count() - self._watched[1]
+            if bad == MOSTLY_PROBLEMS + 1 and good < bad:
+                first = next((p for p in self.problems if p.path == path), None)
+                raise FormatError(
+                    path,
+                    f"stopped early: {bad} of its first {bad + good} records are problems, so it is not "
+                    f"telemetry we can read (first: {first.reason if first else reason})",
+                )
 
     def row_count(self) -> int:
         return sum(b.total for b in self.buffers.values())

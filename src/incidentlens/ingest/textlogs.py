@@ -138,6 +138,9 @@ class TextAssembler:
             )  # fmt: skip
             attrs = {**attrs, "dropped_lines": self._dropped}
             self._dropped = 0
+        if not header.ts_ns and self.sink.require_time:
+            self.sink.problem(self._src, "no timestamp: the line cannot be placed in time", line=self._first_line)
+            return
         self.sink.logs.add(
             ts_ns=header.ts_ns,
             service=header.service or self.service,

@@ -6,28 +6,18 @@ format it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 
 from incidentlens.analyze.topology import involved_edges
-from incidentlens.diagnose.analyzers import Role, spec
 from incidentlens.investigation.analysis import LOCATE_TOP, Investigation
+from incidentlens.investigation.brief_head import build_head, degradations, label_victims, metric_degradations
+from incidentlens.investigation.brief_timeline import build_timeline
 from incidentlens.investigation.pictures import exemplar_trace, metric_series
 from incidentlens.investigation.steps import symptoms
 from incidentlens.memory.retrieve import seen_before
 from incidentlens.propose.suggest import suggest_fixes
-from incidentlens.report.brief import (
-    Brief,
-    Impact,
-    InputFileLine,
-    RankedHypothesis,
-    SourceSummary,
-    TimelineEntry,
-    iso,
-)
+from incidentlens.report.brief import Brief, Impact, InputFileLine, RankedHypothesis, SourceSummary, iso
 from incidentlens.sources.protocol import SourceReport
-
-MAX_TIMELINE = 40
-NEGLIGIBLE_CHANGE = 0.05
 
 
 def build_brief(
@@ -38,22 +28,28 @@ def build_brief(
     notes: tuple[str, ...] = (),
     sources: tuple[SourceReport, ...] = (),
     coverage_gaps: tuple[str, ...] = (),
+    warnings: tuple[str, ...] = (),
+    now_ns: int | None = None,
 ) -> Brief:
     evidence = inv.analysis.evidence
-    ranked = tuple(
-        RankedHypothesis(
-            rank=i + 1,
-            hypothesis=h,
-            evidence_for=tuple(evidence[e] for e in h.supporting if e in evidence),
-            evidence_against=tuple(evidence[e] for e in h.contradicting if e in evidence),
-            fixes=tuple(suggest_fixes(h, evidence)),
-            memory_notes=inv.memory_notes.get(h.id, ()),
-        )
-        for i, h in enumerate(inv.hypotheses)
+    ranked = label_victims(
+        tuple(
+            RankedHypothesis(
+                rank=i + 1,
+                hypothesis=h,
+                evidence_for=tuple(evidence[e] for e in h.supporting if e in evidence),
+                evidence_against=tuple(evidence[e] for e in h.contradicting if e in evidence),
+                fixes=tuple(suggest_fixes(h, evidence)),
+                memory_notes=inv.memory_notes.get(h.id, ()),
+            )
+            for i, h in enumerate(inv.hypotheses)
+        ),
+        inv.graph,
     )
     windows, queries = inv.windows, inv.queries
     stats = queries.entry_stats(windows.baseline, windows.incident)
     alerts = queries.alerts()
+    spans_seen = inputs.get("spans", 1) > 0
     impact = Impact(
         affected_services=inv.affected,
         error_rate_before=stats.error_rate_before,
@@ -61,10 +57,21 @@ def build_brief(
         latency_p95_before_ms=stats.p95_before_ms,
         latency_p95_during_ms=stats.p95_during_ms,
         alerts=tuple(f"{a.name} ({a.service or 'no service'}, {a.severity}) at {iso(a.starts_ns)}" for a in alerts[:5]),
+        degradations=degradations(stats, spans_seen=spans_seen) or metric_degradations(ranked),
+        spans_seen=spans_seen,
     )
+    timeline = build_timeline(
+        findings=inv.analysis.findings,
+        evidence=evidence,
+        alerts=[(a.starts_ns, a.name, a.service or "") for a in alerts],
+        onset_ns=windows.onset_ns,
+        onset_reason=windows.onset_reason,
+    )
+    next_steps = _next_steps(ranked, inv.abstained, impact)
+    now = now_ns if now_ns is not None else time.time_ns()
     return Brief(
         title=title or _title(alerts[0].name if alerts else "", ranked, inv.abstained),
-        generated_at=datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=iso(now),
         summary=_summary(ranked, inv.abstained, impact),
         abstained=inv.abstained,
         onset_ns=windows.onset_ns,
@@ -73,10 +80,11 @@ def build_brief(
         baseline=(windows.baseline.start_ns, windows.baseline.end_ns),
         incident=(windows.incident.start_ns, windows.incident.end_ns),
         impact=impact,
-        timeline=_timeline(inv, alerts_ns=[(a.starts_ns, a.name, a.service or "") for a in alerts]),
+        timeline=timeline.entries,
+        timeline_more=timeline.left_out,
         graph=tuple(involved_edges(inv.graph, set(inv.affected) | {h.service for h in inv.hypotheses})),
         hypotheses=ranked,
-        next_steps=_next_steps(ranked, inv.abstained),
+        next_steps=next_steps,
         inputs=inputs,
         notes=(*notes, *inv.notes),
         severity=alerts[0].severity if alerts and alerts[0].severity else "unknown",
@@ -87,6 +95,17 @@ def build_brief(
         metric_series=metric_series(queries, ranked[:LOCATE_TOP], onset_ns=windows.onset_ns),
         sources=tuple(source_summary(r) for r in sources),
         coverage_gaps=coverage_gaps,
+        head=build_head(
+            ranked=ranked,
+            abstained=inv.abstained,
+            impact=impact,
+            alert=next((a for a in alerts if a.starts_ns), None),
+            onset_ns=windows.onset_ns,
+            alert_ns=windows.alert_ns,
+            now_ns=now,
+            next_step=next_steps[0],
+        ),
+        warnings=warnings,
     )
 
 
@@ -116,52 +135,56 @@ def _title(alert_name: str, ranked: tuple[RankedHypothesis, ...], abstained: boo
 
 
 def _summary(ranked: tuple[RankedHypothesis, ...], abstained: bool, impact: Impact) -> str:
+    """The head in prose; it never says "none affected" beside a measured degradation."""
+    hurt = "; ".join(impact.degradations)
+    if impact.affected_services:
+        where = f"Services showing the anomaly: {', '.join(impact.affected_services)}."
+    elif hurt:
+        where = "No single service stands out."
+    else:
+        where = ""
+    measured = f" Measured: {hurt}." if hurt else ""
     if not ranked:
-        return "Not enough evidence: no service shows an anomaly against the normal period."
+        lead = (
+            "Not enough evidence for a hypothesis: requests degraded but no service's own signals depart from "
+            "its normal period."
+            if hurt
+            else "Not enough evidence: no service shows an anomaly against the normal period."
+        )
+        return f"{lead}{measured}".strip()
     top = ranked[0].hypothesis
     lead = (
         f"Not enough evidence for a confident root cause; the strongest candidate is {top.service} "
         f"(confidence {top.confidence:.2f})."
         if abstained
-        else f"HYPOTHESIS (confidence {top.confidence:.2f}): {top.claim}."
+        else f"HYPOTHESIS (confidence {top.confidence:.2f}): {ranked[0].statement or top.claim}."
     )
-    others = ", ".join(f"{rh.hypothesis.service} ({rh.hypothesis.confidence:.2f})" for rh in ranked[1:3])
+    suspects = [rh for rh in ranked[1:] if not rh.victim_of][:2]
+    others = ", ".join(f"{rh.hypothesis.service} ({rh.hypothesis.confidence:.2f})" for rh in suspects)
     tail = f" Other candidates: {others}." if others else ""
-    affected = ", ".join(impact.affected_services) or "none"
-    return f"{lead}{tail} Affected services: {affected}. Based on {len(ranked[0].evidence_for)} evidence records."
+    victims = [rh.hypothesis.service for rh in ranked[1:] if rh.victim_of]
+    tail += f" Victims (their anomaly follows from a callee): {', '.join(victims)}." if victims else ""
+    return f"{lead}{tail}{measured} {where} Based on {len(ranked[0].evidence_for)} evidence records.".replace("  ", " ")
 
 
-def _timeline(inv: Investigation, *, alerts_ns: list[tuple[int, str, str]]) -> tuple[TimelineEntry, ...]:
-    windows, evidence = inv.windows, inv.analysis.evidence
-    entries: list[TimelineEntry] = [TimelineEntry(ts, "alert", svc, name) for ts, name, svc in alerts_ns if ts]
-    entries.append(TimelineEntry(windows.onset_ns, "onset", "", windows.onset_reason))
-    for f in inv.analysis.findings:
-        is_change = spec(f.analyzer).role is Role.CHANGE
-        if (is_change and f.score < NEGLIGIBLE_CHANGE) or f.onset_ns is None:
-            continue
-        ev = evidence.get(f.evidence_ids[0]) if f.evidence_ids else None
-        text = ev.summary if ev is not None else f.detail
-        kind = "change" if is_change else "first anomaly"
-        entries.append(TimelineEntry(f.onset_ns, kind, f.service, text, f.evidence_ids[0] if f.evidence_ids else ""))
-    entries.sort(key=lambda e: (e.ts_ns, e.kind, e.service))
-    return tuple(entries[:MAX_TIMELINE])
-
-
-def _next_steps(ranked: tuple[RankedHypothesis, ...], abstained: bool) -> tuple[str, ...]:
+def _next_steps(ranked: tuple[RankedHypothesis, ...], abstained: bool, impact: Impact) -> tuple[str, ...]:
+    widen = "Widen the time range or add traces/metrics for the affected services, then investigate again."
+    if not ranked and not impact.degradations and impact.alerts:
+        return ("Nothing departs from normal: check whether the alert's threshold is too tight.", widen)
     if not ranked:
-        return ("Widen the time range or add traces/metrics for the affected services, then investigate again.",)
+        return (widen,)
     steps: list[str] = []
     top = ranked[0].hypothesis
+    if abstained:
+        steps.append("Evidence is weak: gather more telemetry (traces, metrics) around the onset before acting.")
+    if ranked[0].fixes and not abstained:
+        steps.append(f"Review the SUGGESTION '{ranked[0].fixes[0].title}'; approve it only if the evidence holds.")
     steps.append(
-        f"Check hypothesis 1 against its predictions: {top.predictions[0].confirms_if}."
+        f"Check hypothesis 1 on {top.service}: it holds if {top.predictions[0].confirms_if}."
         if top.predictions
         else f"Check hypothesis 1 on {top.service}."
     )
     if top.owners:
         steps.append(f"Engage the owner of {top.service}: {top.owners[0].name}.")
-    if ranked[0].fixes:
-        steps.append(f"Review the suggestion '{ranked[0].fixes[0].title}' and approve it only if the evidence holds.")
-    if abstained:
-        steps.append("Evidence is weak: gather more telemetry (traces, metrics) around the onset before acting.")
     steps.append("Confirm or refute each hypothesis so the ledger records the decision.")
     return tuple(steps)

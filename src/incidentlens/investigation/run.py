@@ -19,6 +19,7 @@ from incidentlens.investigation.request import InvestigationRequest, Investigati
 from incidentlens.investigation.steps import Step, locate_code, recall_memory
 from incidentlens.investigation.window import fetch_window
 from incidentlens.model import Alert, TimeRange
+from incidentlens.report.brief import iso
 from incidentlens.sources.protocol import Source, SourceQuery, SourceReport
 from incidentlens.telemetry.queries import DuckDBQueries
 from incidentlens.telemetry.store import TelemetryStore
@@ -78,6 +79,7 @@ def run_on_store(store: TelemetryStore, request: InvestigationRequest) -> Invest
         notes=tuple(note for r in reports for note in _notes_of(r)),
         sources=tuple(reports),
         coverage_gaps=coverage_gaps(queries, reports),
+        warnings=alert_warnings(queries, query.window if query is not None else None),
     )
     return InvestigationResult(brief, inv.hypotheses, dict(inv.analysis.evidence), windows, tuple(reports))
 
@@ -106,7 +108,7 @@ def _load(store: TelemetryStore, source: Source, query: SourceQuery, request: In
     started = time.perf_counter()
     try:
         with store.transaction():
-            sink = RowSink()
+            sink = RowSink(require_time=True)
             sink.attach(store.append_buffer)
             report = source.load(query, sink, request.progress)
             store.append(sink)
@@ -134,6 +136,27 @@ def _nothing_loaded(reports: list[SourceReport]) -> str:
 def _first_firing_alert(queries: DuckDBQueries) -> Alert | None:
     alerts = [a for a in queries.alerts() if a.starts_ns]
     return alerts[0] if alerts else None
+
+
+def alert_warnings(queries: DuckDBQueries, within: TimeRange | None) -> tuple[str, ...]:
+    """Alerts that lie outside the telemetry (or the window read): they cannot anchor the onset, and a reader
+    must know the brief is about the data, not the alert."""
+    bounds = queries.bounds()
+    if bounds is None:
+        return ()
+    start, end = bounds.start_ns, bounds.end_ns
+    if within is not None:
+        start, end = max(start, within.start_ns), min(end, within.end_ns)
+    out: list[str] = []
+    for alert in queries.alerts():
+        if not alert.starts_ns or start <= alert.starts_ns <= end:
+            continue
+        side = "before" if alert.starts_ns < start else "after"
+        out.append(
+            f"alert {alert.name} fired at {iso(alert.starts_ns)}, {side} the data ({iso(start)} to {iso(end)}): "
+            "it did not set the window; the onset comes from the data alone"
+        )
+    return tuple(out[:3]) + ((f"and {len(out) - 3} more alerts outside the data",) if len(out) > 3 else ())
 
 
 def coverage_gaps(queries: DuckDBQueries, reports: list[SourceReport]) -> tuple[str, ...]:

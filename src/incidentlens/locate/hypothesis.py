@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from incidentlens.locate.locate import locate
+from incidentlens.locate.locate import locate, suspects_for_locations
 from incidentlens.locate.statements import NewStatement, locate_statements
 from incidentlens.model import Hypothesis
 from incidentlens.model.stack import Frame
@@ -54,10 +54,12 @@ def locate_hypothesis(
     frames = [f for text in frame_sets for f in frames_from_json(text)]
     result = locate(repo, service=hypothesis.service, frames=frames, onset_ns=onset_ns, templates=templates)
     changed = locate_statements(repo, statements, folder=result.service_folder, onset_ns=onset_ns)
+    locations = (*changed, *result.locations)[:3]
+    suspects, notes = result.suspect_commits, result.notes
+    if changed:  # the changed statement's lines were not blamed by `locate`: blame every shown line now
+        suspects, more = suspects_for_locations(repo, locations, onset_ns=onset_ns)
+        notes = tuple(dict.fromkeys(n for n in (*notes, *more) if not (suspects and n.startswith("no commit touched"))))
     located = dataclasses.replace(
-        hypothesis,
-        locations=(*changed, *result.locations)[:3],
-        suspect_commits=result.suspect_commits[:3],
-        owners=result.owners[:3],
+        hypothesis, locations=locations, suspect_commits=suspects[:3], owners=result.owners[:3]
     )
-    return located, result.notes
+    return located, notes

@@ -171,6 +171,29 @@ def _pick_locations(matches: CodeMatches) -> list[CodeLocation]:
     return picked
 
 
+def suspects_for_locations(
+    repo: Path,
+    locations: Sequence[CodeLocation],
+    *,
+    onset_ns: int | None,
+    lookback_hours: float = 72,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> tuple[tuple[SuspectCommit, ...], tuple[str, ...]]:
+    """Suspect commits for locations found outside `locate` (a changed SQL statement's line): each line is
+    blamed, so the commit that wrote it is reported as such, not as one that merely touched the file."""
+    git = open_repository(repo, timeout=timeout)
+    head = git.head()
+    if head is None or not locations:
+        return (), ()
+    notes: list[str] = []
+    ctx = _Context(git, head, notes)
+    window = _window(ctx, onset_ns, lookback_hours)
+    spans = [LineSpan(loc.path, loc.line, loc.end_line or loc.line, loc.commit) for loc in locations if loc.line > 0]
+    paths = list(dict.fromkeys(loc.path for loc in locations))
+    suspects, more = find_suspects(git, spans=spans, paths=paths, window=window, shallow=git.is_shallow())
+    return suspects, tuple(dict.fromkeys([*notes, *more]))
+
+
 def _window(ctx: _Context, onset_ns: int | None, lookback_hours: float) -> Window:
     span = int(lookback_hours * NS_PER_HOUR)
     if onset_ns is not None:

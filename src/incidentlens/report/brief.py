@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING, Any
 from incidentlens.analyze.topology import GraphEdge
 from incidentlens.model import Evidence, FixProposal, Hypothesis
 
+CONFIDENCE_MEANING = (
+    "Each confidence is the chance that this service is where the fault starts; they need not add up to 1."
+)
+
 if TYPE_CHECKING:
     from incidentlens.memory.fingerprint import Symptoms
 
@@ -22,6 +26,8 @@ class TimelineEntry:
     service: str
     text: str
     evidence_id: str = ""
+    when: str = ""  # clock (full date when the timeline crosses days) and time to onset: "09:30:45 (T+15 s)"
+    more: tuple[str, ...] = ()  # further evidence ids this line stands for (same service and kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,36 @@ class Impact:
     latency_p95_before_ms: float
     latency_p95_during_ms: float
     alerts: tuple[str, ...]
+    degradations: tuple[str, ...] = ()  # only what got worse, in words that fit it ("requests slowed ...")
+    spans_seen: bool = True  # False: no spans, so the error rate and latency above mean nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The five lines an on-call engineer reads first: what broke, since when, how sure, who, what next."""
+
+    what: str
+    since: str
+    hypothesis: str
+    page: str
+    next_step: str
+    links: tuple[Link, ...] = ()  # the alert's runbook, dashboards and source
+    description: str = ""  # the alert's description, as its author wrote it
+
+    def lines(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("What broke", self.what),
+            ("Since", self.since),
+            ("Leading hypothesis", self.hypothesis),
+            ("Page", self.page),
+            ("Next", self.next_step),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +78,9 @@ class RankedHypothesis:
     evidence_against: tuple[Evidence, ...]
     fixes: tuple[FixProposal, ...]
     memory_notes: tuple[str, ...] = ()  # how past incidents moved this hypothesis's confidence, and why
+    victim_of: str = ""  # a higher-ranked service it calls explains its anomaly: a victim, not a suspect
+    why_lower: str = ""  # for alternatives: one line on why it ranks below the leader
+    statement: str = ""  # the claim in words that fit its evidence (a slowdown is not "requests fail")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +190,9 @@ class Brief:
     metric_series: tuple[MetricSeries, ...] = ()  # for the console's sparklines
     sources: tuple[SourceSummary, ...] = ()  # which sources answered, with what
     coverage_gaps: tuple[str, ...] = ()  # what no source covered ("no traces for payment")
+    head: Head | None = None  # the five-line head; None only for briefs stored before it existed
+    timeline_more: int = 0  # timeline lines left out ("and N more")
+    warnings: tuple[str, ...] = ()  # what the reader must not miss (an alert outside the data, ...)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; `hypotheses` items carry `service`, `confidence` and `evidence` at top level."""
@@ -174,6 +216,9 @@ class Brief:
                 "owners": [_plain(o) for o in rh.hypothesis.owners],
                 "fixes": [{"label": "SUGGESTION", **_plain(f)} for f in rh.fixes],
                 "memory_notes": list(rh.memory_notes),
+                "statement": rh.statement,
+                "victim_of": rh.victim_of,
+                "why_lower": rh.why_lower,
             }
             for rh in self.hypotheses
         ]
@@ -204,3 +249,35 @@ def clock(ts_ns: int | None) -> str:
     if not ts_ns:
         return "--:--:--"
     return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).strftime("%H:%M:%S")
+
+
+def duration_words(ns: int) -> str:
+    """A duration as a reader says it: "45 s", "1.5 min", "3.2 h", "29 days"."""
+    seconds = abs(ns) / 1e9
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    if minutes < 60:
+        return f"{minutes:.1f} min" if minutes < 10 else f"{minutes:.0f} min"
+    hours = minutes / 60
+    if hours < 48:
+        return f"{hours:.1f} h" if hours < 10 else f"{hours:.0f} h"
+    return f"{hours / 24:.0f} days"
+
+
+def relative(ts_ns: int, onset_ns: int) -> str:
+    """Time to the onset: "T-1.5 min", "T+15 s", "T+0"."""
+    delta = ts_ns - onset_ns
+    if abs(delta) < 500_000_000:
+        return "T+0"
+    return f"T{'-' if delta < 0 else '+'}{duration_words(delta)}"
+
+
+def stamp(ts_ns: int, *, with_date: bool) -> str:
+    """A clock time, with its date when a list crosses days."""
+    fmt = "%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S"
+    return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).strftime(fmt)
+
+
+def capitalize_first(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,12 @@ from jinja2 import (
     UndefinedError,
     select_autoescape,
 )
+from markupsafe import Markup, escape
 
 from incidentlens.errors import ConfigError, InputError
-from incidentlens.report.brief import Brief, clock, iso
+from incidentlens.report.brief import CONFIDENCE_MEANING, Brief, capitalize_first, clock, iso
+from incidentlens.report.pictures import brief_pictures
+from incidentlens.report.render_text import render_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -44,8 +48,18 @@ def template_environment(templates_dir: Path | None = None) -> Environment:
         trim_blocks=False,
         keep_trailing_newline=True,
     )
-    env.globals.update(iso=iso, clock=clock)
+    env.globals.update(iso=iso, clock=clock, confidence_meaning=CONFIDENCE_MEANING)
+    env.filters["capitalize_first"] = capitalize_first
+    env.filters["ticks"] = ticks
     return env
+
+
+_TICKS = re.compile(r"`([^`\n]+)`")
+
+
+def ticks(text: str) -> Markup:
+    """Escape `text` for HTML and turn Markdown's `code` spans into <code> (no literal backticks in HTML)."""
+    return Markup(_TICKS.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
 
 
 def _environment() -> Environment:
@@ -72,7 +86,10 @@ def render_markdown(brief: Brief) -> str:
 
 
 def render_html(brief: Brief) -> str:
-    return _environment().get_template("brief.html").render(b=brief)
+    """Standalone HTML with the console's pictures (graph, trace waterfall, sparklines) inline as SVG."""
+    top = brief.hypotheses[0].hypothesis.service if brief.hypotheses and not brief.abstained else None
+    pictures = brief_pictures(brief.to_dict(), top)
+    return _environment().get_template("brief.html").render(b=brief, pictures=pictures)
 
 
 def render_json(brief: Brief, extra: dict[str, Any] | None = None) -> str:
@@ -82,7 +99,10 @@ def render_json(brief: Brief, extra: dict[str, Any] | None = None) -> str:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
 
 
-def render(brief: Brief, fmt: OutputFormat, extra: dict[str, Any] | None = None) -> str:
+def render(brief: Brief, fmt: OutputFormat, extra: dict[str, Any] | None = None, *, width: int = 100) -> str:
+    """The brief as text: `text` is a plain terminal rendering (no Markdown syntax), `md` Markdown."""
+    if fmt is OutputFormat.TEXT:
+        return render_text(brief, width=width)
     if fmt is OutputFormat.HTML:
         return render_html(brief)
     if fmt is OutputFormat.JSON:

@@ -79,19 +79,21 @@ def simulate(
     with_repo: bool = True,
     trace_sample: float = 1.0,
     openmetrics: bool = False,
+    start_ns: int | None = None,
 ) -> Truth:
     """Generate the bundle for `fault` into `out` (must be absent or empty); same seed, same bytes.
 
     `trace_sample` keeps that share of traces (head sampling by trace id), as production tracing does;
     logs keep the trace ids of unsampled traces, like real services. `openmetrics` also writes the raw
     exporter series behind the metrics file (`openmetrics/metrics.om`) for backfilling a real Prometheus.
+    `start_ns` moves the whole window (default: a fixed November 2026 date from the seed), e.g. to end now.
     """
     out = Path(out)
     _check(fault, out, scale, normal_minutes, incident_minutes)
     if not 0.0 < trace_sample <= 1.0:
         raise ConfigError(f"trace sample ratio must be in (0, 1], got {trace_sample}")
     rng = random.Random(f"incidentlens:{seed}:{fault}")
-    start = base_time_ns(seed)
+    start = base_time_ns(seed) if start_ns is None else start_ns
     onset = start + normal_minutes * 60 * _NS + rng.randrange(5, 55) * _NS + rng.randrange(_NS)
     end = start + (normal_minutes + incident_minutes) * 60 * _NS
     plan = resolve(fault, random.Random(rng.getrandbits(64)), onset)

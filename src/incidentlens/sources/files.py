@@ -49,9 +49,10 @@ class FileSource:
         started = time.perf_counter()
         report = SourceReport(self.name, self.kind, ", ".join(str(p) for p in self.paths))
 
-        def file_progress(path: Path, index: int, total: int) -> None:
+        def file_progress(path: Path, index: int, total: int, *, rows: int = 0) -> None:
             if str(path):
-                progress(f"{self.name}: reading {path.name} ({index + 1}/{total})")
+                so_far = f": {rows:,} rows so far" if rows else ""
+                progress(f"{self.name}: reading {path.name} ({index + 1}/{total}){so_far}")
 
         ingest = read_paths(
             self.paths, sink, forced_format=self.forced_format, progress=file_progress, signal=self.signal

@@ -141,6 +141,12 @@ def set_incident_status(
         return incident_row(row, investigation_count=_investigation_count(session, row.id))
 
 
+def set_incident_title(db: Database, *, incident_id: str, title: str) -> None:
+    """Retitle an incident (its title follows the hypothesis ledger; see `workflow/ledger.py`)."""
+    with db.session() as session:
+        _incident(session, incident_id, db).title = title
+
+
 def list_incidents(db: Database, *, status: IncidentStatus | None = None) -> list[IncidentRow]:
     """Incidents newest first, each with how many investigations it has."""
     counts = (

@@ -6,6 +6,8 @@ object is created per log line or span. Another backend (ClickHouse) answers the
 
 from __future__ import annotations
 
+import orjson
+
 from incidentlens.model import Alert, Change, ChangeKind, Severity, TimeRange
 from incidentlens.telemetry.logqueries import log_message_groups
 from incidentlens.telemetry.rows import (
@@ -55,7 +57,8 @@ class DuckDBQueries:
 
     def alerts(self) -> list[Alert]:
         rows = self.store.rows(
-            "SELECT starts_ns, ends_ns, name, service, severity, status, fingerprint, summary, source FROM alerts"
+            "SELECT starts_ns, ends_ns, name, service, severity, status, fingerprint, summary, source, labels"
+            " FROM alerts"
             " ORDER BY starts_ns"
         )
         known = set(Severity)
@@ -70,8 +73,9 @@ class DuckDBQueries:
                 source=source,
                 ends_ns=ends,
                 status=status,
+                labels=alert_details(labels),
             )
-            for starts, ends, name, service, severity, status, fingerprint, summary, source in rows
+            for starts, ends, name, service, severity, status, fingerprint, summary, source, labels in rows
         ]
 
     def services_by_signal(self) -> dict[str, set[str]]:
@@ -406,3 +410,23 @@ class DuckDBQueries:
             [window.start_ns, window.end_ns, names_like],
         )
         return [MetricPoints(r[0], r[1], tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3])) for r in rows]
+
+
+def alert_details(raw: str | None) -> dict[str, str]:
+    """An alert's stored labels JSON, flattened: its labels, then its annotations (runbook_url, dashboard,
+    description, ...) and top-level strings such as `generatorURL`, so a brief can link to them."""
+    if not raw:
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    flat: dict[str, str] = {}
+    for part in ("labels", "annotations"):
+        section = data.get(part)
+        if isinstance(section, dict):
+            flat.update({str(k): str(v) for k, v in section.items() if isinstance(v, str | int | float)})
+    flat.update({str(k): v for k, v in data.items() if isinstance(v, str) and v})
+    return flat

@@ -60,7 +60,7 @@ def create_app(settings: WebSettings, *, investigator: Investigator | None = Non
         version=__version__,
         summary="Evidence-backed incident response: the tool prepares, humans decide.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # Swagger UI loads its assets from a CDN; IncidentLens must work offline (issue 15)
         redoc_url=None,
         lifespan=lifespan,
     )

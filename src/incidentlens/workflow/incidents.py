@@ -6,11 +6,13 @@ name so the system and tests can act too.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from incidentlens.errors import InputError
 from incidentlens.memory.indexing import index_incident
 from incidentlens.store import lifecycle_repository as repo
 from incidentlens.store.database import Database
@@ -121,11 +123,23 @@ class AssignResult:
 
 
 def assign(
-    db: Database, *, incident_id: str, owner: str, actor: str, at: datetime | None = None, note: str = ""
+    db: Database,
+    *,
+    incident_id: str,
+    owner: str,
+    actor: str,
+    at: datetime | None = None,
+    note: str = "",
+    known_users: Collection[str] | None = None,
 ) -> AssignResult:
-    """Record the owner (person or team); a change from a previous owner counts as a reassignment."""
+    """Record the owner (person or team); a change from a previous owner counts as a reassignment.
+
+    With `known_users` (the configured users), a person must be one of them: a typo would otherwise page
+    nobody. A team is written as a handle starting with "@" (as in CODEOWNERS) and is not checked.
+    """
     when = _now(at)
     owner = owner.strip()
+    check_owner(owner, known_users)
     with db.session() as session:
         facts = repo.incident_facts(session, incident_id, lock=True)
         check_assignment(facts, owner=owner, at=when)
@@ -144,6 +158,13 @@ def assign(
             data={"owner": owner, "previous_owner": previous, "note": note},
         )
         return AssignResult(incident=facts.incident, owner=owner, previous_owner=previous, reassignments=count)
+
+
+def check_owner(owner: str, known_users: Collection[str] | None) -> None:
+    if known_users is None or owner.startswith("@") or owner in known_users:
+        return
+    known = ", ".join(sorted(known_users)) or "none configured"
+    raise InputError(f"unknown user {owner!r}: not among the configured users ({known}); a team is written @team")
 
 
 def incident_facts(db: Database, *, incident_id: str) -> IncidentFacts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -124,4 +125,17 @@ def record_investigation(
                 "tool_version": __version__,
             },
         )
-        return recorded
+    if not recorded.created_incident:  # a new investigation may move the leader: the title follows the ledger
+        from incidentlens.workflow.ledger import refresh_title
+
+        refresh_title(db, recorded.incident_id)
+    return recorded
+
+
+def recorded_repository(db: Database, incident_id: str) -> Path | None:
+    """The repository `investigate --repo` recorded with the incident's latest investigation that had one."""
+    for investigation in repository.get_incident(db, incident_id).investigations:
+        where = investigation.input_summary.get("repository")
+        if isinstance(where, str) and where:
+            return Path(where)
+    return None

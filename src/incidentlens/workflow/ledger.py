@@ -19,6 +19,7 @@ from incidentlens.model.records import Hypothesis
 from incidentlens.store import lifecycle_repository as repo
 from incidentlens.store.database import Database
 from incidentlens.store.errors import NotFoundError
+from incidentlens.store.repository import get_incident, set_incident_title
 from incidentlens.store.rows import HypothesisDecision, IncidentDetail, StoredHypothesis
 from incidentlens.workflow.audit import append_audit
 from incidentlens.workflow.incidents import apply_action_in
@@ -100,9 +101,9 @@ def decide_hypothesis(
     actor: str,
     at: datetime | None = None,
 ) -> DecisionResult:
-    """`record_decision` in its own transaction."""
+    """`record_decision` in its own transaction; then the incident's title follows the ledger."""
     with db.session() as session:
-        return record_decision(
+        result = record_decision(
             session,
             incident_id=incident_id,
             hypothesis_id=hypothesis_id,
@@ -111,6 +112,37 @@ def decide_hypothesis(
             actor=actor,
             at=at if at is not None else datetime.now(UTC),
         )
+    refresh_title(db, incident_id)
+    return result
+
+
+TITLE_SEPARATOR = " — "
+
+
+def ledger_title(title: str, entries: Sequence[LedgerEntry]) -> str:
+    """The incident's title with its current standing: a confirmed cause, else the leading hypothesis of the
+    latest investigation that nobody refuted, else that none stands (never frozen to the first brief's)."""
+    base = title.split(TITLE_SEPARATOR, 1)[0]
+    confirmed = next((e for e in entries if e.status is HypothesisStatus.CONFIRMED), None)
+    if confirmed is not None:
+        return f"{base}{TITLE_SEPARATOR}confirmed cause: {confirmed.hypothesis.service}"
+    standing = next(
+        (e for e in entries if e.in_latest_investigation and e.status is not HypothesisStatus.REFUTED), None
+    )
+    if standing is not None:
+        return f"{base}{TITLE_SEPARATOR}leading hypothesis: {standing.hypothesis.service}"
+    if entries:
+        return f"{base}{TITLE_SEPARATOR}no standing hypothesis"
+    return base
+
+
+def refresh_title(db: Database, incident_id: str) -> str:
+    """Store the title `ledger_title` gives for the incident's ledger now; returns it."""
+    detail = get_incident(db, incident_id)
+    title = ledger_title(detail.incident.title, ledger_entries(detail))
+    if title != detail.incident.title:
+        set_incident_title(db, incident_id=incident_id, title=title)
+    return title
 
 
 @dataclass(frozen=True, slots=True)

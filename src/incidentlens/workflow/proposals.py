@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from incidentlens.errors import RepositoryError
@@ -19,7 +20,7 @@ from incidentlens.store.database import Database
 from incidentlens.store.repository import get_brief, get_incident
 from incidentlens.workflow.audit import append_audit
 from incidentlens.workflow.config import Settings
-from incidentlens.workflow.validate import repo_config
+from incidentlens.workflow.validate import repo_config, validation_summary
 
 TOP_HYPOTHESES = 2
 SUSPECT_WINDOW_NS = 72 * 3600 * 1_000_000_000
@@ -57,11 +58,15 @@ def generate_proposals(
     onset_ns = int(brief.get("onset_ns") or 0) if isinstance(brief, dict) else 0
     evidence = {e.id: e for e in detail.evidence}
     hypotheses = [h.hypothesis for h in detail.hypotheses if h.investigation_id == latest.id][:TOP_HYPOTHESES]
+    where = next(
+        (i.input_summary.get("repository") for i in detail.investigations if i.input_summary.get("repository")), None
+    )
+    recorded = Path(where) if isinstance(where, str) else None
     built = []
     for h in hypotheses:
         view = None
         try:
-            view = read_repo_view(h, evidence, settings=settings, onset_ns=onset_ns)
+            view = read_repo_view(h, evidence, settings=settings, onset_ns=onset_ns, recorded=recorded)
         except RepositoryError as exc:
             if notes is not None:
                 notes.append(f"{h.id}: repository not read: {exc}")
@@ -85,10 +90,15 @@ def generate_proposals(
 
 
 def read_repo_view(
-    hypothesis: Hypothesis, evidence: Mapping[str, Evidence], *, settings: Settings, onset_ns: int
+    hypothesis: Hypothesis,
+    evidence: Mapping[str, Evidence],
+    *,
+    settings: Settings,
+    onset_ns: int,
+    recorded: Path | None = None,
 ) -> RepoView | None:
     """What the builders need from git: located files, the suspect commit's revert, config mentions."""
-    cfg = repo_config(settings, hypothesis.service, required=False)
+    cfg = repo_config(settings, hypothesis.service, required=False, recorded=recorded)
     if cfg is None:
         return None
     git = open_repository(cfg.path)
@@ -178,5 +188,6 @@ def describe(stored: fixes.StoredProposal) -> dict[str, Any]:
         "expectation": dict(p.expectation),
         "content_hash": stored.content_hash,
         "validation": stored.validation,
+        "validation_summary": validation_summary(stored.validation) if stored.validation else "",
         "verification": stored.verification,
     }

@@ -22,6 +22,7 @@ from incidentlens.store.database import Database
 from incidentlens.workflow.audit import append_audit
 from incidentlens.workflow.config import Settings
 from incidentlens.workflow.executors.command import run_argv
+from incidentlens.workflow.investigations import recorded_repository
 
 _REPO_KEYS = frozenset(
     {"path", "services", "test_command", "timeout_seconds", "default_branch", "remote", "push", "github"}
@@ -51,8 +52,11 @@ class RepoConfig:
     github: GitHubConfig | None = None
 
 
-def repo_config(settings: Settings, service: str, *, required: bool = True) -> RepoConfig | None:
-    """The repository of `service`: the entry named after it, one listing it in `services`, or the only one."""
+def repo_config(
+    settings: Settings, service: str, *, required: bool = True, recorded: Path | None = None
+) -> RepoConfig | None:
+    """The repository of `service`: the entry named after it, one listing it in `services`, or the only one;
+    else `recorded`, the repository `investigate --repo` recorded with the incident (no test command)."""
     section = settings.section("repositories")
     where = f"{settings.path or 'settings'}: repositories"
     chosen: tuple[str, Any] | None = None
@@ -66,6 +70,8 @@ def repo_config(settings: Settings, service: str, *, required: bool = True) -> R
             chosen = listing[0]
         elif not listing and len(section) == 1:
             chosen = next(iter(section.items()))
+    if chosen is None and recorded is not None:
+        return RepoConfig(name="recorded with the incident", path=recorded)
     if chosen is None:
         if required:
             raise ConfigError(f"{where}: no repository configured for service {service!r} (add repositories.{service})")
@@ -151,10 +157,12 @@ def validate_fix(
         ok = bool(proposal.action.get("action") or proposal.action.get("commit")) and bool(proposal.service)
         result.update({"apply_ok": None, "note": "action spec: nothing to apply", "spec_ok": ok})
     else:
-        cfg = repo_config(settings, proposal.service)
+        cfg = repo_config(settings, proposal.service, recorded=recorded_repository(db, stored.incident_id))
         assert cfg is not None  # required=True raises instead
         result.update(_apply_and_test(cfg, proposal.diff, proposal.base_commit or cfg.default_branch))
-        ok = bool(result["apply_ok"]) and result.get("test_exit_code") in (0, None) and not result.get("timed_out")
+        # Validated means the diff applied AND the tests passed; a patch no test ran is not validated.
+        ok = bool(result["apply_ok"]) and result.get("test_exit_code") == 0 and not result.get("timed_out")
+    result["summary"] = validation_summary(result)
     status = FixStatus.VALIDATED if ok else FixStatus.VALIDATION_FAILED
     with db.session() as session:
         updated = fixes.update_proposal(session, proposal_id=proposal_id, now=now, status=status, validation=result)
@@ -169,6 +177,30 @@ def validate_fix(
             data={k: v for k, v in result.items() if k != "output_tail"},
         )
     return updated
+
+
+def validation_summary(v: dict[str, Any] | None) -> str:
+    """What a validation found, in exact words (never "apply None" or "tests exit None")."""
+    if not v:
+        return "not validated yet"
+    if "apply_ok" in v and v["apply_ok"] is None:
+        return (
+            "action spec: nothing to apply; it names its service and action"
+            if v.get("spec_ok")
+            else "action spec incomplete: it must name its service and action"
+        )
+    if not v.get("apply_ok"):
+        reason = str(v.get("apply_message") or "").strip()
+        return "the patch does not apply" + (f": {reason}" if reason else "")
+    took = f" in {float(v['duration_s']):.1f} s" if v.get("duration_s") is not None else ""
+    if v.get("timed_out"):
+        return f"the patch applies; the tests timed out{took}"
+    code = v.get("test_exit_code")
+    if code is None:
+        return f"the patch applies, but no tests ran ({v.get('note') or 'no test_command configured'}): not validated"
+    if code == 0:
+        return f"the patch applies and the tests passed{took}"
+    return f"the patch applies; the tests failed (exit {code}){took}"
 
 
 def _apply_and_test(cfg: RepoConfig, diff: str, base: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from incidentlens.store.database import Database
 from incidentlens.telemetry.logqueries import log_message_groups
 from incidentlens.telemetry.store import TelemetryStore
 from incidentlens.workflow.audit import append_audit
-from incidentlens.workflow.ledger import record_decision
+from incidentlens.workflow.ledger import record_decision, refresh_title
 
 NS_PER_MIN = 60 * 1_000_000_000
 TOLERANCE_LINES = 1.0
@@ -145,4 +145,5 @@ def verify_fix(
             )
         except TransitionError as exc:
             notes.append(f"hypothesis ledger unchanged: {exc}")
+    refresh_title(db, stored.incident_id)
     return result, notes

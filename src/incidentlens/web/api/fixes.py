@@ -20,8 +20,17 @@ from incidentlens.workflow.proposals import describe, generate_proposals, get_fi
 router = APIRouter(tags=["fixes"])
 
 
-@router.get("/incidents/{incident_id}/fixes", summary="An incident's fix SUGGESTIONS (generated the first time)")
-def list_for_incident(incident_id: str, db: DbDep, settings: SettingsDep, _user: Reader) -> dict[str, Any]:
+@router.get("/incidents/{incident_id}/fixes", summary="An incident's stored fix SUGGESTIONS (a GET changes nothing)")
+def list_for_incident(incident_id: str, db: DbDep, _user: Reader) -> dict[str, Any]:
+    return {"fixes": [describe(p) for p in list_fixes(db, incident_id=incident_id)], "notes": []}
+
+
+@router.post(
+    "/incidents/{incident_id}/fixes/generate",
+    summary="Store fix SUGGESTIONS for the latest investigation (once), so they can be validated and approved",
+    dependencies=CSRF,
+)
+def generate(incident_id: str, db: DbDep, settings: SettingsDep, _user: Operator) -> dict[str, Any]:
     notes: list[str] = []
     generate_proposals(db, incident_id=incident_id, settings=settings.workflow, now=datetime.now(UTC), notes=notes)
     return {"fixes": [describe(p) for p in list_fixes(db, incident_id=incident_id)], "notes": notes}

@@ -12,7 +12,7 @@ from incidentlens.store.errors import NotFoundError
 from incidentlens.store.jobs_repository import list_jobs
 from incidentlens.store.repository import get_brief, get_incident, list_incidents
 from incidentlens.store.rows import IncidentFacts
-from incidentlens.web.api.deps import CSRF, AssignBody, CommentBody, DbDep, NoteBody, Reader, Responder
+from incidentlens.web.api.deps import CSRF, AssignBody, CommentBody, DbDep, NoteBody, Reader, Responder, SettingsDep
 from incidentlens.workflow import incidents as lifecycle
 from incidentlens.workflow.ledger import decide_hypothesis, ledger_entries
 from incidentlens.workflow.lifecycle import Action
@@ -66,8 +66,15 @@ def step(incident_id: str, step: str, body: NoteBody, db: DbDep, user: Responder
 @router.post(
     "/{incident_id}/assign", summary="Assign an owner (a change of owner is a reassignment)", dependencies=CSRF
 )
-def assign(incident_id: str, body: AssignBody, db: DbDep, user: Responder) -> dict[str, Any]:
-    result = lifecycle.assign(db, incident_id=incident_id, owner=body.owner, actor=user.name, note=body.note)
+def assign(incident_id: str, body: AssignBody, db: DbDep, settings: SettingsDep, user: Responder) -> dict[str, Any]:
+    result = lifecycle.assign(
+        db,
+        incident_id=incident_id,
+        owner=body.owner,
+        actor=user.name,
+        note=body.note,
+        known_users=set(settings.workflow.users),
+    )
     return {
         "incident": result.incident.id,
         "owner": result.owner,

@@ -102,7 +102,12 @@ def assign_form(
 ) -> Response:
     def work(identity: Identity) -> str:
         result = lifecycle.assign(
-            request.app.state.db, incident_id=incident_id, owner=owner, actor=identity.name, note=note
+            request.app.state.db,
+            incident_id=incident_id,
+            owner=owner,
+            actor=identity.name,
+            note=note,
+            known_users=set(request.app.state.settings.workflow.users),
         )
         return f"assigned to {result.owner}"
 

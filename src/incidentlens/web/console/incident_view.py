@@ -14,12 +14,12 @@ from typing import Any
 from incidentlens.errors import IncidentLensError
 from incidentlens.model import Evidence
 from incidentlens.model.enums import HypothesisStatus
+from incidentlens.report.pictures import brief_pictures
 from incidentlens.store import fixes_repository as fixes
 from incidentlens.store import jobs_repository as jobs
 from incidentlens.store.database import Database
 from incidentlens.store.repository import get_brief, get_incident
 from incidentlens.store.rows import AuditEntry, IncidentDetail, IncidentFacts
-from incidentlens.web.svg import GraphEdge, WaterfallSpan, dependency_graph_svg, sparkline_svg, trace_waterfall_svg
 from incidentlens.workflow.audit import audit_trail
 from incidentlens.workflow.config import Settings
 from incidentlens.workflow.fix_context import gate_context
@@ -116,47 +116,6 @@ def _fix_views(db: Database, settings: Settings, incident_id: str, now: datetime
     return views
 
 
-def _pictures(brief: Mapping[str, Any], top_service: str | None) -> tuple[str, str, str, dict[str, str]]:
-    edges = [
-        GraphEdge(str(e["caller"]), str(e["callee"]), int(e.get("calls", 0)), int(e.get("errors", 0)))
-        for e in brief.get("graph") or []
-    ]
-    graph = dependency_graph_svg(edges=edges, root=top_service, title="Involved services and their calls")
-    waterfall, waterfall_evidence = "", ""
-    trace = brief.get("exemplar_trace")
-    if trace:
-        spans = [
-            WaterfallSpan(
-                str(s["span_id"]),
-                str(s["parent_span_id"]),
-                str(s["service"]),
-                str(s["name"]),
-                int(s["start_ns"]),
-                int(s["end_ns"]),
-                bool(s["error"]),
-            )
-            for s in trace["spans"]
-        ]
-        waterfall = trace_waterfall_svg(
-            spans=spans,
-            trace_id=str(trace["trace_id"]),
-            total_spans=int(trace["total_spans"]),
-            highlight_service=top_service,
-        )
-        waterfall_evidence = str(trace["evidence_id"])
-    onset = int(brief.get("onset_ns") or 0) or None
-    sparks = {
-        str(m["evidence_id"]): sparkline_svg(
-            points=[(int(t), float(v)) for t, v in m["points"]],
-            label=f"{m['metric']} on {m['service']}",
-            onset_ns=onset,
-            ident=f"spark-{m['evidence_id']}",
-        )
-        for m in brief.get("metric_series") or []
-    }
-    return graph, waterfall, waterfall_evidence, sparks
-
-
 def incident_view(db: Database, *, incident_id: str, settings: Settings, now: datetime) -> IncidentView:
     """Everything the incident page shows; raises NotFoundError for an unknown incident."""
     detail = get_incident(db, incident_id)
@@ -167,7 +126,7 @@ def incident_view(db: Database, *, incident_id: str, settings: Settings, now: da
     ledger = ledger_entries(detail)
     live = [e for e in ledger if e.status is not HypothesisStatus.REFUTED]
     top = live[0].hypothesis.service if live and not brief.get("abstained") else None
-    graph, waterfall, waterfall_evidence, sparks = _pictures(brief, top)
+    pictures = brief_pictures(brief, top)
     facts_metrics = incident_metrics(IncidentFacts(detail.incident, detail.status_events, detail.assignments))
     return IncidentView(
         detail=detail,
@@ -179,8 +138,8 @@ def incident_view(db: Database, *, incident_id: str, settings: Settings, now: da
         fixes=_fix_views(db, settings, incident_id, now),
         audit=audit_trail(db, incident_id=incident_id),
         jobs=job_rows(db, incident_id=incident_id),
-        graph_svg=graph,
-        waterfall_svg=waterfall,
-        waterfall_evidence=waterfall_evidence,
-        sparklines=sparks,
+        graph_svg=pictures.graph,
+        waterfall_svg=pictures.waterfall,
+        waterfall_evidence=pictures.waterfall_evidence,
+        sparklines=pictures.sparklines,
     )

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from incidentlens.report.svg import MttxPoint, mttx_chart_svg
 from incidentlens.store.database import Database
 from incidentlens.store.repository import list_incidents
 from incidentlens.store.rows import IncidentFacts, IncidentRow
-from incidentlens.web.svg import MttxPoint, mttx_chart_svg
 from incidentlens.workflow.incidents import incident_facts
 from incidentlens.workflow.metrics import (
     DEFINITIONS,

@@ -18,6 +18,7 @@ from incidentlens.workflow.audit import append_audit
 from incidentlens.workflow.config import Settings
 from incidentlens.workflow.executors.base import ExecutionTarget, Executor, require_approval
 from incidentlens.workflow.gate import GateContext, redeem
+from incidentlens.workflow.investigations import recorded_repository
 
 __all__ = ["EXECUTORS", "ExecutionTarget", "Executor", "execute_fix", "get_executor", "require_approval"]
 
@@ -69,7 +70,14 @@ def execute_fix(
         previous = tuple(fixes.list_executions(session, proposal_id=proposal_id))
     approvers = tuple(getattr(approval, "approvers", ()))
     target = ExecutionTarget(
-        stored.proposal, stored.incident_id, settings, actor, approvers, str(getattr(approval, "id", "")), previous
+        stored.proposal,
+        stored.incident_id,
+        settings,
+        actor,
+        approvers,
+        str(getattr(approval, "id", "")),
+        previous,
+        repository=recorded_repository(db, stored.incident_id),
     )
     impl.preflight(target)  # a configuration mistake must not spend the approval
     redeem(db, approval=approval, proposal_id=proposal_id, executor=executor, context=context, actor=actor, now=now)

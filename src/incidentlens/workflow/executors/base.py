@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from incidentlens.errors import PolicyError
@@ -23,6 +24,7 @@ class ExecutionTarget:
     approvers: tuple[str, ...] = ()
     approval_id: str = ""
     previous: tuple[ExecutionRow, ...] = ()
+    repository: Path | None = None  # recorded with the incident by `investigate --repo`
 
 
 class Executor(Protocol):

@@ -26,7 +26,7 @@ def branch_name(incident_id: str, proposal_id: str) -> str:
 def _config(target: ExecutionTarget) -> RepoConfig:
     if not target.proposal.diff:
         raise PolicyError(f"{target.proposal.id} has no diff (an action spec): use the command executor")
-    cfg = repo_config(target.settings, target.proposal.service)
+    cfg = repo_config(target.settings, target.proposal.service, recorded=target.repository)
     assert cfg is not None  # required=True raises instead
     return cfg
 

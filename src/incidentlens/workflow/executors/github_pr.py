@@ -21,7 +21,7 @@ API_VERSION = "2022-11-28"
 
 
 def _setup(target: ExecutionTarget) -> tuple[RepoConfig, GitHubConfig, str, str]:
-    cfg = repo_config(target.settings, target.proposal.service)
+    cfg = repo_config(target.settings, target.proposal.service, recorded=target.repository)
     assert cfg is not None  # required=True raises instead
     if cfg.github is None:
         raise ConfigError(f"repositories.{cfg.name}.github is not configured (owner, repo, token_env)")

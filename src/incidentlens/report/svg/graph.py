@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from incidentlens.web.svg.common import COLORS, esc, svg_root
+from incidentlens.report.svg.common import COLORS, esc, svg_root
 
 __all__ = ["GraphEdge", "dependency_graph_svg", "layers"]
 

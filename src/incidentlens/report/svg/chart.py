@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from incidentlens.web.svg.common import COLORS, esc, svg_root
+from incidentlens.report.svg.common import COLORS, esc, svg_root
 
 __all__ = ["SERIES_COLORS", "MttxPoint", "mttx_chart_svg"]
 
 # Distinct and dark enough for white text labels nearby; the legend and per-bar titles name each one.
 SERIES_COLORS = ("#0969da", "#8250df", "#1a7f37", "#bc4c00", "#cf222e")
 PLOT_H, BAR_W, GROUP_GAP, LEFT, TOP, BOTTOM = 200, 12, 18, 56, 28, 46
+LEGEND_STEP, CHAR_W = 90, 7.5  # legend entry spacing; a generous width per character of label text
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,8 @@ def mttx_chart_svg(
             body=f'<text x="8" y="24" fill="{COLORS["muted"]}">no finished incidents yet</text>',
         )
     group_w = len(metrics) * BAR_W + GROUP_GAP
-    width = LEFT + len(points) * group_w + 20
+    legend_w = LEFT + max(0, len(metrics) - 1) * LEGEND_STEP + 16 + max((len(m) for m in metrics), default=0) * CHAR_W
+    width = int(max(LEFT + len(points) * group_w + 20, legend_w + 10))  # the legend stays inside the picture
     height = TOP + PLOT_H + BOTTOM
     top_value = _nice_max(max((v for p in points for v in p.values if v is not None), default=1.0))
     parts: list[str] = []
@@ -79,7 +81,7 @@ def mttx_chart_svg(
             f'fill="{COLORS["text"]}">{esc(p.label)}</text>'
         )
     for mi, name in enumerate(metrics):
-        x = LEFT + mi * 90
+        x = LEFT + mi * LEGEND_STEP
         parts.append(
             f'<rect x="{x}" y="{height - 18}" width="12" height="12" fill="{SERIES_COLORS[mi % len(SERIES_COLORS)]}"/>'
             f'<text x="{x + 16}" y="{height - 8}" fill="{COLORS["text"]}">{esc(name)}</text>'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from incidentlens.web.svg.common import COLORS, esc, fmt_duration, svg_root
+from incidentlens.report.svg.common import COLORS, esc, fmt_duration, svg_root
 
 __all__ = ["WaterfallSpan", "ordered_rows", "trace_waterfall_svg"]
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incidentlens.web.svg import (
+from incidentlens.report.svg import (
     GraphEdge,
     MttxPoint,
     WaterfallSpan,
@@ -16,8 +16,8 @@ from incidentlens.web.svg import (
     sparkline_svg,
     trace_waterfall_svg,
 )
-from incidentlens.web.svg.graph import layers
-from incidentlens.web.svg.waterfall import ordered_rows
+from incidentlens.report.svg.graph import layers
+from incidentlens.report.svg.waterfall import ordered_rows
 
 NS = "{http://www.w3.org/2000/svg}"
 EVIL = "<script>alert('x')</script>&\""
@@ -112,3 +112,15 @@ def test_mttx_chart_draws_bars_and_dashes_for_missing_values() -> None:
     assert "2026-W45: MTTA 4.0 min" in titles and "2026-W46: MTTU 30.0 min" in titles
     assert "2026-W45: MTTA 4.0 min, MTTU -;" in (root.find(f"{NS}desc").text or "")  # type: ignore[union-attr]
     assert "no finished incidents" in mttx_chart_svg(metrics=["MTTA"], points=[])
+
+
+def test_mttx_chart_legend_fits_inside_the_picture() -> None:
+    """With one period and five metrics the legend used to run past the SVG's width and was clipped."""
+    import re
+
+    names = ["MTTA", "MTTU", "MTTO", "MTTM", "MTTR"]
+    svg = mttx_chart_svg(metrics=names, points=[MttxPoint("2026-W49", (1.0, 2.0, 3.0, 4.0, 5.0))])
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))  # type: ignore[union-attr]
+    for name in names:
+        x = float(re.search(rf'<text x="([\d.]+)"[^>]*>{name}</text>', svg).group(1))  # type: ignore[union-attr]
+        assert x + len(name) * 7.5 <= width, (name, x, width)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from incidentlens.web.svg.common import COLORS, esc, fmt_value, svg_root
+from incidentlens.report.svg.common import COLORS, esc, fmt_value, svg_root
 
 __all__ = ["sparkline_svg"]
 
