@@ -12,7 +12,7 @@ How a message finds its template:
    against a filled one (`rhost=`/`rhost=1.2.3.4`), or a word glued to the same frame (`LOGIN(uid=0)`).
    Values of one key (`user=root`/`user=guest`) are not wording.
 4. Sibling rule: when a message differs from a template only by wording at one position (not the first,
-   with at least two equal words), the words seen there are recorded; at `SIBLING_VALUES` distinct words
+   with at least two equal words), the words seen there are recorded; at `MinerConfig.sibling_values` distinct words
    the position is a variable (`Invalid user <*> from <*>`) and the sibling templates made meanwhile are
    folded into it. Their ids stay valid: `resolve(id)` maps them to the survivor, and `add_many` returns
    resolved ids.
@@ -30,16 +30,23 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from incidentlens.analyze.templates.headers import MessageExtractor
+from incidentlens.analyze.templates.headers import DEFAULT_MIN_CONFIDENCE, MessageExtractor
 from incidentlens.analyze.templates.masking import DEFAULT_RULES, WILDCARD, Masker, MaskRule
 from incidentlens.analyze.templates.render import canonical, extract_parameters
 
 
 @dataclass(frozen=True, slots=True)
 class MinerConfig:
-    """One set of defaults for every log source (nothing here is tuned per system)."""
+    """One set of defaults for every log source (nothing here is tuned per system).
+
+    The accuracy settings (`similarity`, `sibling_values`, `header_confidence`) are the ones
+    `incidentlens bench logparse --loso` searches (`bench/loso.py`); their defaults are its choice on all the
+    systems, each left-out system's figure coming from a choice made without it.
+    """
 
     similarity: float = 0.5
+    sibling_values: int = 3
+    header_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_templates: int = 10_000
     max_cache_entries: int = 200_000
     max_message_chars: int = 4_096
@@ -97,7 +104,7 @@ class TemplateMiner:
         self._next_id = 1
         self._overflow_id: int | None = None
         self._alias: dict[int, int] = {}
-        self._extractor = MessageExtractor()
+        self._extractor = MessageExtractor(min_confidence=self.config.header_confidence)
 
     # -- public API ---------------------------------------------------------------------------------
     def add(self, message: str) -> MatchResult:
@@ -214,11 +221,11 @@ class TemplateMiner:
     def _try_sibling(
         self, blocked: tuple[_Cluster, int], tokens: list[str], candidates: list[_Cluster]
     ) -> _Cluster | None:
-        """Record a second constant word at one position; at `SIBLING_VALUES` distinct words it is a variable."""
+        """Record a second constant word at one position; at `MinerConfig.sibling_values` distinct words it is a variable."""
         cluster, position = blocked
         seen = cluster.alternatives.setdefault(position, {cluster.tokens[position]})
         seen.add(tokens[position])
-        if len(seen) < SIBLING_VALUES:
+        if len(seen) < self.config.sibling_values:
             return None
         del cluster.alternatives[position]
         cluster.tokens[position] = _merge_token(cluster.tokens[position], tokens[position])
@@ -257,7 +264,6 @@ class TemplateMiner:
         return self._clusters[self._overflow_id]
 
 
-SIBLING_VALUES = 3
 SIBLING_MIN_SAME = 2
 # A constant-looking word: no digit and no wildcard (`Failed`, `y+`, `failures;`, `ns.example.com`).
 _PLAIN = re.compile(r"^[^\d<>]+$")
