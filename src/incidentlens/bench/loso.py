@@ -16,8 +16,11 @@ Protocol:
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +49,9 @@ class MinerSettings:
 
     def label(self) -> str:
         return f"similarity={self.similarity} sibling_values={self.sibling_values} header_confidence={self.header_confidence}"
+
+    def short(self) -> str:
+        return f"sim {self.similarity} sib {self.sibling_values} hdr {self.header_confidence}"
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -131,6 +137,18 @@ def _score_messages(log: LabelledLog, messages: list[str], config: MinerConfig) 
     return score(ids, [texts[i] for i in ids], log.templates)
 
 
+# The systems and their split messages, inherited by forked workers (set only while `run_loso` runs).
+_WORK: tuple[list[LabelledLog], dict[tuple[str, float], list[str]]] | None = None
+
+
+def _row(settings: MinerSettings) -> dict[str, Scores]:
+    """One grid point scored on every system (runs in a worker)."""
+    assert _WORK is not None
+    logs, messages = _WORK
+    config = settings.config()
+    return {log.name: _score_messages(log, messages[(log.name, settings.header_confidence)], config) for log in logs}
+
+
 def load_systems(data_dir: Path, labels: LabelSet) -> list[LabelledLog]:
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: not a directory")
@@ -151,13 +169,18 @@ def run_loso(data_dir: Path, labels: LabelSet = LabelSet.CORRECTED) -> LosoResul
         for log in logs
         for extractor in (MessageExtractor(min_confidence=h),)
     }
-    matrix = {
-        settings: {
-            log.name: _score_messages(log, messages[(log.name, settings.header_confidence)], settings.config())
-            for log in logs
-        }
-        for settings in GRID
-    }
+    global _WORK
+    _WORK = (logs, messages)
+    try:
+        workers = max(1, min(4, os.cpu_count() or 1))
+        if workers > 1:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                rows = list(pool.map(_row, GRID))
+        else:
+            rows = [_row(settings) for settings in GRID]
+    finally:
+        _WORK = None
+    matrix = dict(zip(GRID, rows, strict=True))
     names = [log.name for log in logs]
     shipped = _pick(matrix, names)
     result = LosoResult(shipped, grid_size=len(GRID))

@@ -44,7 +44,7 @@ class MinerConfig:
     systems, each left-out system's figure coming from a choice made without it.
     """
 
-    similarity: float = 0.5
+    similarity: float = 0.6
     sibling_values: int = 3
     header_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_templates: int = 10_000
@@ -223,6 +223,8 @@ class TemplateMiner:
     ) -> _Cluster | None:
         """Record a second constant word at one position; at `MinerConfig.sibling_values` distinct words it is a variable."""
         cluster, position = blocked
+        if _KEYWORD.match(cluster.tokens[position]) and _KEYWORD.match(tokens[position]):
+            return None  # upper-case words are keywords (`GET`/`POST`, `RUNNING`/`FAILED`): wording, never values
         seen = cluster.alternatives.setdefault(position, {cluster.tokens[position]})
         seen.add(tokens[position])
         if len(seen) < self.config.sibling_values:
@@ -267,6 +269,8 @@ class TemplateMiner:
 SIBLING_MIN_SAME = 2
 # A constant-looking word: no digit and no wildcard (`Failed`, `y+`, `failures;`, `ns.example.com`).
 _PLAIN = re.compile(r"^[^\d<>]+$")
+# An upper-case keyword, maybe quoted or bracketed (`GET`, `"POST`, `[FAILED]`, `NOT_FOUND:`).
+_KEYWORD = re.compile(r"^\W*[A-Z][A-Z_]+\W*$")
 _OPENERS = "=:([{\"'"
 _CLOSERS = ")]},;:\"'"
 
