@@ -13,7 +13,12 @@ judged by its shape. Rules, in order (each generic, none names a system):
    it, then a logger: a name ending in `:` (`dfs.DataNode$PacketResponder:`, `sshd[42]:`; without a level,
    one host word may precede it), or a word followed by column padding (two or more spaces).
 5. Without level or logger, a run of two or more numeric fields inside the first 8 tokens ends a columnar
-   header (`134681 node-246 unix.hw state_change 1077804742 1 message`).
+   header (`134681 node-246 unix.hw state_change 1077804742 1 message`) when the line opens with a number.
+6. Further shapes: `stamp host ... prog[pid]:` after several host/stamp tokens, `stamp name - message`,
+   `LEVEL dotted.logger [context] message`, glog's `I1203 17:48:58.1 42 file.go:12] message`.
+Each cut carries a confidence (the `CONF_*` constants); `split_header(line, min_confidence)` takes the
+longest cut at or above `min_confidence` and leaves everything after it in the message, so a doubtful
+field is kept as message text rather than guessed away.
 """
 
 from __future__ import annotations
@@ -343,6 +348,9 @@ def _program_far(tokens: list[re.Match[str]], stamp_end: int, cuts: _Cuts, times
 
 def _numeric_run_end(tokens: list[re.Match[str]]) -> int:
     """End of a columnar header marked by two or more numeric fields in a row within the first 8 tokens."""
+    first = tokens[0].group()
+    if not (_NUMBER.match(first) or first == "-"):
+        return -1  # a columnar header opens with a number (`134681 node-246 ...`); wording does not
     last = -1
     for k in range(1, min(len(tokens), 8)):
         if _NUMBER.match(tokens[k].group()) and _NUMBER.match(tokens[k - 1].group()):

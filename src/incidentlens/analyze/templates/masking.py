@@ -70,6 +70,8 @@ DEFAULT_RULES: tuple[MaskRule, ...] = (
     _rule("duration", r"(?<![\w.])(?:\d+(?:\.\d+)?(?:ms|us|µs|ns|s|m|h|d))+(?!\w)"),
     # Booleans and null are values, never wording (`opt-in: False`, `is true`).
     _rule("boolean", r"(?<![\w.\-])(?:true|false|True|False|TRUE|FALSE|null|NULL)(?![\w\-])"),
+    # A counter or id glued to a word (`steps1514044800223`): four digits or more after letters.
+    _rule("glued_number", r"(?<=[A-Za-z])\d{4,}(?![A-Za-z0-9])"),
     # Numbers as whole pieces of a word (`blk_123`, `node-7`, `core.42`, `12ms`) but not `jk2_init`.
     _rule(
         "number",
