@@ -28,8 +28,8 @@ import json
 import os
 import platform
 import random
-import string
 import resource
+import string
 import subprocess
 import sys
 import time
@@ -179,7 +179,8 @@ def main() -> None:
     drain3 = not args.no_drain3 and importlib.util.find_spec("drain3") is not None
     if not drain3:
         print("drain3: skipped (not installed or --no-drain3); pip install drain3==0.9.11 to compare")
-    print(f"{'run':22} {'ours lines/s':>13} {'templates':>9} {'before lines/s':>15} {'templates':>9} {'drain3 lines/s':>15}")
+    heads = f"{'ours lines/s':>13} {'templates':>9} {'before lines/s':>15} {'templates':>9} {'drain3 lines/s':>15}"
+    print(f"{'run':22} {heads}")
     for label, total in (("cold", len(mix)), ("stream", args.lines), ("junk", args.junk)):
         old = f"{before[label]['rate']:15,.0f} {before[label]['templates']:9.0f}" if before else f"{'-':>15} {'-':>9}"
         if drain3 and label != "junk":

@@ -48,7 +48,10 @@ class MinerSettings:
         )
 
     def label(self) -> str:
-        return f"similarity={self.similarity} sibling_values={self.sibling_values} header_confidence={self.header_confidence}"
+        return (
+            f"similarity={self.similarity} sibling_values={self.sibling_values} "
+            f"header_confidence={self.header_confidence}"
+        )
 
     def short(self) -> str:
         return f"sim {self.similarity} sib {self.sibling_values} hdr {self.header_confidence}"

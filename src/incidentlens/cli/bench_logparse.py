@@ -75,9 +75,7 @@ def _loso(data_dir: Path, labels: LabelSet, *, as_json: bool) -> None:
             "shipped" if fold.chosen == result.shipped else fold.chosen.short(),
         )
     inside, outside = result.average("in_sample"), result.average("loso")
-    table.add_row(
-        "average", *(f"{v:.3f}" for v in (inside.GA, inside.PA, outside.GA, outside.PA)), "", style="bold"
-    )
+    table.add_row("average", *(f"{v:.3f}" for v in (inside.GA, inside.PA, outside.GA, outside.PA)), "", style="bold")
     out.print(table)
     out.print(f"shipped settings (chosen on all {len(result.folds)} systems): {result.shipped.label()}")
     out.print(

@@ -183,7 +183,7 @@ def _split(line: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> tuple[H
     """`split_header` plus the cut: k >= 0 whitespace tokens of header, or -k pipe fields of header."""
     line = line.rstrip("\r\n")
     head = line[:_HEAD]
-    if "|" in head and CONF_PIPES >= min_confidence:
+    if "|" in head and min_confidence <= CONF_PIPES:
         piped = _split_pipes(line)
         if piped is not None:
             return piped

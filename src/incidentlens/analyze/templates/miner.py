@@ -231,7 +231,7 @@ class TemplateMiner:
     def _try_sibling(
         self, blocked: tuple[_Cluster, int], tokens: list[str], candidates: list[_Cluster]
     ) -> _Cluster | None:
-        """Record a second constant word at one position; at `MinerConfig.sibling_values` distinct words it is a variable."""
+        """Record another constant word at one position; at `sibling_values` distinct words it is a variable."""
         cluster, position = blocked
         if _KEYWORD.match(cluster.tokens[position]) and _KEYWORD.match(tokens[position]):
             return None  # upper-case words are keywords (`GET`/`POST`, `RUNNING`/`FAILED`): wording, never values
@@ -285,6 +285,8 @@ SCAN_WINDOW = 128
 
 def _window(members: list[_Cluster]) -> list[_Cluster]:
     return members if len(members) <= SCAN_WINDOW else members[-SCAN_WINDOW:]
+
+
 # A constant-looking word: no digit and no wildcard (`Failed`, `y+`, `failures;`, `ns.example.com`).
 _PLAIN = re.compile(r"^[^\d<>]+$")
 # An upper-case keyword, maybe quoted or bracketed (`GET`, `"POST`, `[FAILED]`, `NOT_FOUND:`).

@@ -94,7 +94,9 @@ def load_state(data: bytes | str, rules: Sequence[MaskRule] | None = None) -> Te
         raise FormatError(_SOURCE, f"config.similarity: must be within [0, 1], got {similarity}")
     defaults = MinerConfig()
     sibling_values = _positive_int(raw.get("sibling_values", defaults.sibling_values), "config.sibling_values")
-    header_confidence = _need(raw.get("header_confidence", defaults.header_confidence), (int, float), "config.header_confidence")
+    header_confidence = _need(
+        raw.get("header_confidence", defaults.header_confidence), (int, float), "config.header_confidence"
+    )
     if not 0.0 <= header_confidence <= 1.0:
         raise FormatError(_SOURCE, f"config.header_confidence: must be within [0, 1], got {header_confidence}")
     config = MinerConfig(
