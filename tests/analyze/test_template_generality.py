@@ -6,6 +6,7 @@ import pytest
 
 from incidentlens.analyze.templates import WILDCARD, Masker, MinerConfig, TemplateMiner, split_header
 from incidentlens.analyze.templates.headers import MessageExtractor
+from incidentlens.analyze.templates.miner import SCAN_WINDOW
 
 
 @pytest.mark.parametrize(
@@ -108,3 +109,18 @@ def test_state_keeps_the_accuracy_settings() -> None:
     miner.add("hello world 1")
     config = TemplateMiner.from_json(miner.to_json()).config
     assert (config.similarity, config.sibling_values, config.header_confidence) == (0.7, 4, 0.65)
+
+
+def test_a_cut_never_takes_the_only_words_of_the_message() -> None:
+    assert split_header("2024-01-02 03:04:05 ERROR java.lang.OutOfMemoryError")[1] == "java.lang.OutOfMemoryError"
+    assert split_header("[10.30 16:49:06] shutdown -")[1] == "shutdown -"
+
+
+def test_junk_does_not_push_a_template_in_use_out_of_reach() -> None:
+    miner = TemplateMiner()
+    first = miner.add("7 request served in 12 ms").template_id
+    for i in range(3 * SCAN_WINDOW):
+        miner.add(f"{i} junk{i % 7}x q{i}z w{i}y k{i}v v{i}u")  # same length, a variable first word
+        if i % 50 == 0:
+            assert miner.add(f"{i} request served in {i} ms").template_id == first
+    assert miner.add("9 request served in 3 ms").template_id == first

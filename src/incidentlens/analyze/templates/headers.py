@@ -310,7 +310,7 @@ def _logger_after(
         gap_end = tokens[k].end()
         if gap_end + 2 <= len(head) and head[gap_end : gap_end + 2] == "  " and text.isalnum():
             cuts.add(k, CONF_PADDED, HeaderFields(timestamp, level, text))
-        elif _DOTTED_NAME.match(text):
+        elif _DOTTED_NAME.match(text) and k + 1 < n:  # a lone dotted name is the message (`ERROR a.b.Error`)
             # `LEVEL dotted.logger [context] message` (oslo/log4j without a colon): the name, then one context
             stop = k
             if k + 1 < n and tokens[k + 1].group().startswith("["):
@@ -323,7 +323,7 @@ def _logger_after(
         return
     # `stamp name - message` or `stamp name *64 - message`: fields closed by a dash separator
     for sep in (k + 1, k + 2):
-        if sep < n and tokens[sep].group() in ("-", "--"):
+        if sep + 1 < n and tokens[sep].group() in ("-", "--"):
             cuts.add(sep, CONF_DASHED, HeaderFields(timestamp, None, text))
             return
 

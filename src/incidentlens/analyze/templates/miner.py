@@ -221,9 +221,13 @@ class TemplateMiner:
         return cluster.id
 
     def _keep_in_window(self, cluster: _Cluster) -> None:
-        """Move a matched template to the end of a long bucket, so templates in use stay in the scanned window."""
+        """Move a matched template out of the older half of the window, so templates in use stay within reach.
+
+        A template is lost from view only when `SCAN_WINDOW / 2` new templates of its bucket arrive between two
+        of its messages (junk); it then starts afresh as a new template, nothing is dropped.
+        """
         members = self._buckets.get(cluster.bucket)
-        if members is not None and len(members) > SCAN_WINDOW:
+        if members is not None and len(members) > SCAN_WINDOW // 2:
             at = members.index(cluster)
             if at < len(members) - SCAN_WINDOW // 2:
                 members.append(members.pop(at))
