@@ -157,26 +157,31 @@ def split_header(line: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> t
     return fields, message
 
 
+_Fields = tuple[str | None, str | None, str | None, str | None]  # timestamp, level, logger, pid
+
+
 class _Cuts:
     """Candidate cuts found left to right: (tokens of header, confidence, fields)."""
 
     __slots__ = ("found",)
 
     def __init__(self) -> None:
-        self.found: list[tuple[int, float, HeaderFields]] = []
+        self.found: list[tuple[int, float, _Fields]] = []
 
-    def add(self, end: int, confidence: float, fields: HeaderFields) -> None:
+    def add(self, end: int, confidence: float, fields: _Fields) -> None:
         if end >= 0:
             self.found.append((end, confidence, fields))
 
     def best(self, min_confidence: float) -> tuple[int, HeaderFields]:
         """The longest cut sure enough (ties: the later rule, which saw more of the line)."""
-        best_end, best_fields = -1, _EMPTY
-        for end, confidence, fields in self.found:
-            if confidence >= min_confidence and end >= best_end:
-                best_end = end
-                best_fields = HeaderFields(fields.timestamp, fields.level, fields.logger, fields.pid, confidence)
-        return best_end, best_fields
+        best_end, best = -1, None
+        for found in self.found:
+            if found[1] >= min_confidence and found[0] >= best_end:
+                best_end, best = found[0], found
+        if best is None:
+            return -1, _EMPTY
+        timestamp, level, logger, pid = best[2]
+        return best_end, HeaderFields(timestamp, level, logger, pid, best[1])
 
 
 def _split(line: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> tuple[HeaderFields, str, int]:
@@ -196,8 +201,8 @@ def _split(line: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> tuple[H
         for c in range(1, min(n, 4)):
             if _GLOG_SOURCE.match(tokens[c].group()):
                 source = tokens[c].group()[:-1]
-                fields = HeaderFields(head[tokens[0].start() : tokens[1].end()], tokens[0].group()[0], source)
-                cuts.add(c, CONF_LOGGER, fields)
+                stamp = head[tokens[0].start() : tokens[1].end()]
+                cuts.add(c, CONF_LOGGER, (stamp, tokens[0].group()[0], source, None))
                 break
     i = 0
     stamp_end = -1
@@ -221,13 +226,13 @@ def _split(line: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> tuple[H
         else:
             break
     timestamp = head[tokens[0].start() : tokens[stamp_end].end()] if stamp_end >= 0 else None
-    cuts.add(stamp_end, CONF_STAMP if dated else CONF_BARE_NUMBERS, HeaderFields(timestamp))
+    cuts.add(stamp_end, CONF_STAMP if dated else CONF_BARE_NUMBERS, (timestamp, None, None, None))
 
     level_at, level, level_conf = _find_level(tokens, stamp_end)
     if level is not None:
         if stamp_end < 0 and level_at == 0 and not tokens[0].group().startswith("["):
             level_conf = min(level_conf, CONF_FIRST_LEVEL)
-        cuts.add(level_at, level_conf, HeaderFields(timestamp, level))
+        cuts.add(level_at, level_conf, (timestamp, level, None, None))
     end = level_at if level is not None else stamp_end
     prev_conf = level_conf if level is not None else (CONF_STAMP if dated else CONF_BARE_NUMBERS)
     _logger_after(tokens, end, head, cuts, (timestamp, level, prev_conf))
@@ -235,7 +240,7 @@ def _split(line: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> tuple[H
         _program_far(tokens, stamp_end, cuts, timestamp)
         columns = _numeric_run_end(tokens)
         if columns > end:
-            cuts.add(columns, CONF_COLUMNS, HeaderFields(timestamp))
+            cuts.add(columns, CONF_COLUMNS, (timestamp, None, None, None))
     cut_end, fields = cuts.best(min_confidence)
     if cut_end < 0:
         return _EMPTY, line.strip(), 0
@@ -279,7 +284,7 @@ def _logger_after(
     while k < n and tokens[k].group() in _SEPARATORS:
         end = k
         k += 1
-    base = HeaderFields(timestamp, level)
+    base: _Fields = (timestamp, level, None, None)
     if end > start >= 0:
         cuts.add(end, prev_conf, base)  # separators after a cut belong to the header
     if k < n and tokens[k].group().startswith("["):
@@ -303,13 +308,13 @@ def _logger_after(
             if match:
                 pid, name = match.group(1), name[: match.start()]
             sure = CONF_LOGGER if has_level or (pid is not None and c == k) else CONF_PROGRAM
-            cuts.add(c, sure, HeaderFields(timestamp, level, name, pid))
+            cuts.add(c, sure, (timestamp, level, name, pid))
             return
     text = tokens[k].group()
     if has_level:
         gap_end = tokens[k].end()
         if gap_end + 2 <= len(head) and head[gap_end : gap_end + 2] == "  " and text.isalnum():
-            cuts.add(k, CONF_PADDED, HeaderFields(timestamp, level, text))
+            cuts.add(k, CONF_PADDED, (timestamp, level, text, None))
         elif _DOTTED_NAME.match(text) and k + 1 < n:  # a lone dotted name is the message (`ERROR a.b.Error`)
             # `LEVEL dotted.logger [context] message` (oslo/log4j without a colon): the name, then one context
             stop = k
@@ -319,12 +324,12 @@ def _logger_after(
                     stop = close
             while stop + 1 < n and tokens[stop + 1].group() in _SEPARATORS:
                 stop += 1
-            cuts.add(stop, CONF_DOTTED, HeaderFields(timestamp, level, text))
+            cuts.add(stop, CONF_DOTTED, (timestamp, level, text, None))
         return
     # `stamp name - message` or `stamp name *64 - message`: fields closed by a dash separator
     for sep in (k + 1, k + 2):
         if sep + 1 < n and tokens[sep].group() in ("-", "--"):
-            cuts.add(sep, CONF_DASHED, HeaderFields(timestamp, None, text))
+            cuts.add(sep, CONF_DASHED, (timestamp, None, text, None))
             return
 
 
@@ -338,7 +343,7 @@ def _program_far(tokens: list[re.Match[str]], stamp_end: int, cuts: _Cuts, times
         match = _FAR_PROGRAM.match(text)
         if match or _PROGRAM.match(text):
             if match and hosts >= 2:
-                cuts.add(c, CONF_FAR_PROGRAM, HeaderFields(timestamp, None, match.group(1), match.group(2)))
+                cuts.add(c, CONF_FAR_PROGRAM, (timestamp, None, match.group(1), match.group(2)))
             return
         if _STAMP.match(text) or text.lower() in _NAMES or _HEADERISH.match(text):
             hosts += 1
