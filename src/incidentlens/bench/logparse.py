@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from incidentlens.analyze.templates import MinerConfig, TemplateMiner, split_header
+from incidentlens.analyze.templates import MinerConfig, TemplateMiner
 from incidentlens.errors import FormatError, InputError
 
 METRICS = ("GA", "PA", "FGA", "FTA")
@@ -186,8 +186,7 @@ def load_system(system: Path, labels: LabelSet) -> LabelledLog | None:
 def evaluate_log(log: LabelledLog, config: MinerConfig | None = None) -> SystemResult:
     """Mine one system's lines (headers split automatically) with a fresh miner and score the result."""
     miner = TemplateMiner(config)
-    messages = [split_header(line)[1] for line in log.lines]
-    ids = miner.add_many(messages)
+    ids = miner.add_lines(log.lines)  # headers cut by the miner itself, at its own `header_confidence`
     texts = {t.id: t.text for t in miner.templates()}
     scores = score(ids, [texts[i] for i in ids], log.templates)
     return SystemResult(log.name, scores, len(ids), len(set(ids)), len(set(log.templates)))

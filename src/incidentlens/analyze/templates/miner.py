@@ -12,7 +12,7 @@ How a message finds its template:
    against a filled one (`rhost=`/`rhost=1.2.3.4`), or a word glued to the same frame (`LOGIN(uid=0)`).
    Values of one key (`user=root`/`user=guest`) are not wording.
 4. Sibling rule: when a message differs from a template only by wording at one position (not the first,
-   with at least two equal words), the words seen there are recorded; at `SIBLING_VALUES` distinct words
+   with at least two equal words), the words seen there are recorded; at `MinerConfig.sibling_values` distinct words
    the position is a variable (`Invalid user <*> from <*>`) and the sibling templates made meanwhile are
    folded into it. Their ids stay valid: `resolve(id)` maps them to the survivor, and `add_many` returns
    resolved ids.
@@ -20,7 +20,8 @@ How a message finds its template:
 Bounded memory: at most `max_templates` templates (policy when full: a message that matches no template
 goes to the catch-all template `<*>`, so nothing is dropped and counts stay exact); the message cache holds
 at most `max_cache_entries` messages and is cleared when full (later repeats are re-mined and land on the
-same templates); messages longer than `max_message_chars` are cut before mining and never cached.
+same templates); messages longer than `max_message_chars` are cut before mining and never cached. The cost of
+a new message is bounded too: at most `SCAN_WINDOW` templates per bucket are compared with it.
 """
 
 from __future__ import annotations
@@ -30,16 +31,23 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from incidentlens.analyze.templates.headers import MessageExtractor
+from incidentlens.analyze.templates.headers import DEFAULT_MIN_CONFIDENCE, MessageExtractor
 from incidentlens.analyze.templates.masking import DEFAULT_RULES, WILDCARD, Masker, MaskRule
 from incidentlens.analyze.templates.render import canonical, extract_parameters
 
 
 @dataclass(frozen=True, slots=True)
 class MinerConfig:
-    """One set of defaults for every log source (nothing here is tuned per system)."""
+    """One set of defaults for every log source (nothing here is tuned per system).
 
-    similarity: float = 0.5
+    The accuracy settings (`similarity`, `sibling_values`, `header_confidence`) are the ones
+    `incidentlens bench logparse --loso` searches (`bench/loso.py`); their defaults are its choice on all the
+    systems, each left-out system's figure coming from a choice made without it.
+    """
+
+    similarity: float = 0.6
+    sibling_values: int = 3
+    header_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_templates: int = 10_000
     max_cache_entries: int = 200_000
     max_message_chars: int = 4_096
@@ -97,7 +105,7 @@ class TemplateMiner:
         self._next_id = 1
         self._overflow_id: int | None = None
         self._alias: dict[int, int] = {}
-        self._extractor = MessageExtractor()
+        self._extractor = MessageExtractor(min_confidence=self.config.header_confidence)
 
     # -- public API ---------------------------------------------------------------------------------
     def add(self, message: str) -> MatchResult:
@@ -185,9 +193,9 @@ class TemplateMiner:
             message = message[: self.config.max_message_chars]
         tokens = self._masker.mask(message).split()
         bucket = _bucket_of(tokens)
-        candidates = self._buckets.get(bucket, [])
+        candidates = _window(self._buckets.get(bucket, []))
         if bucket[1] != WILDCARD:
-            candidates = candidates + self._buckets.get((bucket[0], WILDCARD), [])
+            candidates = candidates + _window(self._buckets.get((bucket[0], WILDCARD), []))
         full = len(self._clusters) >= self.config.max_templates
         cluster: _Cluster | None = None
         if candidates:
@@ -195,6 +203,7 @@ class TemplateMiner:
             if best is not None and score >= self.config.similarity:
                 _generalise(best, tokens)
                 cluster = best
+                self._keep_in_window(best)
             elif blocked is not None:
                 cluster = self._try_sibling(blocked, tokens, candidates)
         if cluster is None:
@@ -211,14 +220,28 @@ class TemplateMiner:
             self._cache[key] = cluster.id
         return cluster.id
 
+    def _keep_in_window(self, cluster: _Cluster) -> None:
+        """Move a matched template out of the older half of the window, so templates in use stay within reach.
+
+        A template is lost from view only when `SCAN_WINDOW / 2` new templates of its bucket arrive between two
+        of its messages (junk); it then starts afresh as a new template, nothing is dropped.
+        """
+        members = self._buckets.get(cluster.bucket)
+        if members is not None and len(members) > SCAN_WINDOW // 2:
+            at = members.index(cluster)
+            if at < len(members) - SCAN_WINDOW // 2:
+                members.append(members.pop(at))
+
     def _try_sibling(
         self, blocked: tuple[_Cluster, int], tokens: list[str], candidates: list[_Cluster]
     ) -> _Cluster | None:
-        """Record a second constant word at one position; at `SIBLING_VALUES` distinct words it is a variable."""
+        """Record another constant word at one position; at `sibling_values` distinct words it is a variable."""
         cluster, position = blocked
+        if _KEYWORD.match(cluster.tokens[position]) and _KEYWORD.match(tokens[position]):
+            return None  # upper-case words are keywords (`GET`/`POST`, `RUNNING`/`FAILED`): wording, never values
         seen = cluster.alternatives.setdefault(position, {cluster.tokens[position]})
         seen.add(tokens[position])
-        if len(seen) < SIBLING_VALUES:
+        if len(seen) < self.config.sibling_values:
             return None
         del cluster.alternatives[position]
         cluster.tokens[position] = _merge_token(cluster.tokens[position], tokens[position])
@@ -257,10 +280,21 @@ class TemplateMiner:
         return self._clusters[self._overflow_id]
 
 
-SIBLING_VALUES = 3
 SIBLING_MIN_SAME = 2
+# A new message is compared with at most this many templates per bucket (the newest, and those matched
+# lately): on junk, where every line opens a template, the cost per line stays bounded. Real logs stay far
+# below it (largest bucket on the Loghub samples and full logs: 61).
+SCAN_WINDOW = 128
+
+
+def _window(members: list[_Cluster]) -> list[_Cluster]:
+    return members if len(members) <= SCAN_WINDOW else members[-SCAN_WINDOW:]
+
+
 # A constant-looking word: no digit and no wildcard (`Failed`, `y+`, `failures;`, `ns.example.com`).
 _PLAIN = re.compile(r"^[^\d<>]+$")
+# An upper-case keyword, maybe quoted or bracketed (`GET`, `"POST`, `[FAILED]`, `NOT_FOUND:`).
+_KEYWORD = re.compile(r"^\W*[A-Z][A-Z_]+\W*$")
 _OPENERS = "=:([{\"'"
 _CLOSERS = ")]},;:\"'"
 

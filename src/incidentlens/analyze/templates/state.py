@@ -42,6 +42,8 @@ def dump_state(miner: TemplateMiner) -> bytes:
         "version": VERSION,
         "config": {
             "similarity": config.similarity,
+            "sibling_values": config.sibling_values,
+            "header_confidence": config.header_confidence,
             "max_templates": config.max_templates,
             "max_cache_entries": config.max_cache_entries,
             "max_message_chars": config.max_message_chars,
@@ -90,8 +92,17 @@ def load_state(data: bytes | str, rules: Sequence[MaskRule] | None = None) -> Te
     similarity = _need(raw.get("similarity"), (int, float), "config.similarity")
     if not 0.0 <= similarity <= 1.0:
         raise FormatError(_SOURCE, f"config.similarity: must be within [0, 1], got {similarity}")
+    defaults = MinerConfig()
+    sibling_values = _positive_int(raw.get("sibling_values", defaults.sibling_values), "config.sibling_values")
+    header_confidence = _need(
+        raw.get("header_confidence", defaults.header_confidence), (int, float), "config.header_confidence"
+    )
+    if not 0.0 <= header_confidence <= 1.0:
+        raise FormatError(_SOURCE, f"config.header_confidence: must be within [0, 1], got {header_confidence}")
     config = MinerConfig(
         similarity=float(similarity),
+        sibling_values=sibling_values,
+        header_confidence=float(header_confidence),
         max_templates=_positive_int(raw.get("max_templates"), "config.max_templates"),
         max_cache_entries=_positive_int(raw.get("max_cache_entries"), "config.max_cache_entries"),
         max_message_chars=_positive_int(raw.get("max_message_chars"), "config.max_message_chars"),
