@@ -1,25 +1,58 @@
 """Errors only the web edge raises; they extend the one tree in `incidentlens.errors`.
 
 PermissionDeniedError
-├── AuthenticationError   no valid session or bearer token (HTTP 401)
-└── CsrfError             a form POST whose CSRF token does not match the session (HTTP 403)
+├── AuthenticationError     no valid session or bearer token (HTTP 401)
+│   └── ThrottledError      too many failed attempts from this address or for this user (HTTP 429 + Retry-After)
+├── CsrfError               a form POST whose CSRF token does not match the session (HTTP 403)
+└── OriginError             a login form posted from another site (HTTP 403)
+InputError
+├── PayloadTooLargeError    a body over the limit, refused before it is read (HTTP 413)
+└── UnsupportedMediaError   a webhook body that is not JSON by its Content-Type (HTTP 415)
 StoreError
-└── QueueFullError        the investigation queue cannot take the job even by coalescing (HTTP 503 + Retry-After)
+└── QueueFullError          the investigation queue cannot take the job even by coalescing (HTTP 503 + Retry-After)
 """
 
 from __future__ import annotations
 
-from incidentlens.errors import PermissionDeniedError, StoreError
+from incidentlens.errors import InputError, PermissionDeniedError, StoreError
 
-__all__ = ["AuthenticationError", "CsrfError", "QueueFullError"]
+__all__ = [
+    "AuthenticationError",
+    "CsrfError",
+    "OriginError",
+    "PayloadTooLargeError",
+    "QueueFullError",
+    "ThrottledError",
+    "UnsupportedMediaError",
+]
 
 
 class AuthenticationError(PermissionDeniedError):
     """The request carries no valid session cookie, bearer token or webhook secret."""
 
 
+class ThrottledError(AuthenticationError):
+    """Too many failed authentications; retry after `retry_after` seconds (guessing stays slow)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class CsrfError(PermissionDeniedError):
     """A cookie-authenticated form or request lacks the session's CSRF token."""
+
+
+class OriginError(PermissionDeniedError):
+    """A login posted with an `Origin` other than this server's (login CSRF)."""
+
+
+class PayloadTooLargeError(InputError):
+    """A request body over the limit: refused from its Content-Length, or cut off while streaming."""
+
+
+class UnsupportedMediaError(InputError):
+    """A body whose Content-Type is not the JSON the endpoint reads."""
 
 
 class QueueFullError(StoreError):
