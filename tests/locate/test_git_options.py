@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.locate.conftest import MakeRepo
 
 from incidentlens.errors import RepositoryError
 from incidentlens.locate.git import open_repository, rev_arg, scratch_worktree
-from tests.locate.conftest import MakeRepo
 
 
 def test_a_revision_that_looks_like_an_option_is_refused_everywhere(make_repo: MakeRepo, tmp_path: Path) -> None:

@@ -135,7 +135,7 @@ def test_security_headers_on_every_response(setup: tuple[TestClient, Path], path
     assert directives["script-src"] == ["'self'"] and directives["frame-ancestors"] == ["'none'"]
     assert "'unsafe-inline'" not in directives.get("default-src", [])
     assert r.headers["x-content-type-options"] == "nosniff"
-    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["referrer-policy"] == "same-origin"
 
 
 def test_login_is_throttled_per_user_even_with_the_right_token(setup: tuple[TestClient, Path]) -> None:

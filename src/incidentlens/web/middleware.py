@@ -19,7 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from incidentlens.errors import ConfigError
 from incidentlens.web.settings import WebSettings, load_web_settings
 
-__all__ = ["CONTENT_SECURITY_POLICY", "MAX_REQUEST_BYTES", "BodyLimit", "SecurityHeaders", "SettingsReloader", "SettingsWatch"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "MAX_REQUEST_BYTES",
+    "BodyLimit",
+    "SecurityHeaders",
+    "SettingsReloader",
+    "SettingsWatch",
+]
 
 MAX_REQUEST_BYTES = 1_000_000
 # No inline script anywhere (the console's only script is the vendored htmx file); inline style attributes
@@ -35,7 +42,8 @@ _DOCS_POLICY = (
 )
 _HEADERS = (
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # Not no-referrer: under it a browser posts forms with `Origin: null`, which the login check refuses.
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
@@ -107,7 +115,13 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _too_large(scope: Scope, send: Send, detail: str) -> None:
     body = orjson.dumps(
-        {"type": "about:blank", "title": "Content Too Large", "status": 413, "detail": detail, "instance": scope["path"]}
+        {
+            "type": "about:blank",
+            "title": "Content Too Large",
+            "status": 413,
+            "detail": detail,
+            "instance": scope["path"],
+        }
     )
     headers = [
         (b"content-type", b"application/problem+json"),

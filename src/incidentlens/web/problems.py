@@ -10,6 +10,7 @@ replaced by what they are (`<database>`, `<workspace>`, `<repository>`), so a ca
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -108,10 +109,8 @@ def scrub(request: Request, detail: str) -> str:
 def _spellings(path: str) -> set[str]:
     """A path as configured and as resolved (git reports the resolved top level)."""
     found = {path.rstrip("/") or path}
-    try:
+    with contextlib.suppress(OSError, RuntimeError):  # a path we cannot resolve is still scrubbed as written
         found.add(str(Path(path).expanduser().resolve()))
-    except (OSError, RuntimeError):
-        pass
     return found
 
 

@@ -100,9 +100,7 @@ def _json_content_type(request: Request, source: str) -> None:
 async def _read_capped(request: Request, source: str) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLargeError(
-            f"the {source} payload is {declared} bytes; at most {MAX_BODY_BYTES} are accepted"
-        )
+        raise PayloadTooLargeError(f"the {source} payload is {declared} bytes; at most {MAX_BODY_BYTES} are accepted")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
