@@ -15,19 +15,20 @@ from incidentlens.locate.sources import parse_source
 from incidentlens.locate.vendored import generated_reason, is_vendored
 
 MB = 1_000_000
+SHAPE = 500_000  # a quadratic pattern takes minutes at this size; a linear one well under a second
 # Shapes that made the old patterns scan a stretch of text once per starting position (quadratic or worse).
 SHAPES = {
-    "blanked string": 'x.info("' + " " * MB + '")',
-    "identifier run": "a" * MB,
-    "unterminated quotes": 'a"b' * (MB // 3),
-    "comment openers": "/*" * (MB // 2),
-    "triple quotes": '"""a' * (MB // 4),
-    "backticks": "`\\" * (MB // 2),
-    "nested calls": 'a.info("x",' * (MB // 11),
-    "new without class": "new " * (MB // 4),
-    "parentheses": "a(b)" * (MB // 4) + "{}",
-    "arrow assignments": "a=():b" * (MB // 6),
-    "dots and spaces": ". " * (MB // 2),
+    "blanked string": 'x.info("' + " " * SHAPE + '")',
+    "identifier run": "a" * SHAPE,
+    "unterminated quotes": 'a"b' * (SHAPE // 3),
+    "comment openers": "/*" * (SHAPE // 2),
+    "triple quotes": '"""a' * (SHAPE // 4),
+    "backticks": "`\\" * (SHAPE // 2),
+    "nested calls": 'a.info("x",' * (SHAPE // 11),
+    "new without class": "new " * (SHAPE // 4),
+    "parentheses": "a(b)" * (SHAPE // 4) + "{}",
+    "arrow assignments": "a=():b" * (SHAPE // 6),
+    "dots and spaces": ". " * (SHAPE // 2),
 }
 
 
