@@ -352,7 +352,7 @@ def _calls(lexed: _Lexed) -> tuple[LogCall, ...]:
     found: list[LogCall] = []
     budget = [_CALL_BUDGET_FACTOR * len(masked) + 100_000]  # argument characters left to scan in this file
     for m in _DOT_CALL.finditer(masked):
-        receiver, method = _receiver(masked, m.start()), m.group(1)
+        (receiver, start), method = _receiver(masked, m.start()), m.group(1)
         pair = (receiver, method)
         if pair in RAISE_CALLS:
             kind = CallKind.RAISE
@@ -362,7 +362,7 @@ def _calls(lexed: _Lexed) -> tuple[LogCall, ...]:
             kind = CallKind.LOG
         else:
             continue
-        call = _call_at(lexed, m.start() - len(receiver), m.end() - 1, kind, method, budget)
+        call = _call_at(lexed, start, m.end() - 1, kind, method, budget)
         if call is not None:
             found.append(call)
     for m in _NEW_CALL.finditer(masked):
@@ -379,8 +379,9 @@ def _calls(lexed: _Lexed) -> tuple[LogCall, ...]:
     return tuple(found)
 
 
-def _receiver(masked: str, dot: int) -> str:
-    """The identifier before `.` (also `name().` and `name ()`), read backwards a bounded distance."""
+def _receiver(masked: str, dot: int) -> tuple[str, int]:
+    """The identifier before `.` (also `name().` and `name ()`), read backwards a bounded distance, and
+    where the call starts (the identifier, else the dot)."""
     floor = max(0, dot - 200)
     j = dot
     while j > floor and masked[j - 1].isspace():
@@ -398,7 +399,7 @@ def _receiver(masked: str, dot: int) -> str:
         j -= 1
     while j < end and masked[j] not in _IDENT_START:
         j += 1  # an identifier starts with a letter, `_` or `$`
-    return masked[j:end]
+    return (masked[j:end], j) if j < end else ("", dot)
 
 
 def _call_at(lexed: _Lexed, start: int, paren: int, kind: CallKind, method: str, budget: list[int]) -> LogCall | None:
