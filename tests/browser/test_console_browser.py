@@ -98,6 +98,10 @@ def login(browser: Any, server: str, user: str, shots: list[Any]) -> Any:
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.dialogs = dialogs
+    errors: list[str] = []  # Content-Security-Policy violations are reported as console errors
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.console_errors = errors
     page.goto(f"{server}/incidents/INC-0001")
     assert "/login" in page.url
     page.get_by_label("User name").fill(user)
@@ -150,6 +154,7 @@ def test_two_approvers_branch_refute_and_inert_xss(browser: Any, server: str, sp
     assert "<script>alert('xss')</script>" in excerpts  # shown as text
     assert carol.locator("main script").count() == 0 and carol.locator("main img").count() == 0
     assert carol.dialogs == [] and alice.dialogs == [] and bob.dialogs == []
+    assert carol.console_errors == [] and alice.console_errors == [] and bob.console_errors == []
 
 
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
@@ -195,3 +200,24 @@ def test_incident_page_leads_with_the_head_and_reads_at_desktop_and_phone_size(
     shot = tmp_path / f"metrics-{size}.png"
     assert _png_size(page.screenshot(path=str(shot))) == (width, height)
     context.close()
+
+
+def test_console_works_under_the_content_security_policy(
+    browser: Any, server: str, space: Any, shots: list[Any]
+) -> None:
+    page = login(browser, server, "alice", shots)
+    violations = page.evaluate(
+        """() => new Promise(done => {
+            const seen = [];
+            document.addEventListener('securitypolicyviolation', e => seen.push(e.violatedDirective));
+            setTimeout(() => done(seen), 300);
+        })"""
+    )
+    assert violations == []
+    assert page.evaluate("typeof window.htmx") == "object"  # the vendored script runs under script-src 'self'
+    widths = page.locator(".bar span").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
+    assert widths and max(widths) > 0  # confidence bars keep their inline width
+    response = page.goto(f"{server}/metrics")
+    assert response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    page.wait_for_load_state()
+    assert page.console_errors == []

@@ -7,7 +7,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -262,3 +262,64 @@ def test_command_executor_is_disabled_by_default(setup: tuple[Database, Settings
         _run(db, plain, pid, "command")
     with pytest.raises(ConfigError, match="unknown executor"):
         _run(db, plain, pid, "ssh")
+
+
+def _counting(settings: Settings, ran: Path) -> Settings:
+    raw = json.loads(json.dumps(settings.raw))
+    script = "import sys; open(sys.argv[1], 'a').write(sys.argv[2] + chr(10))"
+    raw["executors"] = {
+        "command": {
+            "enabled": True,
+            "timeout_seconds": 10,
+            "actions": {"restart": ["python3", "-c", script, str(ran), "{service}"]},
+        }
+    }
+    return parse_settings(json.dumps(raw))
+
+
+def test_one_approval_set_authorises_one_command_run(
+    setup: tuple[Database, Settings, Path, Path], tmp_path: Path
+) -> None:
+    db, settings, _, _ = setup
+    ran = tmp_path / "ran.txt"
+    counting = _counting(settings, ran)
+    pid = _proposal(db, counting, kind=FixKind.OPERATION, action={"action": "restart", "service": "checkout"})
+
+    def run(at: datetime) -> fixes.ExecutionRow:
+        approval = issue_approval(db, proposal_id=pid, context=CTX, actor="carol", now=at)
+        return execute_fix(
+            db,
+            proposal_id=pid,
+            approval=approval,
+            executor="command",
+            settings=counting,
+            context=CTX,
+            actor="carol",
+            now=at,
+        )
+
+    assert run(T0 + timedelta(minutes=1)).ok
+    # Before the fix every call issued a fresh approval over the same decisions, and the command ran again.
+    with pytest.raises(PolicyError, match="one approval set authorises one run, so a new run needs new approvals"):
+        run(T0 + timedelta(minutes=2))
+    assert ran.read_text().splitlines() == ["checkout"]
+    decide(
+        db,
+        proposal_id=pid,
+        identity=counting.users["alice"],
+        kind=DecisionKind.APPROVE,
+        context=CTX,
+        now=T0 + timedelta(minutes=3),
+    )
+    assert run(T0 + timedelta(minutes=4)).ok
+    assert ran.read_text().splitlines() == ["checkout", "checkout"]
+    with db.session() as session:
+        assert [e.ok for e in fixes.list_executions(session, proposal_id=pid)] == [True, True]
+
+
+@pytest.mark.parametrize("value", ["checkout\n", "checkout\nrm", "-rf", ""])
+def test_command_placeholders_are_full_matches(setup: tuple[Database, Settings, Path, Path], value: str) -> None:
+    db, settings, _, _ = setup
+    pid = _proposal(db, settings, kind=FixKind.OPERATION, action={"action": "restart", "service": value})
+    with pytest.raises(PolicyError, match="not a plain name"):
+        _run(db, settings, pid, "command")

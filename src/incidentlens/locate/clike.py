@@ -6,6 +6,11 @@ names a class opens a scope. Logging calls are `.info(`, `.Errorf(`, `.LogError(
 string literal among their arguments; raised messages are `new XException("...")`, `fmt.Errorf`,
 `errors.New`, `panic(`. Known limits: JS regex literals containing quotes, and macros/preprocessor tricks,
 can confuse it; functions without braces (Kotlin `= expr`, arrow expressions) are not spans.
+
+Every pass is linear in the file's length, also on minified or hostile input (a 5 MB single line): the lexer
+scans each token kind with possessive patterns and remembers where an unterminated one failed instead of
+rescanning; call and declaration patterns start only at a `.`, a keyword or an identifier's first character
+and never backtrack; argument scans are bounded per call and by a budget per file.
 """
 
 from __future__ import annotations
@@ -13,25 +18,41 @@ from __future__ import annotations
 import itertools
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from incidentlens.locate.codemodel import CallKind, FunctionSpan, LogCall, SourceFile, SourceLanguage, split_format
 
 _HOLE = "\x00"
+_IDENT_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_$")
 _BRACKETS = re.compile(r"[()\[\]{}]")
 _DELIMITERS = re.compile(r"[;{}]")
 _NEWLINE = re.compile(r"\n")
+_BLANK = re.compile(r"[^\n]")
 _MAX_ARGS_CHARS = 4000  # an argument list longer than this is not a logging call we can read
-_TOKENS = {
-    SourceLanguage.GO: re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|`[^`]*`|\'(?:\\.|[^\'\\\n])*\'', re.S),
-    SourceLanguage.CSHARP: re.compile(
-        r'//[^\n]*|/\*.*?\*/|\$?@"(?:""|[^"])*"|@?\$"(?:\\.|[^"\\\n])*"|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
-        re.S,
-    ),
+_CALL_BUDGET_FACTOR = 4  # argument characters scanned per file: at most this many times its length (+ 100k)
+_MAX_HEADER_TAIL = 2000  # a declaration's name, parameters and trailer fit in this many characters before `{`
+# Token kinds, tried in this order at each opener. Each pattern matches as far as its token would reach
+# (possessive: no backtracking) and its group 1 is the closing delimiter, empty when the token is unterminated.
+_LINE_COMMENT = re.compile(r"//[^\n]*+()")
+_BLOCK_COMMENT = re.compile(r"/\*(?:[^*]|\*(?!/))*+(\*/)?")
+_TRIPLE = re.compile(r'"""(?:[^"]|"(?!""))*+(""")?')
+_DOUBLE = re.compile(r'"(?:\\.|[^"\\\n])*+("?)', re.S)
+_SINGLE = re.compile(r"'(?:\\.|[^'\\\n])*+('?)", re.S)
+_BACKTICK = re.compile(r"`(?:\\.|[^`\\])*+(`?)", re.S)
+_GO_RAW = re.compile(r"`[^`]*+(`?)")
+_VERBATIM = re.compile(r'\$?@"(?:""|[^"])*+("?)')
+_INTERPOLATED = re.compile(r'@?\$"(?:\\.|[^"\\\n])*+("?)', re.S)
+_KINDS = {
+    SourceLanguage.GO: (_LINE_COMMENT, _BLOCK_COMMENT, _DOUBLE, _GO_RAW, _SINGLE),
+    SourceLanguage.CSHARP: (_LINE_COMMENT, _BLOCK_COMMENT, _VERBATIM, _INTERPOLATED, _DOUBLE, _SINGLE),
 }
-_DEFAULT_TOKENS = re.compile(
-    r'//[^\n]*|/\*.*?\*/|"""(?:.|\n)*?"""|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|`(?:\\.|[^`\\])*`', re.S
-)
+_DEFAULT_KINDS = (_LINE_COMMENT, _BLOCK_COMMENT, _TRIPLE, _DOUBLE, _SINGLE, _BACKTICK)
+_OPENERS = {
+    SourceLanguage.GO: re.compile(r"/[/*]|[\"'`]"),
+    SourceLanguage.CSHARP: re.compile(r"/[/*]|\$?@\"|@?\$\"|[\"']"),
+}
+_DEFAULT_OPENERS = re.compile(r"/[/*]|[\"'`]")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\", "`": "`", "0": "\0"}
 _ESCAPE_RE = re.compile(r"\\(.)", re.S)
 
@@ -86,18 +107,22 @@ LOG_METHODS = frozenset(
         "Msgf",
     ]
 )
-_DOT_CALL = re.compile(r"([A-Za-z_$][\w$]*)?\s*(?:\(\s*\))?\s*\.\s*([A-Za-z_]\w*)\s*(?:<[^<>()]*>)?\s*\(")
+# `.method(` (generic arguments allowed); the receiver is read backwards from the dot (`_receiver`).
+_DOT_CALL = re.compile(r"\.\s*+([A-Za-z_]\w*+)\s*+(?:<[^<>()]{0,200}>)?\s*+\(")
 EXCEPTION_NAME = re.compile(r"(?:Exception|Error|Fault|Failure)$")
-_NEW_CALL = re.compile(r"\bnew\s+((?:[\w$]+\.)*[\w$]*(?:Exception|Error|Fault|Failure))\s*\(")
-_PANIC = re.compile(r"(?<![\w.])panic\s*\(")
+_NEW_CALL = re.compile(r"\bnew\s++((?:[\w$]++\.)*+[\w$]++)\s*+\(")
+_PANIC = re.compile(r"(?<![\w.])panic\s*+\(")
 FORMAT_CALLS = {("String", "format"), ("fmt", "Sprintf"), ("string", "Format"), ("util", "format")}
 RAISE_CALLS = {("fmt", "Errorf"), ("errors", "New"), ("errors", "Errorf"), ("xerrors", "Errorf")}
 
 _CLASS = re.compile(r"\b(?:class|interface|enum|record|struct|object|trait)\s+([A-Za-z_$][\w$]*)")
-_GO_FUNC = re.compile(r"\bfunc\s*(?:\(\s*\w*\s*\*?\s*([A-Za-z_]\w*)[^)]*\)\s*)?([A-Za-z_]\w*)\s*[\[(]")
-_JS_FUNC = re.compile(r"\bfunction\b\s*\*?\s*([A-Za-z_$][\w$]*)")
+_GO_FUNC = re.compile(
+    r"\bfunc\s*+(?:\(\s*+\w{0,100}\s*+\*?\s*+([A-Za-z_]\w*+)[^)]{0,500}\)\s*+)?([A-Za-z_]\w*+)\s*+[\[(]"
+)
+_JS_FUNC = re.compile(r"\bfunction\b\s*+\*?\s*+([A-Za-z_$][\w$]*+)")
 _JS_ASSIGNED = re.compile(
-    r"([A-Za-z_$][\w$]*)\s*[=:]\s*(?:async\s+)?(?:function\b|\([^()]*\)\s*(?::[^=]+)?=>|\w+\s*=>)"
+    r"(?<![\w$])([A-Za-z_$][\w$]*+)\s*+[=:]\s*+(?:async\s++)?"
+    r"(?:function\b|\([^()]*+\)\s*+(?::[^=]*+)?=>|\w++\s*+=>)"
 )
 _KEYWORDS = frozenset(
     [
@@ -130,7 +155,9 @@ _KEYWORDS = frozenset(
         "throw",
     ]
 )
-_TRAILER = re.compile(r"\)\s*(?:throws\s+[\w$.,\s<>]+|:\s*[^(){};]+|where\s+[^{]+|const|override|async)?\s*$")
+# What may follow a declaration's parameter list before `{` (matched after the last `)`), and C#'s `where`.
+_TRAILER = re.compile(r"\s*+(?:throws\s++[\w$.,\s<>]++|:\s*+[^(){};]++|const|override|async)?\s*+")
+_WHERE = re.compile(r"\)\s*+where\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,20 +180,52 @@ def parse_clike(path: str, text: str, language: SourceLanguage) -> SourceFile:
     return SourceFile(path, language, functions=functions, calls=calls, parser="regex")
 
 
+def _tokens(text: str, language: SourceLanguage) -> Iterator[re.Match[str]]:
+    """Comments and string literals, left to right, each token kind tried in order at each opener.
+
+    An unterminated token fails and the scan moves on one character, as a regex alternation would; where it
+    failed is remembered per kind, since every opener of that kind up to there fails the same way (it lies
+    inside the failed scan, escaped or unpaired), so no stretch of text is scanned twice by one kind.
+    """
+    kinds = _KINDS.get(language, _DEFAULT_KINDS)
+    openers = _OPENERS.get(language, _DEFAULT_OPENERS)
+    failed_until = [0] * len(kinds)
+    pos = 0
+    while True:
+        opener = openers.search(text, pos)
+        if opener is None:
+            return
+        start = opener.start()
+        for k, kind in enumerate(kinds):
+            if failed_until[k] > start:
+                continue
+            m = kind.match(text, start)
+            if m is None:
+                continue
+            if m.group(1) is None or (m.group(1) == "" and kind is not _LINE_COMMENT):
+                failed_until[k] = max(m.end(), start + 1)
+                continue
+            yield m
+            pos = m.end()
+            break
+        else:
+            pos = start + 1
+
+
 def _lex(text: str, language: SourceLanguage) -> _Lexed:
     chunks: list[str] = []
     strings: list[tuple[int, int, str]] = []
     pos = 0
-    for m in _TOKENS.get(language, _DEFAULT_TOKENS).finditer(text):
+    for m in _tokens(text, language):
         token = m.group()
         chunks.append(text[pos : m.start()])
         if token.startswith(("//", "/*")):
-            chunks.append(re.sub(r"[^\n]", " ", token))
+            chunks.append(_BLANK.sub(" ", token))
         else:
             quote = token.index(token.lstrip("$@")[0])
             body = token[quote:]
             width = 3 if body.startswith('"""') else 1
-            chunks.append(token[: quote + width] + re.sub(r"[^\n]", " ", body[width:-width]) + body[-width:])
+            chunks.append(token[: quote + width] + _BLANK.sub(" ", body[width:-width]) + body[-width:])
             strings.append((m.start(), m.end(), decode_literal(body[width:-width], raw=body[0] == "`" or "@" in token)))
         pos = m.end()
     chunks.append(text[pos:])
@@ -241,10 +300,10 @@ def _classify(header: str, language: SourceLanguage) -> tuple[str | None, str]:
             m = regex.search(header)
             if m is not None and m.group(1):
                 return "function", m.group(1)
-    trailer = _TRAILER.search(header)
-    if trailer is None:
+    header = header[-_MAX_HEADER_TAIL:]
+    close = _parameters_end(header)
+    if close < 0:
         return None, ""
-    close = trailer.start()
     depth = 0
     for j in range(close, -1, -1):
         if header[j] == ")":
@@ -253,24 +312,47 @@ def _classify(header: str, language: SourceLanguage) -> tuple[str | None, str]:
             depth -= 1
             if depth == 0:
                 before = header[:j].rstrip()
-                m = re.search(r"([A-Za-z_$][\w$]*)$", before)
-                if m is None or m.group(1) in _KEYWORDS:
+                name = _identifier_before(before)
+                if not name or name in _KEYWORDS:
                     return None, ""
-                lead = before[: m.start()].rstrip()
+                lead = before[: len(before) - len(name)].rstrip()
                 js_method = lead == "" and language in (SourceLanguage.JAVASCRIPT, SourceLanguage.TYPESCRIPT)
                 if (lead.endswith((".", "new", "=", "return", "(", ",")) or not lead) and not js_method:
                     # `foo.bar(x) {`, `new X() {` and a bare call are not declarations: a declaration has a
                     # modifier or a type before its name (JS class methods excepted).
                     return None, ""
-                return "function", m.group(1)
+                return "function", name
     return None, ""
+
+
+def _parameters_end(header: str) -> int:
+    """The `)` closing a declaration's parameters: the first one followed by C#'s `where`, else the last one
+    when only a trailer (`throws ...`, `: Type`, `const`, ...) follows it; -1 when there is none."""
+    where = _WHERE.search(header)
+    if where is not None:
+        return where.start()
+    last = header.rfind(")")
+    if last < 0 or _TRAILER.fullmatch(header, last + 1) is None:
+        return -1
+    return last
+
+
+def _identifier_before(text: str) -> str:
+    """The identifier `text` ends with ('' when it ends otherwise)."""
+    j = len(text)
+    while j > 0 and (text[j - 1].isalnum() or text[j - 1] in "_$"):
+        j -= 1
+    while j < len(text) and text[j] not in _IDENT_START:
+        j += 1
+    return text[j:]
 
 
 def _calls(lexed: _Lexed) -> tuple[LogCall, ...]:
     masked = lexed.masked
     found: list[LogCall] = []
+    budget = [_CALL_BUDGET_FACTOR * len(masked) + 100_000]  # argument characters left to scan in this file
     for m in _DOT_CALL.finditer(masked):
-        receiver, method = m.group(1) or "", m.group(2)
+        (receiver, start), method = _receiver(masked, m.start()), m.group(1)
         pair = (receiver, method)
         if pair in RAISE_CALLS:
             kind = CallKind.RAISE
@@ -280,23 +362,51 @@ def _calls(lexed: _Lexed) -> tuple[LogCall, ...]:
             kind = CallKind.LOG
         else:
             continue
-        call = _call_at(lexed, m.start(), m.end() - 1, kind, method)
+        call = _call_at(lexed, start, m.end() - 1, kind, method, budget)
         if call is not None:
             found.append(call)
-    for regex in (_NEW_CALL, _PANIC):
-        for m in regex.finditer(masked):
-            method = m.group(1).rsplit(".", 1)[-1] if m.groups() else "panic"
-            call = _call_at(lexed, m.start(), m.end() - 1, CallKind.RAISE, method)
+    for m in _NEW_CALL.finditer(masked):
+        name = m.group(1)
+        if EXCEPTION_NAME.search(name):
+            call = _call_at(lexed, m.start(), m.end() - 1, CallKind.RAISE, name.rsplit(".", 1)[-1], budget)
             if call is not None:
                 found.append(call)
+    for m in _PANIC.finditer(masked):
+        call = _call_at(lexed, m.start(), m.end() - 1, CallKind.RAISE, "panic", budget)
+        if call is not None:
+            found.append(call)
     found.sort(key=lambda c: (c.line, c.kind))
     return tuple(found)
 
 
-def _call_at(lexed: _Lexed, start: int, paren: int, kind: CallKind, method: str) -> LogCall | None:
+def _receiver(masked: str, dot: int) -> tuple[str, int]:
+    """The identifier before `.` (also `name().` and `name ()`), read backwards a bounded distance, and
+    where the call starts (the identifier, else the dot)."""
+    floor = max(0, dot - 200)
+    j = dot
+    while j > floor and masked[j - 1].isspace():
+        j -= 1
+    if j > floor and masked[j - 1] == ")":
+        k = j - 1
+        while k > floor and masked[k - 1].isspace():
+            k -= 1
+        if k > floor and masked[k - 1] == "(":
+            j = k - 1
+            while j > floor and masked[j - 1].isspace():
+                j -= 1
+    end = j
+    while j > floor and (masked[j - 1].isalnum() or masked[j - 1] in "_$"):
+        j -= 1
+    while j < end and masked[j] not in _IDENT_START:
+        j += 1  # an identifier starts with a letter, `_` or `$`
+    return (masked[j:end], j) if j < end else ("", dot)
+
+
+def _call_at(lexed: _Lexed, start: int, paren: int, kind: CallKind, method: str, budget: list[int]) -> LogCall | None:
     close = lexed.pairs.get(paren, -1)
-    if close < 0 or close - paren > _MAX_ARGS_CHARS:
+    if close < 0 or close - paren > _MAX_ARGS_CHARS or budget[0] <= 0:
         return None
+    budget[0] -= close - paren
     literal = _first_literal_argument(lexed, paren, close)
     if literal is None:
         return None
@@ -321,8 +431,7 @@ def _first_literal_argument(lexed: _Lexed, paren: int, close: int) -> str | None
             bounds.append(i)
     bounds.append(close)
     for lo, hi in itertools.pairwise(bounds):
-        first = bisect_left(lexed.starts, lo)
-        inside = [s for s in lexed.strings[first:] if s[0] < hi]
+        inside = lexed.strings[bisect_left(lexed.starts, lo) : bisect_left(lexed.starts, hi)]
         if inside:
             return _HOLE.join(s[2] for s in inside)
     return None

@@ -1,6 +1,8 @@
 """The only module that runs `git`: argument lists, timeouts, no shell, no system config.
 
 Every failure becomes a `RepositoryError` naming the repository, the command and git's own message.
+Revisions and paths can come from telemetry (a deploy event's commit) or users: `rev_arg` refuses any that
+would read as an option, and commands put `--end-of-options` (or `--`) before them where git supports it.
 """
 
 from __future__ import annotations
@@ -74,6 +76,13 @@ def _environment() -> dict[str, str]:
     return env
 
 
+def rev_arg(value: str) -> str:
+    """`value` as a revision argument; RepositoryError for one git would read as an option (or not a name)."""
+    if not value or value.startswith("-") or any(c in value for c in "\0\n\r"):
+        raise RepositoryError(f"refused revision {value[:80]!r}: a revision must not start with '-' or hold a newline")
+    return value
+
+
 class Git:
     """A repository handle; build it with `open_repository` so the path is known to be a work tree."""
 
@@ -96,6 +105,20 @@ class Git:
         self.run("add", "-A")
         self.run("-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "--no-verify", "-m", message)
         return self.run("rev-parse", "HEAD").strip()
+
+    def verify_commit(self, rev: str) -> str | None:
+        """The full sha `rev` names as a commit, or None when it names none (refusing option-like values)."""
+        out = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev_arg(rev)}^{{commit}}", ok_codes=(0, 1)
+        )
+        return out.strip() or None
+
+    def commit_of(self, rev: str) -> str:
+        """Like `verify_commit`, but a RepositoryError naming the revision when it names no commit."""
+        found = self.verify_commit(rev)
+        if found is None:
+            raise RepositoryError(f"{self.root}: {rev!r} does not name a commit in this repository")
+        return found
 
     def head(self) -> str | None:
         """HEAD's sha, or None in a repository without commits."""
@@ -121,12 +144,14 @@ class Git:
 
     def rev_before(self, ts_ns: int) -> str | None:
         """The newest commit on HEAD's history committed at or before `ts_ns` (what was likely deployed)."""
-        out = self.run("rev-list", "-1", f"--before={ts_ns // 1_000_000_000}", "HEAD").strip()
+        out = self.run("rev-list", "-1", f"--before={int(ts_ns) // 1_000_000_000}", "--end-of-options", "HEAD").strip()
         return out or None
 
     def show(self, rev: str, path: str) -> str | None:
         """A file's text at `rev`, or None when it does not exist there."""
-        proc = _execute(self.root, ("cat-file", "-p", f"{rev}:{path}"), timeout=self.timeout)
+        proc = _execute(
+            self.root, ("cat-file", "-p", "--end-of-options", f"{rev_arg(rev)}:{path}"), timeout=self.timeout
+        )
         if proc.returncode == 0:
             return proc.stdout.decode("utf-8", "replace")
         message = proc.stderr.decode("utf-8", "replace").strip()
@@ -142,6 +167,7 @@ class Git:
         wanted = [p for p in dict.fromkeys(paths) if p and "\n" not in p]
         if not wanted:
             return {}
+        rev_arg(rev)
         request = "".join(f"{rev}:{p}\n" for p in wanted).encode()
         proc = _execute(self.root, ("cat-file", "--batch"), timeout=self.timeout, stdin=request)
         if proc.returncode != 0:
@@ -159,7 +185,7 @@ class Git:
         hits: list[GrepHit] = []
         for start in range(0, len(usable), _GREP_CHUNK):
             chunk = usable[start : start + _GREP_CHUNK]
-            tail = [rev, "--", *pathspecs]
+            tail = [rev_arg(rev), "--", *pathspecs]
             base = ["grep", "-n", "-I", "--null", "--no-color"]
             if self._pcre is not False:
                 pattern = "|".join(re.escape(n) for n in chunk)
@@ -197,7 +223,7 @@ class Git:
 
     def blame(self, path: str, start: int, end: int, *, rev: str = "HEAD") -> list[BlameLine]:
         """`git blame --porcelain -L start,end rev -- path` parsed into one record per line."""
-        out = self.run("blame", "--porcelain", "-L", f"{start},{end}", rev, "--", path)
+        out = self.run("blame", "--porcelain", "-L", f"{int(start)},{int(end)}", rev_arg(rev), "--", path)
         return parse_blame_porcelain(out)
 
 
@@ -211,7 +237,7 @@ def scratch_worktree(git: Git, rev: str, *, branch: str | None = None) -> Iterat
     where = Path(tempfile.mkdtemp(prefix="incidentlens-worktree-"))
     tree = where / "tree"
     head = ("-b", branch) if branch else ("--detach",)
-    git.run("worktree", "add", "--quiet", *head, str(tree), rev)
+    git.run("worktree", "add", "--quiet", *head, "--", str(tree), rev_arg(rev))
     try:
         yield Git(tree, timeout=git.timeout)
     finally:

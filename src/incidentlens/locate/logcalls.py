@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from incidentlens.locate.codemodel import SOURCE_SUFFIXES, CallKind, FunctionSpan, LogCall
 from incidentlens.locate.git import GrepHit
 from incidentlens.locate.sources import SourceCache
+from incidentlens.locate.vendored import GREP_EXCLUDES, is_vendored
 
 MIN_CALL_COVERAGE = 0.6
 MIN_MATCHED_CHARS = 4
@@ -124,7 +125,8 @@ def _prefilter(cache: SourceCache, needles: dict[str, tuple[str, ...]], folder: 
     all_needles = sorted({n for ns in needles.values() for n in ns})
     if not all_needles:
         return {q: [] for q in needles}
-    hits = cache.git.grep_fixed(all_needles, rev=cache.rev, pathspecs=[f"*{s}" for s in SOURCE_SUFFIXES])
+    pathspecs = [*(f"*{s}" for s in SOURCE_SUFFIXES), *GREP_EXCLUDES]
+    hits = [h for h in cache.git.grep_fixed(all_needles, rev=cache.rev, pathspecs=pathspecs) if not is_vendored(h.path)]
     lines_by_needle: dict[str, list[GrepHit]] = defaultdict(list)
     finder = re.compile("|".join(re.escape(n) for n in sorted(all_needles, key=len, reverse=True)))
     for hit in hits:

@@ -1,7 +1,8 @@
 """Parsed source files at one revision, read in batches through `git` and parsed once each.
 
 Python goes through `ast`; Java, Kotlin, Go, JavaScript/TypeScript and C# through tree-sitter when the
-`code` extra is installed, else through the regex fallback in `clike.py`.
+`code` extra is installed, else through the regex fallback in `clike.py`. Minified and generated files
+(`vendored.py`) are not parsed: they hold no hand-written log calls, and parsing them is most of the cost.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from incidentlens.locate.clike import parse_clike
 from incidentlens.locate.codemodel import SourceFile, SourceLanguage, language_for
 from incidentlens.locate.git import Git
 from incidentlens.locate.pysource import parse_python
+from incidentlens.locate.vendored import generated_reason
 
 MAX_FILE_CHARS = 2_000_000  # generated or minified files this large hold no hand-written log calls
 
@@ -28,6 +30,9 @@ def parse_source(path: str, text: str, *, use_tree_sitter: bool | None = None) -
         return None
     if len(text) > MAX_FILE_CHARS:
         return SourceFile(path, language, problems=(f"{path}: {len(text)} characters, too large to parse",))
+    reason = generated_reason(path, text)
+    if reason is not None:
+        return SourceFile(path, language, problems=(f"{path}: not parsed, {reason}",))
     if language is SourceLanguage.PYTHON:
         return parse_python(path, text)
     if use_tree_sitter or (use_tree_sitter is None and treesitter.available(language)):

@@ -281,6 +281,20 @@ def mark_approval_used(session: Session, *, approval_id: str, executor: str, now
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def last_redemption(session: Session, *, proposal_id: str, executor: str) -> datetime | None:
+    """When an approval for `proposal_id` was last redeemed by `executor` (None if never)."""
+    return session.scalar(
+        sa.select(ApprovalRecord.used_at)
+        .where(
+            ApprovalRecord.proposal_id == proposal_id,
+            ApprovalRecord.used_by == executor,
+            ApprovalRecord.used_at.is_not(None),
+        )
+        .order_by(ApprovalRecord.used_at.desc())
+        .limit(1)
+    )
+
+
 def insert_execution(session: Session, *, row: ExecutionRow) -> None:
     session.add(
         FixExecutionRecord(

@@ -1,4 +1,5 @@
-"""The ASGI application: one database, the API under /api/v1, login/logout, the console, the worker."""
+"""The ASGI application: one database, the API under /api/v1, login/logout, the console, the worker;
+wrapped in security headers, a request-body cap and settings reload (`middleware.py`)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from incidentlens.web.auth import router as auth_router
 from incidentlens.web.console import router as console_router
 from incidentlens.web.hooks import after_job
 from incidentlens.web.investigate import default_investigator
+from incidentlens.web.middleware import BodyLimit, SecurityHeaders, SettingsReloader, SettingsWatch
 from incidentlens.web.problems import install_problem_handlers
 from incidentlens.web.settings import WebSettings
+from incidentlens.web.throttle import Throttle
 from incidentlens.web.worker import Investigator, Worker
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -28,7 +31,8 @@ API_PREFIX = "/api/v1"
 def create_app(settings: WebSettings, *, investigator: Investigator | None = None, run_worker: bool = True) -> FastAPI:
     """Build the app on the settings' database (migrated on open).
 
-    `app.state` holds `db`, `settings`, `secret_key` and `worker`. The worker thread runs while the app's
+    `app.state` holds `db`, `settings` (replaced when the settings file changes), `secret_key`, `throttle`
+    and `worker`. The worker thread runs while the app's
     lifespan does (uvicorn, or `with TestClient(app)`); `investigator` replaces the default investigation
     (tests), `run_worker=False` leaves jobs queued.
     """
@@ -68,7 +72,12 @@ def create_app(settings: WebSettings, *, investigator: Investigator | None = Non
     app.state.settings = settings
     app.state.secret_key = secret
     app.state.worker = worker
+    app.state.throttle = Throttle()
     install_problem_handlers(app)
+    # Added innermost first: headers wrap everything, the body cap comes before any route reads a byte.
+    app.add_middleware(SettingsReloader, state=app.state, watch=SettingsWatch.of(settings))
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, docs_path=f"{API_PREFIX}/docs")
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(auth_router)
     app.include_router(console_router)

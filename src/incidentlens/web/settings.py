@@ -58,6 +58,10 @@ class WebSettings:
     public_base_url: str = "http://127.0.0.1:8000"
     queue_size: int = 100
 
+    def token_hash_of(self, user: str) -> str | None:
+        """The user's configured token hash (None without one): sessions are bound to it."""
+        return next((digest for digest, name in self.token_hashes.items() if name == user), None)
+
     def __repr__(self) -> str:  # never print secrets
         return (
             f"WebSettings(workspace={self.workspace!s}, database_url={'set' if self.database_url else None}, "

@@ -2,7 +2,9 @@
 
 `decide` records one person's approve/reject; `issue_approval` checks the policy over the recorded
 decisions and signs an approval; `redeem` verifies an approval (signature, issued here, unused, unexpired,
-for this proposal and its unchanged content, policy still satisfied) and marks it used, once.
+for this proposal and its unchanged content, policy still satisfied) and marks it used, once. For an
+executor that runs once per approval set (`command`), only decisions recorded after its last run count,
+so repeating a run needs new approvals rather than a freshly issued approval over the old decisions.
 Refusals are audited in their own transaction and raised as PolicyError.
 """
 
@@ -158,12 +160,33 @@ def issue_approval(db: Database, *, proposal_id: str, context: GateContext, acto
 
 
 def redeem(
-    db: Database, *, approval: object, proposal_id: str, executor: str, context: GateContext, actor: str, now: datetime
+    db: Database,
+    *,
+    approval: object,
+    proposal_id: str,
+    executor: str,
+    context: GateContext,
+    actor: str,
+    now: datetime,
+    once_per_approval_set: bool = False,
 ) -> fixes.StoredProposal:
-    """Verify `approval` for `proposal_id` and mark it used; any doubt refuses and records why."""
+    """Verify `approval` for `proposal_id` and mark it used; any doubt refuses and records why.
+
+    `once_per_approval_set`: decisions recorded before this executor's last run of the proposal are spent.
+    """
     with db.session() as session:
         stored = fixes.get_proposal(session, proposal_id=proposal_id, lock=True)
-        reason = _redeem_reason(session, approval, stored, context=context, now=now)
+        spent_before = (
+            fixes.last_redemption(session, proposal_id=proposal_id, executor=executor)
+            if once_per_approval_set
+            else None
+        )
+        reason = _redeem_reason(session, approval, stored, context=context, now=now, spent_before=spent_before)
+        if reason is not None and spent_before is not None:
+            reason = (
+                f"its approvals were spent by the {executor} run at {spent_before.isoformat()}; "
+                f"one approval set authorises one run, so a new run needs new approvals ({reason})"
+            )
         if reason is None and isinstance(approval, Approval):
             if not fixes.mark_approval_used(session, approval_id=approval.id, executor=executor, now=now):
                 reason = "the approval was already used (replay refused)"
@@ -191,7 +214,13 @@ def redeem(
 
 
 def _redeem_reason(
-    session: Session, approval: object, stored: fixes.StoredProposal, *, context: GateContext, now: datetime
+    session: Session,
+    approval: object,
+    stored: fixes.StoredProposal,
+    *,
+    context: GateContext,
+    now: datetime,
+    spent_before: datetime | None = None,
 ) -> str | None:
     if not isinstance(approval, Approval):
         return f"executors need an Approval from the gate, not {type(approval).__name__}"
@@ -211,11 +240,14 @@ def _redeem_reason(
         return not_ready
     if approval.proposal_hash != stored.content_hash:
         return f"{stored.proposal.id} changed after it was approved"
+    decisions = fixes.list_decisions(session, proposal_id=stored.proposal.id)
+    if spent_before is not None:
+        decisions = [d for d in decisions if d.at > spent_before]
     verdict = evaluate(
         context.policy,
         proposal=stored.proposal,
         proposal_hash=stored.content_hash,
-        decisions=fixes.list_decisions(session, proposal_id=stored.proposal.id),
+        decisions=decisions,
         production=context.production,
         now=now,
     )

@@ -164,7 +164,7 @@ def parse_duration(value: Any, where: str) -> timedelta:
     """'30m', '4h', '2d' or a number of seconds."""
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return timedelta(seconds=value)
-    m = _DURATION.match(str(value))
+    m = _DURATION.fullmatch(str(value))
     if m is None or int(m.group(1)) <= 0:
         raise ConfigError(f"{where}: {value!r} is not a positive duration like 30m, 4h or 2d")
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})

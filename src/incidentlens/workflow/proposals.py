@@ -6,6 +6,7 @@ for it yet), so `investigate` stays fast and needs no repository settings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from incidentlens.workflow.validate import repo_config, validation_summary
 TOP_HYPOTHESES = 2
 SUSPECT_WINDOW_NS = 72 * 3600 * 1_000_000_000
 MAX_CONFIG_FILES = 5
+_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
 def list_fixes(db: Database, *, incident_id: str) -> list[fixes.StoredProposal]:
@@ -102,11 +104,13 @@ def read_repo_view(
     if cfg is None:
         return None
     git = open_repository(cfg.path)
-    head = git.run("rev-parse", "--verify", f"{cfg.default_branch}^{{commit}}").strip()
+    head = git.commit_of(cfg.default_branch)
     commit = _commit_to_revert(git, hypothesis, evidence, head=head, onset_ns=onset_ns)
     revert_diff, touched = "", tuple[str, ...]()
     if commit:
-        touched = tuple(p for p in git.run("show", "--format=", "--name-only", commit).splitlines() if p)
+        touched = tuple(
+            p for p in git.run("show", "--format=", "--name-only", "--end-of-options", commit).splitlines() if p
+        )
         revert_diff = _revert_diff(git, head, commit)
     paths = [*dict.fromkeys([*(loc.path for loc in hypothesis.locations), *touched])]
     files = git.read_many(head, paths)
@@ -135,7 +139,9 @@ def _commit_to_revert(
         c.sha for c in hypothesis.suspect_commits if not onset_ns or 0 <= onset_ns - c.ts_ns <= SUSPECT_WINDOW_NS
     )
     for sha in candidates:
-        found = git.run("rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}", ok_codes=(0, 1)).strip()
+        if not _SHA.fullmatch(sha):
+            continue  # a commit from telemetry is a hex sha; anything else (an option, a ref name) is ignored
+        found = git.verify_commit(sha)
         if found and _is_ancestor(git, found, head):
             return found
     return ""
@@ -143,7 +149,7 @@ def _commit_to_revert(
 
 def _is_ancestor(git: Git, commit: str, head: str) -> bool:
     try:
-        git.run("merge-base", "--is-ancestor", commit, head)
+        git.run("merge-base", "--is-ancestor", "--end-of-options", commit, head)
     except RepositoryError:
         return False
     return True
@@ -153,7 +159,7 @@ def _revert_diff(git: Git, head: str, commit: str) -> str:
     """`git revert --no-commit` in a scratch worktree; '' when the revert conflicts."""
     with scratch_worktree(git, head) as tree:
         try:
-            tree.run("revert", "--no-commit", commit)
+            tree.run("revert", "--no-commit", "--end-of-options", commit)
         except RepositoryError:
             return ""
         return tree.run("diff", "--cached", "--binary", "HEAD")

@@ -205,7 +205,7 @@ def validation_summary(v: dict[str, Any] | None) -> str:
 
 def _apply_and_test(cfg: RepoConfig, diff: str, base: str) -> dict[str, Any]:
     git = open_repository(cfg.path)
-    base_sha = git.run("rev-parse", "--verify", f"{base}^{{commit}}").strip()
+    base_sha = git.commit_of(base)
     out: dict[str, Any] = {"base_commit": base_sha, "repository": cfg.name}
     with scratch_worktree(git, base_sha) as tree:
         reason = tree.apply_check(diff)

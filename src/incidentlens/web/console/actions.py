@@ -19,7 +19,7 @@ from incidentlens.model.enums import HypothesisStatus, Role
 from incidentlens.web.auth import current_user, verify_csrf
 from incidentlens.web.console.pages import render_incident
 from incidentlens.web.console.render import login_redirect
-from incidentlens.web.problems import status_of
+from incidentlens.web.problems import scrub, status_of
 from incidentlens.workflow import incidents as lifecycle
 from incidentlens.workflow.fix_context import OPERATORS, execute_approved, gate_context
 from incidentlens.workflow.gate import decide
@@ -47,7 +47,7 @@ def _act(
         require_role(identity, *roles)
         message = work(identity)
     except IncidentLensError as exc:
-        return render_incident(request, incident_id, error=str(exc), status_code=status_of(exc))
+        return render_incident(request, incident_id, error=scrub(request, str(exc)), status_code=status_of(exc))
     target = f"/incidents/{quote(incident_id)}?done={quote(message)}" + (f"#{anchor}" if anchor else "")
     return RedirectResponse(target, status_code=303)
 

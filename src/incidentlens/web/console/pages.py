@@ -15,7 +15,7 @@ from incidentlens.web.auth import current_user, safe_next
 from incidentlens.web.console.incident_view import incident_view, job_rows
 from incidentlens.web.console.listing import CHART_METRICS, DEFINITION_ROWS, incident_rows, metrics_report, mttx_chart
 from incidentlens.web.console.render import TEMPLATES, login_redirect, page
-from incidentlens.web.problems import status_of
+from incidentlens.web.problems import scrub, status_of
 
 __all__ = ["render_incident", "router"]
 
@@ -69,7 +69,7 @@ def render_incident(
             request.app.state.db, incident_id=incident_id, settings=settings.workflow, now=datetime.now(UTC)
         )
     except NotFoundError as exc:
-        return page(request, "error.html", {"message": str(exc)}, status_code=404)
+        return page(request, "error.html", {"message": scrub(request, str(exc))}, status_code=404)
     context = {"v": view, "error": error, "done": done, "executors": ("git_branch", "github_pr", "command")}
     return page(request, "incident.html", context, status_code=status_code)
 
@@ -89,7 +89,7 @@ def jobs_fragment(request: Request, incident_id: str) -> Response:
     try:
         rows = job_rows(request.app.state.db, incident_id=incident_id)
     except IncidentLensError as exc:
-        return Response(str(exc), status_code=status_of(exc), media_type="text/plain")
+        return Response(scrub(request, str(exc)), status_code=status_of(exc), media_type="text/plain")
     return TEMPLATES.TemplateResponse(request, "_jobs.html", {"jobs": rows, "incident_id": incident_id})
 
 

@@ -80,7 +80,16 @@ def execute_fix(
         repository=recorded_repository(db, stored.incident_id),
     )
     impl.preflight(target)  # a configuration mistake must not spend the approval
-    redeem(db, approval=approval, proposal_id=proposal_id, executor=executor, context=context, actor=actor, now=now)
+    redeem(
+        db,
+        approval=approval,
+        proposal_id=proposal_id,
+        executor=executor,
+        context=context,
+        actor=actor,
+        now=now,
+        once_per_approval_set=impl.once_per_approval_set,
+    )
     failure: IncidentLensError | None = None
     try:
         result: dict[str, Any] = impl.run(target, require_approval(approval, stored.proposal))

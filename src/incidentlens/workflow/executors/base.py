@@ -32,6 +32,8 @@ class Executor(Protocol):
     is spent; `run` refuses anything but the Approval for this proposal and returns what it did."""
 
     name: str
+    # True when each run must be authorised by its own approval set (a command is not idempotent).
+    once_per_approval_set: bool
 
     def preflight(self, target: ExecutionTarget) -> None: ...
 

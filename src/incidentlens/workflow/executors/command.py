@@ -19,7 +19,8 @@ from incidentlens.model.records import FixProposal
 from incidentlens.workflow.config import Settings
 from incidentlens.workflow.executors.base import ExecutionTarget, require_approval
 
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/=@-]*$")
+# Always `fullmatch`: with `match`, `$` also matches before a final newline ("cart\n" passed).
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/=@-]*")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _KEYS = frozenset({"enabled", "timeout_seconds", "actions"})
 
@@ -101,7 +102,7 @@ def command_for(proposal: FixProposal, config: CommandSettings) -> tuple[str, ..
 
         def fill(m: re.Match[str]) -> str:
             value = proposal.action.get(m.group(1), "")
-            if not _SAFE_VALUE.match(value):
+            if not _SAFE_VALUE.fullmatch(value):
                 raise PolicyError(f"{proposal.id}: value {value!r} for {{{m.group(1)}}} is not a plain name")
             return value
 
@@ -111,6 +112,7 @@ def command_for(proposal: FixProposal, config: CommandSettings) -> tuple[str, ..
 
 class CommandExecutor:
     name = "command"
+    once_per_approval_set = True
 
     def preflight(self, target: ExecutionTarget) -> None:
         command_for(target.proposal, command_settings(target.settings))

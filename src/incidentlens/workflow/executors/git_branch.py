@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from incidentlens.errors import PolicyError, RepositoryError
-from incidentlens.locate.git import Git, open_repository, scratch_worktree
+from incidentlens.locate.git import Git, open_repository, rev_arg, scratch_worktree
 from incidentlens.model.approval import Approval
 from incidentlens.workflow.executors.base import ExecutionTarget, require_approval
 from incidentlens.workflow.validate import RepoConfig, repo_config
@@ -32,11 +32,12 @@ def _config(target: ExecutionTarget) -> RepoConfig:
 
 
 def _branch_exists(git: Git, branch: str) -> bool:
-    return bool(git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", ok_codes=(0, 1)).strip())
+    return git.verify_commit(f"refs/heads/{branch}") is not None
 
 
 class GitBranchExecutor:
     name = "git_branch"
+    once_per_approval_set = False
 
     def preflight(self, target: ExecutionTarget) -> None:
         cfg = _config(target)
@@ -51,7 +52,7 @@ class GitBranchExecutor:
         git = open_repository(cfg.path)
         proposal = target.proposal
         branch = branch_name(target.incident_id, proposal.id)
-        base = git.run("rev-parse", "--verify", f"{proposal.base_commit or cfg.default_branch}^{{commit}}").strip()
+        base = git.commit_of(proposal.base_commit or cfg.default_branch)
         message = (
             f"{proposal.title}\n\n{proposal.rationale}\n\n"
             f"Incident: {target.incident_id}\nProposal: {proposal.id}\n"
@@ -71,6 +72,8 @@ class GitBranchExecutor:
             raise
         pushed = False
         if cfg.push:
-            git.run("push", "--quiet", cfg.remote, f"refs/heads/{branch}:refs/heads/{branch}")
+            git.run(
+                "push", "--quiet", "--end-of-options", rev_arg(cfg.remote), f"refs/heads/{branch}:refs/heads/{branch}"
+            )
             pushed = True
         return {"branch": branch, "commit": sha, "base": base, "pushed": pushed, "remote": cfg.remote if pushed else ""}

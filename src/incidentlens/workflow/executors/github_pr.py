@@ -44,6 +44,7 @@ def _setup(target: ExecutionTarget) -> tuple[RepoConfig, GitHubConfig, str, str]
 
 class GitHubPullRequestExecutor:
     name = "github_pr"
+    once_per_approval_set = False
 
     def preflight(self, target: ExecutionTarget) -> None:
         _setup(target)
