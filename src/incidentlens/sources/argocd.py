@@ -35,7 +35,7 @@ APPLICATIONS = "/api/v1/applications"
 MAX_MESSAGE = 500
 _OPTIONS = frozenset({"projects", "selector", "services", "service_label"})
 _UNFINISHED = frozenset({"Running", "Terminating", "Failed", "Error"})
-_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
 
 Item = dict[str, Any]
 

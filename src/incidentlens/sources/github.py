@@ -48,7 +48,7 @@ API_VERSION = "2022-11-28"
 MAX_PAGES = 30  # of 100 items per listing
 DEPLOY_SLACK_NS = 3600 * 1_000_000_000  # a deployment created this long before the window may succeed inside it
 _OPTIONS = frozenset({"repository", "service", "services", "environment"})
-_REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}\Z")
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 Item = dict[str, Any]

@@ -42,7 +42,7 @@ SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_PAGE_SIZE = 500
 MAX_MESSAGE = 1000
 _OPTIONS = frozenset({"namespaces", "label_selector", "in_cluster", "service_account_dir", "page_size"})
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 _PATHS = {
     "deployments": "/apis/apps/v1{ns}/deployments",
     "replicasets": "/apis/apps/v1{ns}/replicasets",
@@ -71,9 +71,9 @@ _EVENT_LEVELS = {
 # -<pod-template-hash>-<5>, a DaemonSet's or Job's in -<5>, a StatefulSet's in -<ordinal>. The alphabet keeps
 # "node-exporter-x7k2p" from being read as ReplicaSet "node-exporter" of Deployment "node".
 _SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
-_REPLICASET_NAME = re.compile(rf"^(?P<owner>.+)-{_SAFE}{{6,10}}$")
-_REPLICASET_POD = re.compile(rf"^(?P<rs>(?P<owner>.+)-{_SAFE}{{6,10}})-{_SAFE}{{5}}$")
-_OWNED_POD = re.compile(rf"^(?P<owner>.+)-(?:{_SAFE}{{5}}|\d+)$")
+_REPLICASET_NAME = re.compile(rf"^(?P<owner>.+)-{_SAFE}{{6,10}}\Z")
+_REPLICASET_POD = re.compile(rf"^(?P<rs>(?P<owner>.+)-{_SAFE}{{6,10}})-{_SAFE}{{5}}\Z")
+_OWNED_POD = re.compile(rf"^(?P<owner>.+)-(?:{_SAFE}{{5}}|\d+)\Z")
 _CONTAINER_PATH = re.compile(r"spec\.(?:initContainers|containers|ephemeralContainers)\{(?P<name>[^}]+)\}")
 
 Item = dict[str, Any]

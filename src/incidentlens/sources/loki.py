@@ -35,7 +35,7 @@ SERVICE_LABELS = ("service_name", "service", "app", "job", "container")
 DEFAULT_LIMIT = 5000  # Loki's default max_entries_limit_per_query
 DEFAULT_SLICE_MINUTES = 60
 _OPTIONS = frozenset({"selector", "service_label", "queries", "limit", "slice_minutes"})
-_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 # Loki's 400 when `limit` is above the tenant's max_entries_limit_per_query (both spellings of the name).
 _MAX_ENTRIES = re.compile(r"max_entries_limit\w* \((\d+) > (\d+)\)")
 _RE2_SPECIAL = frozenset("\\.+*?()|[]{}^$")

@@ -29,9 +29,9 @@ OPTIONS = frozenset(
 DEFAULT_QUANTILES = (0.95,)
 DEFAULT_MAX_SERIES = 20_000
 DEFAULT_MAX_EXTRA_METRICS = 30
-_LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_METRIC = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]*$")
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_METRIC = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]*\Z")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
 
 
 @dataclass(frozen=True, slots=True)
