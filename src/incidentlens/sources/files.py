@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from incidentlens.errors import ConfigError
-from incidentlens.ingest.runner import IngestReport, read_paths
+from incidentlens.ingest.runner import read_paths
 from incidentlens.ingest.sink import RowSink
 from incidentlens.sources.config import SourceConfig
 from incidentlens.sources.protocol import InputFile, SourceProgress, SourceQuery, SourceReport
@@ -37,7 +37,6 @@ class FileSource:
         self.paths = config.paths
         self.forced_format = fmt
         self.signal: str | None = signal
-        self.ingest: IngestReport | None = None  # the per-file report of the last load
 
     @classmethod
     def of(cls, paths: list[Path], *, name: str = "files", signal: str | None = None) -> FileSource:
@@ -57,7 +56,6 @@ class FileSource:
         ingest = read_paths(
             self.paths, sink, forced_format=self.forced_format, progress=file_progress, signal=self.signal
         )
-        self.ingest = ingest
         for table, n in ingest.rows.items():
             report.add_rows(table, n)
         for f in ingest.files:
