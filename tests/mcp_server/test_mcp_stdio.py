@@ -14,8 +14,8 @@ import anyio
 import pytest
 
 pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install 'incidentlens[mcp]')")
-from mcp import Client, StdioServerParameters  # noqa: E402
-from mcp.types import CallToolResult  # noqa: E402
+from mcp import Client, StdioServerParameters
+from mcp.types import CallToolResult
 
 T = TypeVar("T")
 
@@ -118,7 +118,8 @@ def test_incidents_ledger_evidence_audit_fixes_with_paging(space: Any) -> None:
         first_ids = [e["id"] for e in got["evidence"]["evidence"][:2]]
         got["full"] = data(
             await client.call_tool(
-                "get_evidence", {"incident_id": "INC-0002", "evidence_ids": [*first_ids, "ev-nope"], "excerpt_chars": 20}
+                "get_evidence",
+                {"incident_id": "INC-0002", "evidence_ids": [*first_ids, "ev-nope"], "excerpt_chars": 20},
             )
         )
         return got

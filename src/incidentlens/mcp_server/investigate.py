@@ -108,9 +108,7 @@ def _alert_source(alert: dict[str, Any], folder: Path) -> Source:
 
 def _summary(run_id: str, result: InvestigationResult, recorded: str | None) -> dict[str, Any]:
     brief = result.brief
-    source_problems = [
-        f"{r.name}: {shorten(line, 240)}" for r in result.sources for line in (*r.errors, *r.truncated)
-    ]
+    source_problems = [f"{r.name}: {shorten(line, 240)}" for r in result.sources for line in (*r.errors, *r.truncated)]
     return {
         "run_id": run_id,
         "recorded_as": recorded,

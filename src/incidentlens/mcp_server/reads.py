@@ -88,7 +88,9 @@ def show_incident(ctx: ToolContext, *, incident_id: str) -> dict[str, Any]:
         "top_hypotheses": [ledger_item(e) for e in latest[:TOP_SHOWN]],
         "hypotheses_total": len(ledger),
         "evidence_total": len(detail.evidence),
-        "metrics_seconds": {m.value: (d.total_seconds() if d is not None else None) for m, d in metrics.durations.items()},
+        "metrics_seconds": {
+            m.value: (d.total_seconds() if d is not None else None) for m, d in metrics.durations.items()
+        },
         "next": "show_ledger for every hypothesis, list_evidence / get_evidence for the evidence ids",
     }
 
@@ -143,7 +145,9 @@ def get_evidence(
     if not 1 <= excerpt_chars <= MAX_EXCERPT:
         raise InputError(f"excerpt_chars must be from 1 to {MAX_EXCERPT}, not {excerpt_chars}")
     owner, evidence = _evidence_of(ctx, incident_id, run_id)
-    found = [evidence_full(evidence[i], excerpt_chars=excerpt_chars) for i in dict.fromkeys(evidence_ids) if i in evidence]
+    found = [
+        evidence_full(evidence[i], excerpt_chars=excerpt_chars) for i in dict.fromkeys(evidence_ids) if i in evidence
+    ]
     missing = [i for i in dict.fromkeys(evidence_ids) if i not in evidence]
     if not found:
         raise NotFoundError(f"{owner} has no evidence {', '.join(missing)} (see list_evidence)")
@@ -176,7 +180,9 @@ def _repository(ctx: ToolContext, repository: str | None, service: str | None, i
 
 def _recorded_repository(ctx: ToolContext, incident_id: str) -> Path | None:
     detail = get_incident(ctx.db, incident_id)
-    where = next((i.input_summary.get("repository") for i in detail.investigations if i.input_summary.get("repository")), None)
+    where = next(
+        (i.input_summary.get("repository") for i in detail.investigations if i.input_summary.get("repository")), None
+    )
     return Path(where) if isinstance(where, str) else None
 
 
@@ -277,16 +283,19 @@ def search_memory(ctx: ToolContext, *, incident_id: str | None, run_id: str | No
     }
 
 
-def show_audit(
-    ctx: ToolContext, *, incident_id: str, limit: int, cursor: str | None, verify: bool
-) -> dict[str, Any]:
+def show_audit(ctx: ToolContext, *, incident_id: str, limit: int, cursor: str | None, verify: bool) -> dict[str, Any]:
     get_incident(ctx.db, incident_id)  # an unknown incident is an error, not an empty trail
     entries = audit_trail(ctx.db, incident_id=incident_id)
     chunk, paging = page(entries, limit=limit, cursor=cursor)
     shown: dict[str, Any] = {"incident": incident_id, "entries": [audit_item(e) for e in chunk], **paging}
     if verify:
         result = verify_audit(ctx.db)
-        shown["chain"] = {"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq, "reason": result.reason}
+        shown["chain"] = {
+            "ok": result.ok,
+            "entries": result.entries,
+            "first_bad_seq": result.first_bad_seq,
+            "reason": result.reason,
+        }
     return shown
 
 

@@ -103,7 +103,9 @@ def build_server(ctx: ToolContext) -> MCPServer[Any]:
 def _read_tools(server: MCPServer[Any], call: _Runner) -> None:
     @server.tool(annotations=READ)
     async def list_incidents(
-        status: Annotated[str | None, Field(description="Only this status (open, acknowledged, resolved, ...).")] = None,
+        status: Annotated[
+            str | None, Field(description="Only this status (open, acknowledged, resolved, ...).")
+        ] = None,
         service: Annotated[str | None, Field(description="Only incidents of this service.")] = None,
         limit: Limit = 20,
         cursor: Cursor = None,
@@ -119,7 +121,9 @@ def _read_tools(server: MCPServer[Any], call: _Runner) -> None:
     @server.tool(annotations=READ)
     async def show_ledger(
         incident_id: IncidentId,
-        status: Annotated[str | None, Field(description="Only hypotheses in this status (confirmed, refuted, ...).")] = None,
+        status: Annotated[
+            str | None, Field(description="Only hypotheses in this status (confirmed, refuted, ...).")
+        ] = None,
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> CallToolResult:
@@ -161,7 +165,9 @@ def _read_tools(server: MCPServer[Any], call: _Runner) -> None:
     async def list_evidence(
         incident_id: OptIncident = None,
         run_id: RunId = None,
-        kind: Annotated[str | None, Field(description="Only this kind (log_burst, trace_error, metric_anomaly, ...).")] = None,
+        kind: Annotated[
+            str | None, Field(description="Only this kind (log_burst, trace_error, metric_anomaly, ...).")
+        ] = None,
         service: Annotated[str | None, Field(description="Only evidence about this service.")] = None,
         limit: Limit = 20,
         cursor: Cursor = None,
@@ -182,7 +188,9 @@ def _read_tools(server: MCPServer[Any], call: _Runner) -> None:
         evidence_ids: Annotated[list[str], Field(description="Evidence ids (at most 20).")],
         incident_id: OptIncident = None,
         run_id: RunId = None,
-        excerpt_chars: Annotated[int, Field(description="Cut each excerpt to this length (1-4000).", ge=1, le=4000)] = 800,
+        excerpt_chars: Annotated[
+            int, Field(description="Cut each excerpt to this length (1-4000).", ge=1, le=4000)
+        ] = 800,
     ) -> CallToolResult:
         """Evidence records by id with their stored excerpts, time range and source reference."""
         return await call(
@@ -200,9 +208,7 @@ def _read_tools(server: MCPServer[Any], call: _Runner) -> None:
         span: Annotated[str | None, Field(description="A span name or route: Cls.method, GET /a/{id}.")] = None,
         service: Annotated[str | None, Field(description="Prefer this service's folder (and its repository).")] = None,
         repository: Annotated[str | None, Field(description="A repository name from the settings.")] = None,
-        incident_id: Annotated[
-            str | None, Field(description="Use the repository recorded with this incident.")
-        ] = None,
+        incident_id: Annotated[str | None, Field(description="Use the repository recorded with this incident.")] = None,
         limit: Annotated[int, Field(description="Locations to return (1-20).", ge=1, le=20)] = 5,
     ) -> CallToolResult:
         """The code behind a stack frame, log line or span: file, line, function, confidence and why."""

@@ -63,9 +63,13 @@ class TokenGate:
             await self.app(scope, receive, send)
             return
         scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-        user = user_for_token(self.token_hashes, token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        user = (
+            user_for_token(self.token_hashes, token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        )
         if user is None:
-            await _unauthorized(send, "missing or unknown bearer token" if scheme else "an Authorization: Bearer token is required")
+            await _unauthorized(
+                send, "missing or unknown bearer token" if scheme else "an Authorization: Bearer token is required"
+            )
             return
         scope["user"] = AuthenticatedUser(AccessToken(token="configured", client_id=user, scopes=[]))
         await self.app(scope, receive, send)
