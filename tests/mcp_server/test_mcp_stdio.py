@@ -100,6 +100,7 @@ def test_incidents_ledger_evidence_audit_fixes_with_paging(space: Any) -> None:
             "evidence": ("list_evidence", {"incident_id": "INC-0002", "limit": 5}),
             "audit": ("show_audit", {"incident_id": "INC-0001", "limit": 2, "verify": True}),
             "fixes": ("list_fixes", {"incident_id": "INC-0002"}),
+            "traces": ("list_evidence", {"incident_id": "INC-0002", "kind": "trace_error", "service": "cart"}),
         }
         got = {key: data(await client.call_tool(name, args)) for key, (name, args) in calls.items()}
         got["incidents_2"] = data(
@@ -146,6 +147,8 @@ def test_incidents_ledger_evidence_audit_fixes_with_paging(space: Any) -> None:
     scores = [e["score"] for page in got["evidence_pages"] for e in page["evidence"]]
     assert scores == sorted(scores, reverse=True)
     assert set(top["supporting"]["ids"]) <= set(seen)
+    traces = got["traces"]["evidence"]
+    assert traces and all(e["kind"] == "trace_error" and e["service"] == "cart" for e in traces)
 
     full = got["full"]
     assert [e["id"] for e in full["evidence"]] == seen[:2] and full["missing"] == ["ev-nope"]
@@ -217,7 +220,7 @@ def test_mistakes_are_tool_errors_with_a_clear_message(space: Any) -> None:
     texts = session(space, script)
     expected = [
         "no incident 'INC-0404'",
-        "'sleeping' is not one of",
+        "Input should be 'detected', 'opened'",
         "cursor 'bogus' is not one this tool returned",
         "give either incident_id",
         "no investigation run 'RUN-99'",

@@ -22,7 +22,7 @@ from incidentlens.memory.fingerprint import Symptoms
 from incidentlens.memory.indexing import load_index
 from incidentlens.memory.retrieve import SEEN_BEFORE, is_seen_before, strongest
 from incidentlens.model import Evidence
-from incidentlens.model.enums import HypothesisStatus, IncidentStatus
+from incidentlens.model.enums import EvidenceKind, HypothesisStatus, IncidentStatus
 from incidentlens.store.errors import NotFoundError
 from incidentlens.store.repository import get_brief, get_incident, list_incidents
 from incidentlens.store.rows import IncidentDetail, IncidentFacts
@@ -52,20 +52,10 @@ MAX_EXCERPT = 4_000
 MAX_IDS = 20
 
 
-def _enum(kind: type[IncidentStatus] | type[HypothesisStatus], value: str | None, what: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(v.value for v in kind)
-        raise InputError(f"{what} {value!r} is not one of: {allowed}") from None
-
-
 def list_incidents_tool(
-    ctx: ToolContext, *, status: str | None, service: str | None, limit: int, cursor: str | None
+    ctx: ToolContext, *, status: IncidentStatus | None, service: str | None, limit: int, cursor: str | None
 ) -> dict[str, Any]:
-    rows = list_incidents(ctx.db, status=_enum(IncidentStatus, status, "status"))
+    rows = list_incidents(ctx.db, status=status)
     if service:
         rows = [r for r in rows if r.service == service]
     chunk, paging = page(rows, limit=limit, cursor=cursor)
@@ -96,12 +86,11 @@ def show_incident(ctx: ToolContext, *, incident_id: str) -> dict[str, Any]:
 
 
 def show_ledger(
-    ctx: ToolContext, *, incident_id: str, status: str | None, limit: int, cursor: str | None
+    ctx: ToolContext, *, incident_id: str, status: HypothesisStatus | None, limit: int, cursor: str | None
 ) -> dict[str, Any]:
     entries = ledger_entries(get_incident(ctx.db, incident_id))
-    wanted = _enum(HypothesisStatus, status, "status")
-    if wanted is not None:
-        entries = [e for e in entries if e.status is wanted]
+    if status is not None:
+        entries = [e for e in entries if e.status is status]
     chunk, paging = page(entries, limit=limit, cursor=cursor)
     return {"incident": incident_id, "hypotheses": [ledger_item(e) for e in chunk], **paging}
 
@@ -120,15 +109,15 @@ def list_evidence(
     *,
     incident_id: str | None,
     run_id: str | None,
-    kind: str | None,
+    kind: EvidenceKind | None,
     service: str | None,
     limit: int,
     cursor: str | None,
 ) -> dict[str, Any]:
     owner, evidence = _evidence_of(ctx, incident_id, run_id)
     items = sorted(evidence.values(), key=lambda e: -e.score)
-    if kind:
-        items = [e for e in items if e.kind.value == kind]
+    if kind is not None:
+        items = [e for e in items if e.kind is kind]
     if service:
         items = [e for e in items if e.service == service]
     chunk, paging = page(items, limit=limit, cursor=cursor)

@@ -26,7 +26,7 @@ from incidentlens.errors import IncidentLensError
 from incidentlens.mcp_server import changes, reads
 from incidentlens.mcp_server.context import ToolContext
 from incidentlens.mcp_server.investigate import investigate
-from incidentlens.model.enums import HypothesisStatus
+from incidentlens.model.enums import EvidenceKind, HypothesisStatus, IncidentStatus
 
 __all__ = ["INSTRUCTIONS", "READ_TOOLS", "build_server"]
 
@@ -103,9 +103,7 @@ def build_server(ctx: ToolContext) -> MCPServer[Any]:
 def _read_tools(server: MCPServer[Any], call: _Runner) -> None:
     @server.tool(annotations=READ)
     async def list_incidents(
-        status: Annotated[
-            str | None, Field(description="Only this status (open, acknowledged, resolved, ...).")
-        ] = None,
+        status: Annotated[IncidentStatus | None, Field(description="Only incidents in this status.")] = None,
         service: Annotated[str | None, Field(description="Only incidents of this service.")] = None,
         limit: Limit = 20,
         cursor: Cursor = None,
@@ -121,9 +119,7 @@ def _read_tools(server: MCPServer[Any], call: _Runner) -> None:
     @server.tool(annotations=READ)
     async def show_ledger(
         incident_id: IncidentId,
-        status: Annotated[
-            str | None, Field(description="Only hypotheses in this status (confirmed, refuted, ...).")
-        ] = None,
+        status: Annotated[HypothesisStatus | None, Field(description="Only hypotheses in this status.")] = None,
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> CallToolResult:
@@ -165,9 +161,7 @@ def _read_tools(server: MCPServer[Any], call: _Runner) -> None:
     async def list_evidence(
         incident_id: OptIncident = None,
         run_id: RunId = None,
-        kind: Annotated[
-            str | None, Field(description="Only this kind (log_burst, trace_error, metric_anomaly, ...).")
-        ] = None,
+        kind: Annotated[EvidenceKind | None, Field(description="Only evidence of this kind.")] = None,
         service: Annotated[str | None, Field(description="Only evidence about this service.")] = None,
         limit: Limit = 20,
         cursor: Cursor = None,
