@@ -22,10 +22,9 @@ from incidentlens.workflow.ledger import decide_hypothesis
 from incidentlens.workflow.lifecycle import Action
 from incidentlens.workflow.proposals import generate_proposals, list_fixes
 
-__all__ = ["CHANGE_TOOLS", "acknowledge", "decide", "propose_fixes"]
+__all__ = ["acknowledge", "decide", "propose_fixes"]
 
 RESPONDERS = (Role.RESPONDER, Role.ADMIN)  # the same roles as `incident ack` and `hypothesis confirm|refute`
-CHANGE_TOOLS = ("acknowledge_incident", "confirm_hypothesis", "refute_hypothesis", "propose_fixes")
 MAX_TEXT = 10_000
 
 

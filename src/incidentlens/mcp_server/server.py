@@ -28,26 +28,13 @@ from incidentlens.mcp_server.context import ToolContext
 from incidentlens.mcp_server.investigate import investigate
 from incidentlens.model.enums import EvidenceKind, HypothesisStatus, IncidentStatus
 
-__all__ = ["INSTRUCTIONS", "READ_TOOLS", "build_server"]
+__all__ = ["INSTRUCTIONS", "build_server"]
 
 INSTRUCTIONS = (
     "IncidentLens investigates incidents deterministically from logs, traces, metrics, changes and code, and "
     "keeps a ledger of hypotheses with evidence ids. Start with list_incidents or investigate; follow ids "
     "(hypothesis -> supporting evidence ids -> get_evidence). Lists are paged: pass next_cursor back. "
     "Fix suggestions are only ever approved and executed by people."
-)
-READ_TOOLS = (
-    "list_incidents",
-    "show_incident",
-    "show_ledger",
-    "investigate",
-    "list_evidence",
-    "get_evidence",
-    "locate_code",
-    "search_memory",
-    "show_audit",
-    "list_fixes",
-    "show_fix",
 )
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
@@ -68,7 +55,7 @@ def _result(data: dict[str, Any]) -> CallToolResult:
 
 
 def _caller() -> str | None:
-    """The user whose bearer token authenticated this HTTP request (the token verifier's client id)."""
+    """The user whose bearer token authenticated this HTTP request (set by `transport_http.TokenGate`)."""
     token = get_access_token()
     return token.client_id if token is not None else None
 
