@@ -37,21 +37,24 @@ CHANGE_TOOLS = {"acknowledge_incident", "confirm_hypothesis", "refute_hypothesis
 NEVER = ("approve", "reject", "execute", "validate")
 
 
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+def _support() -> ModuleType:
+    """`mcp_workspace.py` beside this file, shared with conftest.py (one module object per session)."""
+    if "mcp_workspace" in sys.modules:
+        return sys.modules["mcp_workspace"]
+    spec = importlib.util.spec_from_file_location("mcp_workspace", Path(__file__).with_name("mcp_workspace.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules["mcp_workspace"] = module
     spec.loader.exec_module(module)
     return module
 
 
-support = _load("mcp_workspace")
+support = _support()
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return support.build_workspace(tmp_path_factory.mktemp("mcp-http"))
+def template(mcp_template: Any) -> Any:
+    return mcp_template
 
 
 def _serve(space: Any) -> Iterator[str]:

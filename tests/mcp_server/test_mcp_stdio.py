@@ -20,16 +20,19 @@ from mcp.types import CallToolResult
 T = TypeVar("T")
 
 
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+def _support() -> ModuleType:
+    """`mcp_workspace.py` beside this file, shared with conftest.py (one module object per session)."""
+    if "mcp_workspace" in sys.modules:
+        return sys.modules["mcp_workspace"]
+    spec = importlib.util.spec_from_file_location("mcp_workspace", Path(__file__).with_name("mcp_workspace.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules["mcp_workspace"] = module
     spec.loader.exec_module(module)
     return module
 
 
-support = _load("mcp_workspace")
+support = _support()
 READ_TOOLS = {
     "list_incidents",
     "show_incident",
@@ -46,8 +49,8 @@ READ_TOOLS = {
 
 
 @pytest.fixture(scope="module")
-def space(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    built = support.build_workspace(tmp_path_factory.mktemp("mcp-stdio"))
+def space(mcp_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    built = mcp_template.copy(tmp_path_factory.mktemp("mcp-stdio"))
     built.write_config(allow_changes=False)
     return built
 
