@@ -98,7 +98,7 @@ def test_the_investigation_core_reads_telemetry_only_through_the_protocol() -> N
 
 
 def test_edges_build_requests_and_never_touch_tables_or_the_analysis() -> None:
-    """CLI and web call the investigation use case and the workflow; they never reach below them."""
+    """CLI, web and MCP call the investigation use case and the workflow; they never reach below them."""
     banned = (
         "sqlalchemy",
         "incidentlens.store.tables",
@@ -109,9 +109,15 @@ def test_edges_build_requests_and_never_touch_tables_or_the_analysis() -> None:
     )
     offenders = {
         str(path.relative_to(SRC)): sorted(m for m in _modules(path) if m.startswith(banned))
-        for path in _files("cli", "web")
+        for path in _files("cli", "web", "mcp_server")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_mcp_sdk_is_imported_only_by_the_server_modules() -> None:
+    """The `mcp` extra stays optional: the tool logic and the CLI import without it."""
+    users = {str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if "mcp" in _imports(p)}
+    assert users == {"mcp_server/server.py", "mcp_server/transport_http.py"}, users
 
 
 def test_every_source_kind_is_importable_and_implements_the_protocol() -> None:

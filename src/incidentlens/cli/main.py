@@ -13,6 +13,7 @@ from incidentlens.cli import (  # noqa: F401 - importing a command module regist
     commands_investigate,
     commands_locate,
     commands_logs,
+    commands_mcp,
     commands_memory,
     commands_metrics,
     commands_postmortem,
