@@ -13,9 +13,9 @@ import typer
 from incidentlens.cli.actors import config_option, load
 from incidentlens.cli.app import app, err, out, settings
 from incidentlens.cli.progress import status_progress
-from incidentlens.cli.timeopts import parse_cli_time
 from incidentlens.errors import ConfigError, InputError
 from incidentlens.investigation import InvestigationRequest, InvestigationResult, TimeWindow, run, run_on_store
+from incidentlens.investigation.times import parse_cli_time
 from incidentlens.memory.retrieve import Recall
 from incidentlens.report.brief import Brief
 from incidentlens.report.render import OutputFormat, render

@@ -10,37 +10,13 @@ import orjson
 import typer
 from rich.markup import escape
 
-from incidentlens.analyze.stackframes import PY_FRAME, at_frame, python_frame
-from incidentlens.analyze.stacktraces import parse_stacktrace
 from incidentlens.cli.app import app, out
 from incidentlens.errors import InputError
 from incidentlens.investigation.bundle_evidence import bundle_evidence
+from incidentlens.locate.frame_text import frames_from_text
 from incidentlens.locate.locatecode import QueryKind, locate_code
-from incidentlens.locate.loggers import parse_logger_ref
 from incidentlens.model.records import CodeLocation
 from incidentlens.model.stack import Frame
-
-
-def frames_from_text(text: str) -> tuple[list[Frame], list[str]]:
-    """A pasted trace or frame line -> frames; a logger reference (`c.s.Impl#31`, `x.go:7`) -> loggers."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) > 1:
-        trace = parse_stacktrace(text)
-        if trace is not None and trace.all_frames():
-            return list(trace.all_frames()), []
-    line = lines[0] if lines else ""
-    py = PY_FRAME.match(line)
-    if py is not None:
-        return [python_frame(py)], []
-    classified = at_frame(line)
-    if classified is not None:
-        return [classified[1]], []
-    if parse_logger_ref(line) is not None:
-        return [], [line.strip()]
-    raise InputError(
-        f'--frame {line[:80]!r}: not a stack frame (`at a.B.c(B.java:3)`, `File "x.py", line 3, in f`) '
-        "or a location (`c.s.ContactsServiceImpl#31`, `payment.charge:42`, `main.go:23`)"
-    )
 
 
 def _as_json(loc: CodeLocation) -> dict[str, Any]:

@@ -12,10 +12,10 @@ from typing import Any
 
 import orjson
 
-from incidentlens.cli.timeopts import parse_cli_time
 from incidentlens.errors import ConfigError, InputError
 from incidentlens.investigation import InvestigationRequest, InvestigationResult, TimeWindow, run
 from incidentlens.investigation.record import record_result
+from incidentlens.investigation.times import parse_cli_time
 from incidentlens.mcp_server.compact import hypothesis_item
 from incidentlens.mcp_server.context import ToolContext
 from incidentlens.mcp_server.paging import shorten

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from incidentlens.cli.commands_locate import frames_from_text
 from incidentlens.errors import InputError
+from incidentlens.locate.frame_text import frames_from_text
 from incidentlens.locate.locatecode import QueryKind, locate_code
 from incidentlens.mcp_server.compact import (
     audit_item,
@@ -190,7 +190,7 @@ def locate_code_tool(
     if len(given) != 1:
         raise InputError("give exactly one of frame (a stack frame or pasted trace), log_line or span")
     repo = _repository(ctx, repository, service, incident_id)
-    frames, loggers = frames_from_text(frame) if frame else ([], [])
+    frames, loggers = frames_from_text(frame, label="frame") if frame else ([], [])
     result = locate_code(
         repo,
         service=service,
