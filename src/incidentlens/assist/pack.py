@@ -79,6 +79,17 @@ def pack_from_brief(
                 "evidence_against": [str(e["id"]) for e in against],
                 "predictions": [p.get("statement") for p in h.get("predictions", []) if isinstance(p, Mapping)],
                 "victim_of": h.get("victim_of", ""),
+                "suspect_commits": [
+                    f"{str(c.get('sha', ''))[:12]} {c.get('subject', '')} ({c.get('author', '')})"
+                    for c in h.get("suspect_commits", [])[:3]
+                    if isinstance(c, Mapping)
+                ],
+                "code_locations": [
+                    f"{loc.get('path')}:{loc.get('line')} {loc.get('function', '')}\n{loc.get('snippet', '')}"
+                    for loc in h.get("locations", [])[:3]
+                    if isinstance(loc, Mapping)
+                ],
+                "owners": [o.get("name") for o in h.get("owners", [])[:3] if isinstance(o, Mapping)],
             }
         )
     for record in extra_evidence:
