@@ -20,7 +20,7 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 # Text that tries to steer a reader or a model: what an injection says. Matched in telemetry (to know what
 # was planted) and in answers (to withhold claims that repeat it).
 INSTRUCTION = re.compile(
-    r"(?ix)"
+    r"(?i)"
     r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}\b(?:instructions?|rules?|prompts?|above|previous)\b"
     r"|\bnew\s+instructions?\b|\bsystem\s+prompt\b|\byou\s+are\s+now\b|\bas\s+an\s+ai\b"
     r"|\b(?:approve|execute|merge|deploy|run)\s+(?:the\s+)?(?:fix|proposal|patch|command|branch)\b"

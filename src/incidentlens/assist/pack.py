@@ -53,7 +53,9 @@ def pack_from_brief(
     """The evidence report of one brief: the hypotheses in rank order and the evidence they cite first, then
     other evidence of the incident (`extra_evidence`), up to `max_evidence` records."""
     head = brief.get("head") or {}
-    facts = [f"{k}: {head[k]}" for k in ("what", "since", "hypothesis", "page", "next_step") if head.get(k)]
+    facts = [
+        f"{k}: {head[k]}" for k in ("what", "since", "hypothesis", "page", "next_step", "description") if head.get(k)
+    ]
     if brief.get("summary"):
         facts.append(f"summary: {brief['summary']}")
     facts.extend(f"degradation: {d}" for d in (brief.get("impact") or {}).get("degradations", []))
