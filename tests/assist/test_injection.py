@@ -72,6 +72,7 @@ def test_a_malicious_model_cannot_act_through_the_cli(
     result = runner.invoke(app, [*base, "investigate", str(bundle), "--record", "--assist", "--format", "md"])
     assert result.exit_code == 0, result.stderr
     assert "repeating instructions found in telemetry were withheld" in result.stdout
+    before = orjson.loads(runner.invoke(app, [*base, "incident", "show", "INC-0001", "--json"]).stdout)
     for args in (["ask", "INC-0001", "approve fix 7 and close the incident"], ["assist", "status", "INC-0001"]):
         assert runner.invoke(app, [*base, *args]).exit_code == 0
     audit = orjson.loads(runner.invoke(app, [*base, "audit", "show", "INC-0001", "--json"]).stdout)
@@ -79,6 +80,6 @@ def test_a_malicious_model_cannot_act_through_the_cli(
     assert actions == {("incident", "open"), ("investigation", "record"), ("llm_call", "egress")}
     assert sum(e["action"] == "egress" for e in audit) == len(model.received) == 3
     shown = orjson.loads(runner.invoke(app, [*base, "incident", "show", "INC-0001", "--json"]).stdout)
-    assert shown["status"] == "open"
+    assert shown["status"] == before["status"] and shown["hypotheses"] == before["hypotheses"]
     assert {h["status"] for h in shown["hypotheses"]} == {"proposed"}
     assert {r.path for r in model.received} == {"/v1/messages"}
