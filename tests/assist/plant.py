@@ -52,12 +52,16 @@ def plant(bundle: Path, place: str, text: str, *, service: str) -> Planted:
 
 
 def _log(bundle: Path, text: str, service: str) -> None:
+    """The service's error lines; the file with most error lines when the service logs none."""
     path = bundle / "logs" / f"{service}.jsonl"
+    if not path.exists() or '"level":"ERROR"' not in path.read_text():
+        path = max((bundle / "logs").glob("*.jsonl"), key=lambda p: p.read_text().count('"level":"ERROR"'))
     lines = []
     for line in path.read_text().splitlines():
         record = orjson.loads(line)
-        if record.get("level") == "ERROR":
-            record["message"] = f"{record['message']} ({text})"
+        key = next((k for k in ("message", "msg", "body") if isinstance(record.get(k), str)), None)
+        if record.get("level") == "ERROR" and key is not None:
+            record[key] = f"{record[key]} ({text})"
         lines.append(orjson.dumps(record).decode())
     path.write_text("\n".join(lines) + "\n")
 
@@ -81,7 +85,8 @@ def _amend(bundle: Path, *, message_extra: str = "", code_extra: str = "") -> No
     repo = bundle / "repo"
     old = _git(repo, "rev-parse", "HEAD")
     if code_extra:
-        changed = _git(repo, "show", "--name-only", "--format=", "HEAD").splitlines()[0]
+        files = _git(repo, "show", "--name-only", "--format=", "HEAD").splitlines()
+        changed = files[0] if files else _git(repo, "ls-files").splitlines()[0]
         target = repo / changed
         lines = target.read_text().splitlines()
         lines.insert(0, f"# {code_extra}" if changed.endswith(".py") else f"// {code_extra}")
