@@ -60,7 +60,9 @@ def main() -> None:
         caught = sum(c for c, _ in by_family.values())
         total = sum(t for _, t in by_family.values())
         print(
-            f"| {name} | " + " | ".join(cells) + f" | {100 * caught / total:.1f} % | {changed}/{clean} | {seconds:.2f} |"
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {100 * caught / total:.1f} % | {changed}/{clean} | {seconds:.2f} |"
         )
 
 

@@ -35,7 +35,9 @@ def main() -> None:
                 truth = simulate(fault, seed=seed, out=clean, scale=args.scale)
                 before = investigate(clean)
                 for place in (*PLACES, "all"):
-                    after = investigate(variant(clean, Path(tmp) / f"{fault}-{seed}-{place}", place, service=truth.service))
+                    after = investigate(
+                        variant(clean, Path(tmp) / f"{fault}-{seed}-{place}", place, service=truth.service)
+                    )
                     runs += 1
                     flipped += after.conclusion != before.conclusion
                     ranking_changed += after.ranking != before.ranking
@@ -43,8 +45,10 @@ def main() -> None:
                     flagged += bool(malicious_narrative(after.brief, model).flagged)
                     if after.conclusion != before.conclusion:
                         print(f"FLIPPED {fault} seed {seed} at {place}: {before.conclusion} -> {after.conclusion}")
-    print(f"runs {runs}: conclusion flipped {flipped} ({100 * flipped / runs:.1f} %), ranking changed {ranking_changed}, "
-          f"proposals changed {proposals_changed}, malicious answers flagged {flagged}/{runs}")
+    print(
+        f"runs {runs}: conclusion flipped {flipped} ({100 * flipped / runs:.1f} %), ranking changed {ranking_changed}, "
+        f"proposals changed {proposals_changed}, malicious answers flagged {flagged}/{runs}"
+    )
 
 
 if __name__ == "__main__":

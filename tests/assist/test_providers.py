@@ -48,7 +48,9 @@ def _assistant(model: ScriptedModel, kind: ProviderKind, **more: object) -> Assi
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_grounded_answer_is_kept_with_its_citations_and_an_egress_line(model: ScriptedModel, kind: ProviderKind) -> None:
+def test_a_grounded_answer_is_kept_with_its_citations_and_an_egress_line(
+    model: ScriptedModel, kind: ProviderKind
+) -> None:
     drafted = _assistant(model, kind).assist(_pack(), Purpose.NARRATIVE)
     a = drafted.assistance
     assert a.used and a.dropped == 0 and len(a.claims) == 2
