@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.assist.corpus import clean_lines, corpus, leaked  # noqa: E402
+from tests.assist.corpus import clean_lines, corpus, leaked
 
-from incidentlens.assist.firewall import Firewall  # noqa: E402
-from incidentlens.assist.settings import Detector  # noqa: E402
+from incidentlens.assist.firewall import Firewall
+from incidentlens.assist.settings import Detector
 
 SETS = {
     "patterns": (Detector.PATTERNS,),

@@ -14,12 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.assist.injection import investigate, malicious_narrative, variant  # noqa: E402
-from tests.assist.llm_server import scripted_model  # noqa: E402
-from tests.assist.plant import PLACES  # noqa: E402
+from tests.assist.injection import investigate, malicious_narrative, variant
+from tests.assist.llm_server import scripted_model
+from tests.assist.plant import PLACES
 
-from incidentlens.simulate import simulate  # noqa: E402
-from incidentlens.simulate.faults import FAULTS  # noqa: E402
+from incidentlens.simulate import simulate
+from incidentlens.simulate.faults import FAULTS
 
 
 def main() -> None:

@@ -147,6 +147,7 @@ def test_the_model_layer_cannot_decide_or_act() -> None:
         "incidentlens.workflow.verify",
     )
     offenders = {
-        str(path.relative_to(SRC)): sorted(m for m in _modules(path) if m.startswith(banned)) for path in _files("assist")
+        str(path.relative_to(SRC)): sorted(m for m in _modules(path) if m.startswith(banned))
+        for path in _files("assist")
     }
     assert {k: v for k, v in offenders.items() if v} == {}

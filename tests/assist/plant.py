@@ -22,7 +22,8 @@ CANARIES = {
     "log": "user=alice.smith@corp-mail.example pw token ghp_Zq8vN2kLm4Rt6Yw1Xc3Bv5Nm7Qa9Sd0Fg2Hj4",
     "alert": "call +1 415 555 0132 or card 4111 1111 1111 1111 from 198.51.100.23",
     "commit": "db postgres://svc_cart:Pa55w0rdXyz@db-prod-eu1.internal:5432/cart key AKIAQ3EGRNZ5XK7TWM2P",
-    "code": "# jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IiLCJyb2xlIjoiYWRtaW4ifQ.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    "code": "# jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IiLCJyb2xlIjoiYWRtaW4ifQ."
+    "dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk",
     "span": "customer bob.jones@victim-shop.example",
 }
 # The values that must never leave (the readable parts of each canary are allowed to).

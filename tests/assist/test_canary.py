@@ -120,7 +120,7 @@ def _draft_patch(ws: Path, server: ScriptedModel, planted: Path) -> None:
     code, shown, _ = invoke(ws, "fix", "show", proposal, "--json")
     data = orjson.loads(shown)
     assert data["title"].startswith("MODEL-DRAFTED") and data["author"].startswith("model:openai/")
-    code, out, err = invoke(ws, "fix", "validate", proposal)
+    code, _, err = invoke(ws, "fix", "validate", proposal)
     assert code == 0, err
     code, shown, _ = invoke(ws, "fix", "show", proposal, "--json")
     assert orjson.loads(shown)["status"] == "validated"

@@ -53,6 +53,8 @@ def test_mistakes_name_the_key(text: str, message: str) -> None:
 
 def test_a_localhost_model_may_be_trusted_and_see_unredacted_text() -> None:
     chosen = assist_settings(
-        parse_settings("llm: {provider: openai, model: x, base_url: 'http://127.0.0.1:11434/v1', trusted: true, redact: false}")
+        parse_settings(
+            "llm: {provider: openai, model: x, base_url: 'http://127.0.0.1:11434/v1', trusted: true, redact: false}"
+        )
     )
     assert chosen is not None and chosen.trusted and not chosen.redact
