@@ -112,6 +112,7 @@ def _draft_patch(ws: Path, server: ScriptedModel, planted: Path) -> None:
     code, out, err = invoke(ws, "assist", "patch", "INC-0001")
     server.script = ["grounded"]
     assert code == 0, err
+    assert "## Patch rationale (MODEL-DRAFTED" in out
     assert "stored as INC-0001-F" in err
     proposal = err.split("stored as ")[1].split()[0]
     # The code the model saw came from the repository, redacted: the planted JWT in a comment did not leave.
