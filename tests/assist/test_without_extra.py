@@ -84,12 +84,14 @@ def test_every_command_works_and_the_model_commands_explain_themselves(
         ("ask", "INC-0001", "what broke?"),
         ("ask", "INC-0001", "what broke?", "--config", str(with_extra)),
         ("ask", "INC-0001", "what broke?", "--config", str(patterns_only)),
+        ("investigate", str(bundle), "--no-record", "--assist", "--format", "md", "--config", str(with_extra)),
     )
-    *works, no_model, no_extra, patterns = results
+    *works, no_model, no_extra, patterns, brief = results
     assert [r["code"] for r in works] == [0] * len(works), [r["stderr"] for r in works]
     assert "Narrative" not in str(works[0]["stdout"])
     assert no_model["code"] == 2 and "no language model is configured" in str(no_model["stderr"])
     assert no_extra["code"] == 2 and "pip install 'incidentlens[llm]'" in str(no_extra["stderr"])
     assert patterns["code"] == 0 and "MODEL-DRAFTED" in str(patterns["stdout"]), patterns["stderr"]
     assert len(server.received) == 1
+    assert brief["code"] == 0 and "model text not used: llm.detectors lists detect_secrets" in str(brief["stdout"])
     assert all("Traceback" not in str(r["stderr"]) for r in results)

@@ -9,6 +9,8 @@ from incidentlens.assist.assistant import Assistant
 from incidentlens.assist.pack import pack_from_brief
 from incidentlens.assist.prompt import Purpose
 from incidentlens.assist.settings import assist_settings
+from incidentlens.errors import IncidentLensError
+from incidentlens.report.assistance import Assistance
 from incidentlens.report.brief import Brief
 from incidentlens.workflow.config import Settings
 
@@ -29,4 +31,9 @@ def narrate_if_asked(brief: Brief, settings: Settings, asked: bool | None) -> Br
         return brief
     from incidentlens.assist.incidents import require_assist
 
-    return narrate(brief, Assistant(require_assist(settings)))
+    chosen = require_assist(settings)  # --assist without an llm: section is a mistake to report
+    try:
+        assistant = Assistant(chosen)
+        return narrate(brief, assistant)
+    except IncidentLensError as exc:  # the extra missing, the key variable unset: the brief must still come out
+        return dataclasses.replace(brief, assistance=Assistance(Purpose.NARRATIVE.value, fallback=str(exc)))
