@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from tests.assist.llm_server import scripted_model
 
 from incidentlens.assist.incidents import record_egress
 from incidentlens.model import Evidence, EvidenceKind, FaultKind, Hypothesis, Severity
@@ -66,3 +67,59 @@ def test_the_incident_page_shows_the_narrative_and_every_model_call(tmp_path: Pa
     assert "1 model claim(s) repeating instructions found in telemetry were withheld" in html
     assert "Language model egress (1 calls)" in html
     assert "1234 bytes, 1 evidence records, redacted: EMAIL 3" in html
+    assert "Ask about this incident" not in html  # no model configured: no form
+
+
+def test_a_responder_asks_in_the_console_and_the_answer_cites_evidence(tmp_path: Path) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from incidentlens.web.app import create_app
+    from incidentlens.web.settings import load_web_settings
+
+    ws = tmp_path / "ws"
+    with scripted_model() as model:
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            "users:\n"
+            f"  carol: {{roles: [responder], token_sha256: {hashlib.sha256(b'tok-1').hexdigest()}}}\n"
+            f"  vera: {{roles: [viewer], token_sha256: {hashlib.sha256(b'tok-2').hexdigest()}}}\n"
+            f"llm: {{provider: openai, base_url: '{model.url}/v1', model: m, detectors: [patterns]}}\n"
+        )
+        _record(ws)
+        app = create_app(load_web_settings(config=config, workspace=ws, database_url=None), run_worker=False)
+        for user, token, status in (("vera", "tok-2", 403), ("carol", "tok-1", 200)):
+            client = TestClient(app, follow_redirects=False)
+            client.post("/login", data={"user": user, "token": token, "next": "/incidents"})
+            page = client.get("/incidents/INC-0001").text
+            assert "Ask about this incident" in page
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf is not None
+            answer = client.post(
+                "/incidents/INC-0001/ask", data={"csrf": csrf.group(1), "question": "what failed for bob@x.example?"}
+            )
+            assert answer.status_code == status
+        assert "[ev-1]" in answer.text and "Egress: " in answer.text and "Q:</strong> what failed" in answer.text
+        assert len(model.received) == 1 and b"bob@x.example" not in model.received[0].body
+        assert "Language model egress (1 calls)" in answer.text
+
+
+def _record(ws: Path) -> None:
+    db = open_database(workspace=ws)
+    try:
+        record_investigation(
+            db,
+            title="payment fails",
+            service="payment",
+            severity=Severity.HIGH,
+            detected_ns=1_764_300_000_000_000_000,
+            alert_fingerprint="fp",
+            evidence=[Evidence("ev-1", EvidenceKind.LOG_TEMPLATE, "payment", "new error template", "charge failed")],
+            hypotheses=[Hypothesis("hyp-1-payment", "payment code", "payment", FaultKind.CODE, 0.7, ("ev-1",))],
+            brief_json=orjson.dumps({"summary": "HYPOTHESIS: payment"}).decode(),
+            workspace="ws",
+            inputs={},
+        )
+    finally:
+        db.dispose()
