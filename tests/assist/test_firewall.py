@@ -61,8 +61,18 @@ def test_a_trusted_local_model_may_see_text_unredacted() -> None:
     assert fw.redact("alice@corp.example") == "alice@corp.example" and not fw.counts
 
 
-def test_presidio_runs_offline_over_a_blank_pipeline_when_installed() -> None:
+def test_presidio_runs_offline_over_a_blank_pipeline_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("presidio_analyzer", reason="the llm-presidio extra is not installed")
+    import socket
+
+    attempts: list[object] = []
+
+    def refuse(self: socket.socket, address: object) -> None:
+        attempts.append(address)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
     fw = Firewall((Detector.PRESIDIO,))
-    out = fw.redact("call +1 415 555 0132 from 198.51.100.23")
-    assert "0132" not in out and "198.51.100.23" not in out
+    out = fw.redact("call +1 415 555 0132 from 198.51.100.23, IBAN DE89370400440532013000")
+    assert "0132" not in out and "198.51.100.23" not in out and "DE89" not in out
+    assert attempts == []  # no model download, no public-suffix list

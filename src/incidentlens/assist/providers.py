@@ -75,7 +75,7 @@ class _HttpProvider:
         for attempt in range(self.settings.retries + 1):
             wait = min(self.backoff_seconds * 2**attempt, MAX_BACKOFF_SECONDS)
             try:
-                with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+                with httpx.Client(timeout=timeout, follow_redirects=False) as client:
                     sent = {"content-type": "application/json", **headers}
                     response = client.post(url, content=content, headers=sent)
             except httpx.TimeoutException:
