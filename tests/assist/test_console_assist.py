@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from tests.assist.conftest import record_small_incident
 from tests.assist.llm_server import scripted_model
 
 from incidentlens.assist.incidents import record_egress
@@ -87,7 +88,7 @@ def test_a_responder_asks_in_the_console_and_the_answer_cites_evidence(tmp_path:
             f"  vera: {{roles: [viewer], token_sha256: {hashlib.sha256(b'tok-2').hexdigest()}}}\n"
             f"llm: {{provider: openai, base_url: '{model.url}/v1', model: m, detectors: [patterns]}}\n"
         )
-        _record(ws)
+        record_small_incident(ws)
         app = create_app(load_web_settings(config=config, workspace=ws, database_url=None), run_worker=False)
         for user, token, status in (("vera", "tok-2", 403), ("carol", "tok-1", 200)):
             client = TestClient(app, follow_redirects=False)
@@ -103,23 +104,3 @@ def test_a_responder_asks_in_the_console_and_the_answer_cites_evidence(tmp_path:
         assert "[ev-1]" in answer.text and "Egress: " in answer.text and "Q:</strong> what failed" in answer.text
         assert len(model.received) == 1 and b"bob@x.example" not in model.received[0].body
         assert "Language model egress (1 calls)" in answer.text
-
-
-def _record(ws: Path) -> None:
-    db = open_database(workspace=ws)
-    try:
-        record_investigation(
-            db,
-            title="payment fails",
-            service="payment",
-            severity=Severity.HIGH,
-            detected_ns=1_764_300_000_000_000_000,
-            alert_fingerprint="fp",
-            evidence=[Evidence("ev-1", EvidenceKind.LOG_TEMPLATE, "payment", "new error template", "charge failed")],
-            hypotheses=[Hypothesis("hyp-1-payment", "payment code", "payment", FaultKind.CODE, 0.7, ("ev-1",))],
-            brief_json=orjson.dumps({"summary": "HYPOTHESIS: payment"}).decode(),
-            workspace="ws",
-            inputs={},
-        )
-    finally:
-        db.dispose()
