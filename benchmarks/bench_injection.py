@@ -53,7 +53,9 @@ def main() -> None:
                         print(f"FLIPPED {fault} seed {seed} at {place}: {before.conclusion} -> {after.conclusion}")
     print(
         f"runs {runs}: conclusion flipped {flipped} ({100 * flipped / runs:.1f} %), ranking changed {ranking_changed}, "
-        f"proposals changed {proposals_changed}, malicious answers flagged {flagged}/{runs}"
+        f"proposals changed {proposals_changed}, malicious answers flagged {flagged}/{runs} (runs without a "
+        f"hypothesis, where every claim was dropped for citing no evidence: {no_evidence}), planted text shown "
+        f"to the reader in {shown}/{runs}"
     )
 
 
