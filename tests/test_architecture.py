@@ -140,3 +140,20 @@ def test_vendor_http_clients_are_not_imported_by_sources() -> None:
         if p.name != "http.py" and _imports(p) & {"httpx", "requests", "urllib3"}
     }
     assert direct == set()
+
+
+def test_the_model_layer_cannot_decide_or_act() -> None:
+    """assist/ reads and drafts: it imports no gate, executor, lifecycle or ledger decision (issue 17)."""
+    banned = (
+        "incidentlens.workflow.gate",
+        "incidentlens.workflow.executors",
+        "incidentlens.workflow.fix_context",
+        "incidentlens.workflow.lifecycle",
+        "incidentlens.workflow.ledger",
+        "incidentlens.workflow.verify",
+    )
+    offenders = {
+        str(path.relative_to(SRC)): sorted(m for m in _modules(path) if m.startswith(banned))
+        for path in _files("assist")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

@@ -9,6 +9,7 @@ IncidentLensError
 │   └── AuditIntegrityError  the audit chain does not verify: an entry was changed, removed or added (exit 7)
 ├── RepositoryError       git failed or the path is not a usable repository (exit 4)
 ├── SourceError           a telemetry source (Prometheus, Loki, ...) could not answer (exit 8)
+├── ModelError            the configured language model could not answer usably (exit 8; never in the decision path)
 ├── PolicyError           an action was refused by the approval gate (exit 5)
 └── PermissionDeniedError the acting user lacks the role an action needs (exit 6)
 """
@@ -77,6 +78,13 @@ class SourceError(IncidentLensError):
         super().__init__(message)
         self.status = status
         self.headers = headers or {}
+
+
+class ModelError(IncidentLensError):
+    """The optional language model failed: unreachable, timed out, refused, over budget or answered garbage.
+    Callers that have deterministic text fall back to it; only `incidentlens ask` has nothing to fall back on."""
+
+    exit_code = 8
 
 
 class PolicyError(IncidentLensError):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import typer
 
-from incidentlens.cli.actors import config_option, load
+from incidentlens.assist.brief import narrate_if_asked
+from incidentlens.assist.incidents import record_egress
+from incidentlens.cli.actors import config_option, load, workflow_db
 from incidentlens.cli.app import app, err, out, settings
 from incidentlens.cli.progress import status_progress
 from incidentlens.errors import ConfigError, InputError
@@ -150,6 +154,11 @@ def investigate_cmd(
     memory: bool = typer.Option(
         True, "--memory/--no-memory", help="Look up similar resolved incidents in the workflow database."
     ),
+    assist: bool | None = typer.Option(
+        None,
+        "--assist/--no-assist",
+        help="Add a narrative by the configured language model (redacted input, cited claims; docs/assist.md).",
+    ),
 ) -> None:
     """Investigate telemetry from files or live sources and print the brief: ranked hypotheses with evidence.
 
@@ -190,9 +199,13 @@ def investigate_cmd(
             err.print(f"[yellow]warning:[/] source {report.name}: {line}", highlight=False, markup=True)
     for warning in result.brief.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, markup=True)
+    result = dataclasses.replace(result, brief=narrate_if_asked(result.brief, load(config), assist))
     if should_record(record_it, result, live=any(s.live for s in sources)):
         incident_id = record(result, settings.workspace, repository=repo)
         err.print(f"recorded as {incident_id} in {settings.database_url or settings.workspace}")
+        if result.brief.assistance is not None and result.brief.assistance.egress:
+            with workflow_db() as db:
+                record_egress(db, incident_id=incident_id, lines=result.brief.assistance.egress, at=datetime.now(UTC))
     elif record_it is None:
         err.print("not recorded: no alert among the inputs (a trial run); --record keeps it as an incident")
     emit(result.brief, fmt, out_file)

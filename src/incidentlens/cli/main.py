@@ -5,6 +5,7 @@ from __future__ import annotations
 from incidentlens.cli import (  # noqa: F401 - importing a command module registers its commands
     bench_logparse,
     bench_rca,
+    commands_ask,
     commands_audit,
     commands_bench,
     commands_fix,

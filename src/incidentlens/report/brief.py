@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from incidentlens.analyze.topology import GraphEdge
 from incidentlens.model import Evidence, FixProposal, Hypothesis
+from incidentlens.report.assistance import Assistance
 
 CONFIDENCE_MEANING = (
     "Each confidence is the chance that this service is where the fault starts; they need not add up to 1."
@@ -193,6 +194,7 @@ class Brief:
     head: Head | None = None  # the five-line head; None only for briefs stored before it existed
     timeline_more: int = 0  # timeline lines left out ("and N more")
     warnings: tuple[str, ...] = ()  # what the reader must not miss (an alert outside the data, ...)
+    assistance: Assistance | None = None  # the optional model narrative with its egress record (assist/)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; `hypotheses` items carry `service`, `confidence` and `evidence` at top level."""

@@ -181,6 +181,15 @@ def brief_renderables(b: Brief) -> Group:
         )
     )
     parts += [_section("Summary"), words(b.summary)]
+    if b.assistance is not None:
+        a = b.assistance
+        parts.append(_section("Narrative (MODEL-DRAFTED: phrased by a language model; it decides nothing)"))
+        lines: list[Text | str] = [f"{c.text} [{', '.join(c.evidence)}]" for c in a.claims]
+        if a.unanswerable:
+            lines.append(f"No answer in the evidence: {a.unanswerable}")
+        lines += [Text(n, style="yellow") for n in a.notes()]
+        lines += [Text(f"Egress: {e.describe()}", style="dim") for e in a.egress]
+        parts.append(_bullets(lines))
     if b.seen_before:
         parts.append(_section("Seen before"))
         parts.append(

@@ -5,10 +5,11 @@ Pages work without JavaScript; the vendored htmx only polls the job-progress fra
 
 from fastapi import APIRouter
 
-from incidentlens.web.console import actions, pages
+from incidentlens.web.console import actions, ask, pages
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(actions.router)
+router.include_router(ask.router)

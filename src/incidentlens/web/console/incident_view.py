@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from incidentlens.assist.incidents import egress_lines
 from incidentlens.errors import IncidentLensError
 from incidentlens.model import Evidence
 from incidentlens.model.enums import HypothesisStatus
+from incidentlens.report.assistance import EgressLine
 from incidentlens.report.pictures import brief_pictures
 from incidentlens.store import fixes_repository as fixes
 from incidentlens.store import jobs_repository as jobs
@@ -59,6 +61,7 @@ class IncidentView:
     waterfall_svg: str
     waterfall_evidence: str
     sparklines: Mapping[str, str] = field(default_factory=dict)
+    egress: list[EgressLine] = field(default_factory=list)  # every language-model call on this incident
 
     @property
     def jobs_active(self) -> bool:
@@ -142,4 +145,5 @@ def incident_view(db: Database, *, incident_id: str, settings: Settings, now: da
         waterfall_svg=pictures.waterfall,
         waterfall_evidence=pictures.waterfall_evidence,
         sparklines=pictures.sparklines,
+        egress=egress_lines(db, incident_id=incident_id),
     )

@@ -9,13 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from incidentlens.assist.settings import assist_settings
 from incidentlens.errors import IncidentLensError
+from incidentlens.report.assistance import Assistance
 from incidentlens.store.errors import NotFoundError
 from incidentlens.web.auth import current_user, safe_next
 from incidentlens.web.console.incident_view import incident_view, job_rows
 from incidentlens.web.console.listing import CHART_METRICS, DEFINITION_ROWS, incident_rows, metrics_report, mttx_chart
 from incidentlens.web.console.render import TEMPLATES, login_redirect, page
 from incidentlens.web.problems import scrub, status_of
+from incidentlens.workflow.config import Settings
 
 __all__ = ["render_incident", "router"]
 
@@ -60,7 +63,14 @@ def incidents_page(
 
 
 def render_incident(
-    request: Request, incident_id: str, *, error: str = "", done: str = "", status_code: int = 200
+    request: Request,
+    incident_id: str,
+    *,
+    error: str = "",
+    done: str = "",
+    status_code: int = 200,
+    answer: Assistance | None = None,
+    question: str = "",
 ) -> Response:
     """The incident page, optionally with the outcome of an action (an error keeps its HTTP status)."""
     settings = request.app.state.settings
@@ -70,7 +80,15 @@ def render_incident(
         )
     except NotFoundError as exc:
         return page(request, "error.html", {"message": scrub(request, str(exc))}, status_code=404)
-    context = {"v": view, "error": error, "done": done, "executors": ("git_branch", "github_pr", "command")}
+    context = {
+        "v": view,
+        "error": error,
+        "done": done,
+        "executors": ("git_branch", "github_pr", "command"),
+        "answer": answer,
+        "question": question,
+        "can_ask": _model_configured(settings.workflow),
+    }
     return page(request, "incident.html", context, status_code=status_code)
 
 
@@ -108,3 +126,11 @@ def metrics_page(request: Request, by: Annotated[str, Query(pattern="^(week|inci
         "definitions": DEFINITION_ROWS,
     }
     return page(request, "metrics.html", context)
+
+
+def _model_configured(settings: Settings) -> bool:
+    """Whether to offer "Ask": a broken llm section hides the form (the CLI and the POST name the error)."""
+    try:
+        return assist_settings(settings) is not None
+    except IncidentLensError:
+        return False
