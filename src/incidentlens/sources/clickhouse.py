@@ -61,8 +61,8 @@ class ClickHouseSource:
             raise config.option_error("'settings' must map ClickHouse setting names to numbers or strings")
         self.settings = ", ".join(f"{k} = {literal(v)}" for k, v in settings.items())
         variants = options.get("max_message_variants", DEFAULT_MAX_MESSAGE_VARIANTS)
-        if isinstance(variants, bool) or not isinstance(variants, int) or variants < 1:
-            raise config.option_error("'max_message_variants' must be a whole number of at least 1")
+        if isinstance(variants, bool) or not isinstance(variants, int) or not 1 <= variants <= 100:
+            raise config.option_error("'max_message_variants' must be a whole number from 1 to 100")
         self.max_message_variants = variants
         self.config = config
         self.name = config.name

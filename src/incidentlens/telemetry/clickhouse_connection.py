@@ -77,6 +77,11 @@ class ChdbConnection:
             self._session = held[0]
         self._closed = False
 
+    @property
+    def session(self) -> Any:
+        """The chdb session (one per process): for a local server that must share it (tests)."""
+        return self._session
+
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with self._lock:
             try:

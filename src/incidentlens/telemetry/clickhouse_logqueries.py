@@ -20,37 +20,34 @@ from incidentlens.telemetry.rows import FrameGroup, LoggerCount, LogMessageGroup
 if TYPE_CHECKING:
     from incidentlens.telemetry.clickhouse_queries import ClickHouseQueries
 
-# Tokens of hex digits (and dashes) holding at least one decimal digit: ids, counters, uuids, addresses.
+# Tokens of hex digits (and dashes) holding at least one decimal digit (ids, counters, uuids, addresses);
+# then any other digit run (`1234us`) goes too. Only the grouping uses this shape; the miner sees real lines.
 _VARIABLE_TOKEN = r"\\b[0-9a-fA-F-]*[0-9][0-9a-fA-F-]*\\b"
 
 
 def log_message_groups(q: ClickHouseQueries, baseline: TimeRange, incident: TimeRange) -> list[LogMessageGroup]:
-    """`DuckDBQueries.log_message_groups` in ClickHouse, with wide id-only groups folded (module docstring)."""
+    """`DuckDBQueries.log_message_groups` in ClickHouse, with wide id-only groups folded (module docstring).
+
+    Two groupings over the lines: by shape with `uniqUpTo` (memory bounded per shape) to tell narrow shapes
+    from wide ones, then by exact message for the narrow shapes only.
+    """
     base = f"(ts_ns >= {int(baseline.start_ns)} AND ts_ns < {int(baseline.end_ns)})"
     inc = f"(ts_ns >= {int(incident.start_ns)} AND ts_ns <= {int(incident.end_ns)})"
-    cap = int(q.max_message_groups)
-    rows = q.rows(
-        "WITH g AS (SELECT service, level, message,"
-        f"  countIf(NOT inc) AS nb, countIf(inc) AS ni,"
-        "  uniqExactIf(trace_id, trace_id != '' AND NOT inc) AS tb, uniqExactIf(trace_id, trace_id != '' AND inc) AS ti,"
-        "  max(exception_type) AS exc, argMin(body, (NOT inc, ts_ns)) AS example,"
-        "  argMin(trace_id, (NOT inc, ts_ns)) AS example_trace, minIf(ts_ns, inc) AS first_ns,"
-        "  min((NOT inc, ts_ns)) AS pick,"
-        f"  replaceRegexpAll(message, '{_VARIABLE_TOKEN}', '0') AS shape"
-        f"  FROM (SELECT service, upper(level) AS level, leftUTF8(splitByChar('\\n', body)[1], {MESSAGE_CHARS}) AS message,"
-        f"   body, trace_id, exception_type, ts_ns, {inc} AS inc FROM {q.logs(baseline, incident)}"
-        f"   WHERE {base} OR {inc}) GROUP BY service, level, message),"
-        " f AS (SELECT service, level, shape, count() AS n, groupArray((message, nb, ni, tb, ti, exc, example,"
-        "  example_trace, first_ns, pick)) AS members FROM g GROUP BY service, level, shape)"
-        " SELECT service, level, m.1, m.2, m.3, m.4, m.5, m.6, m.7, m.8, m.9 FROM f"
-        f" ARRAY JOIN members AS m WHERE n <= {cap}"
-        " UNION ALL SELECT service, level, arraySort(x -> x.10, members)[1].1,"
-        "  arraySum(x -> x.2, members), arraySum(x -> x.3, members), arraySum(x -> x.4, members),"
-        "  arraySum(x -> x.5, members), arrayReduce('max', arrayMap(x -> x.6, members)),"
-        "  arraySort(x -> x.10, members)[1].7, arraySort(x -> x.10, members)[1].8,"
-        "  arrayReduce('min', arrayMap(x -> x.9, arrayFilter(x -> x.3 > 0, members)))"
-        f" FROM f WHERE n > {cap}"
+    aggregates = (
+        "countIf(NOT inc), countIf(inc), uniqExactIf(tk, trace_id != '' AND NOT inc),"
+        " uniqExactIf(tk, trace_id != '' AND inc), max(exception_type), argMin(body, (NOT inc, ts_ns)),"
+        " argMin(trace_id, (NOT inc, ts_ns)), minIf(ts_ns, inc)"
     )
+    lines = (
+        f"(SELECT service, upper(level) AS level, leftUTF8(splitByChar('\\n', body)[1], {MESSAGE_CHARS}) AS message,"
+        f" body, trace_id, tk, exception_type, ts_ns, {inc} AS inc FROM {q.logs(baseline, incident)} WHERE {base} OR {inc})"
+    )
+    cap = q.max_message_groups
+    if cap is None:
+        sql = f"SELECT service, level, message, {aggregates} FROM {lines} GROUP BY service, level, message"
+    else:
+        sql = _folded(lines, aggregates, min(max(int(cap), 1), 100))
+    rows = q.rows(sql)
     groups = [
         LogMessageGroup(
             str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), str(r[7]), str(r[8]), "",
@@ -59,6 +56,20 @@ def log_message_groups(q: ClickHouseQueries, baseline: TimeRange, incident: Time
         for r in rows
     ]  # fmt: skip
     return sorted(groups, key=lambda g: (g.service, g.level, g.message))
+
+
+def _folded(lines: str, aggregates: str, cap: int) -> str:
+    """Narrow shapes message by message, wide ones (over `cap` messages, at most 100) as one row each."""
+    return (
+        "WITH l AS (SELECT service, level, message, body, trace_id, tk, exception_type, ts_ns, inc,"
+        f"  replaceRegexpAll(replaceRegexpAll(message, '{_VARIABLE_TOKEN}', '0'), '[0-9]+', '0') AS shape FROM {lines}),"
+        f" s AS (SELECT service, level, shape, uniqUpTo({cap})(message) AS variants,"
+        f"  argMin(message, (NOT inc, ts_ns)) AS sample, {aggregates} FROM l GROUP BY service, level, shape)"
+        f" SELECT service, level, message, {aggregates} FROM l"
+        f" WHERE (service, level, shape) IN (SELECT service, level, shape FROM s WHERE variants <= {cap})"
+        " GROUP BY service, level, message"
+        f" UNION ALL SELECT * EXCEPT (shape, variants) FROM s WHERE variants > {cap}"
+    )
 
 
 def logger_counts_by_service(

@@ -63,7 +63,7 @@ class ClickHouseQueries:
         *,
         local: TelemetryQueries | None = None,
         settings: str = "",
-        max_message_groups: int = 50,
+        max_message_groups: int | None = 50,
     ) -> None:
         self.conn = conn
         self.schema = schema
@@ -158,24 +158,24 @@ class ClickHouseQueries:
         base, inc = windows_sql(baseline, incident, "s.start_ns")
         spans, logs = self.spans(baseline, incident), self.logs(baseline, incident)
         rows = self.rows(
-            "WITH logerr AS (SELECT trace_id, span_id, argMin(body, ts_ns) AS body, max(exception_type) AS exc,"
-            f"  1 AS hit FROM {logs} WHERE level IN ('ERROR', 'FATAL') AND span_id != '' GROUP BY trace_id, span_id),"
-            " e AS (SELECT s.trace_id AS trace_id, s.span_id AS span_id, s.parent_span_id AS parent_span_id,"
+            "WITH logerr AS (SELECT tk, sk, argMin(body, ts_ns) AS body, max(exception_type) AS exc,"
+            f"  1 AS hit FROM {logs} WHERE level IN ('ERROR', 'FATAL') AND span_id != '' GROUP BY tk, sk),"
+            " e AS (SELECT s.trace_id AS trace_id, s.tk AS tk, s.sk AS sk, s.pk AS pk, s.parent_span_id AS parent_span_id,"
             "  s.service AS service, s.name AS name, s.kind AS kind, s.peer AS peer, s.start_ns AS start_ns,"
             f"  {inc} AS inc,"
             "  if(s.status_message != '', s.status_message,"
             "   if(l.hit = 1, leftUTF8(splitByChar('\\n', l.body)[1], 300), '')) AS message,"
             "  if(s.exc != '', s.exc, l.exc) AS exc"
-            f"  FROM {spans} AS s LEFT JOIN logerr AS l ON l.trace_id = s.trace_id AND l.span_id = s.span_id"
+            f"  FROM {spans} AS s LEFT JOIN logerr AS l ON l.tk = s.tk AND l.sk = s.sk"
             f"  WHERE (s.status = 'ERROR' OR l.hit = 1) AND ({base} OR {inc})),"
-            " ekids AS (SELECT DISTINCT trace_id, parent_span_id, 1 AS hit FROM e WHERE parent_span_id != ''),"
-            " kids AS (SELECT DISTINCT s.trace_id AS trace_id, s.parent_span_id AS parent_span_id, 1 AS hit"
-            f"  FROM {spans} AS s WHERE s.parent_span_id != '' AND s.trace_id IN (SELECT trace_id FROM e)),"
+            " ekids AS (SELECT DISTINCT tk, pk, 1 AS hit FROM e WHERE parent_span_id != ''),"
+            " kids AS (SELECT DISTINCT s.tk AS tk, s.pk AS pk, 1 AS hit"
+            f"  FROM {spans} AS s WHERE s.parent_span_id != '' AND s.tk IN (SELECT tk FROM e)),"
             " o AS (SELECT e.service AS service, e.name AS name, e.kind AS kind, e.peer AS peer, e.inc AS inc,"
             "  e.message AS message, e.exc AS exc, e.trace_id AS trace_id, e.start_ns AS start_ns,"
             "  k.hit = 1 AS has_children FROM e"
-            "  LEFT JOIN ekids AS x ON x.trace_id = e.trace_id AND x.parent_span_id = e.span_id"
-            "  LEFT JOIN kids AS k ON k.trace_id = e.trace_id AND k.parent_span_id = e.span_id WHERE x.hit = 0)"
+            "  LEFT JOIN ekids AS x ON x.tk = e.tk AND x.pk = e.sk"
+            "  LEFT JOIN kids AS k ON k.tk = e.tk AND k.pk = e.sk WHERE x.hit = 0)"
             " SELECT service, name, kind, peer,"
             "  countIf(inc) > 0 AND countIf(inc AND has_children) * 2 >= countIf(inc),"
             "  countIf(inc), countIf(NOT inc), argMinIf(message, start_ns, inc), argMinIf(exc, start_ns, inc),"
@@ -191,18 +191,18 @@ class ClickHouseQueries:
     def self_time_shifts(self, baseline: TimeRange, incident: TimeRange) -> list[SelfTimeShift]:
         base, inc = windows_sql(baseline, incident, "start_ns")
         rows = self.rows(
-            "WITH s AS (SELECT trace_id, span_id, parent_span_id, service, name, kind, start_ns,"
+            "WITH s AS (SELECT trace_id, tk, sk, pk, service, name, kind, start_ns,"
             f"  end_ns - start_ns AS dur, peer, {inc} AS inc FROM {self.spans(baseline, incident)}"
             f"  WHERE {base} OR {inc}),"
-            " c AS (SELECT trace_id, parent_span_id AS pid, sum(dur) AS child_dur,"
+            " c AS (SELECT tk, pk, sum(dur) AS child_dur,"
             "  max(kind IN ('SERVER', 'CONSUMER')) AS server_child, min(service) AS child_service,"
-            "  uniqExact(service) AS child_services, 1 AS hit FROM s GROUP BY trace_id, parent_span_id),"
+            "  uniqExact(service) AS child_services, 1 AS hit FROM s GROUP BY tk, pk),"
             " t AS (SELECT s.service AS service, s.name AS name, s.kind AS kind, s.inc AS inc, s.trace_id AS trace_id,"
             "  greatest(s.dur - c.child_dur, 0) / 1e6 AS self_ms,"
             "  c.hit = 1 AND s.kind IN ('UNSPECIFIED', '') AND c.child_services = 1 AND c.child_service != s.service"
             "  AS calls_other, if(s.peer = '' AND calls_other, c.child_service, s.peer) AS peer_to,"
             "  c.server_child = 1 OR calls_other AS server_child"
-            "  FROM s LEFT JOIN c ON c.trace_id = s.trace_id AND c.pid = s.span_id)"
+            "  FROM s LEFT JOIN c ON c.tk = s.tk AND c.pk = s.sk)"
             " SELECT service, name, kind, peer_to, max(server_child),"
             f"  {q_if(0.5, 'self_ms', 'NOT inc')}, {q_if(0.9, 'self_ms', 'NOT inc')},"
             f"  {q_if(0.5, 'self_ms', 'inc')}, {q_if(0.9, 'self_ms', 'inc')},"
@@ -227,11 +227,11 @@ class ClickHouseQueries:
             f" countIf(k = 's' AND {base}), countIf(k = 's' AND {inc}), countIf(k = 'l' AND {base}),"
             f" countIf(k = 'l' AND {inc}), countIf(k = 'm' AND {base}), countIf(k = 'm' AND {inc}),"
             f" countIf(k = 'c' AND {base}), countIf(k = 'c' AND {inc}),"
-            f" uniqExactIf(tr, tr != '' AND {base}), uniqExactIf(tr, tr != '' AND {inc})"
-            f" FROM (SELECT service, start_ns AS t, 's' AS k, trace_id AS tr FROM {spans}"
-            f"  UNION ALL SELECT service, ts_ns, 'l', trace_id FROM {logs}"
-            f"  UNION ALL SELECT service, ts_ns, 'm', '' FROM {metrics}"
-            f"  UNION ALL SELECT peer, start_ns, 'c', '' FROM {spans} WHERE kind IN ('CLIENT', 'PRODUCER'))"
+            f" uniqExactIf(tr, tr != 0 AND {base}), uniqExactIf(tr, tr != 0 AND {inc})"
+            f" FROM (SELECT service, start_ns AS t, 's' AS k, if(trace_id = '', 0, tk) AS tr FROM {spans}"
+            f"  UNION ALL SELECT service, ts_ns, 'l', if(trace_id = '', 0, tk) FROM {logs}"
+            f"  UNION ALL SELECT service, ts_ns, 'm', toUInt64(0) FROM {metrics}"
+            f"  UNION ALL SELECT peer, start_ns, 'c', toUInt64(0) FROM {spans} WHERE kind IN ('CLIENT', 'PRODUCER'))"
             " WHERE service != '' GROUP BY service HAVING countIf(k != 'c') > 0 ORDER BY service"
         )
         return [ServiceVolume(str(r[0]), *(int(v) for v in r[1:])) for r in rows]
@@ -269,7 +269,7 @@ class ClickHouseQueries:
         rows = self.rows(
             f"WITH pc AS (SELECT p.service AS caller, c.service AS callee, count() AS calls,"
             f"  countIf(c.status = 'ERROR') AS errors, 'span' AS via FROM {s} AS c"
-            f"  INNER JOIN {s} AS p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id"
+            f"  INNER JOIN {s} AS p ON p.tk = c.tk AND p.sk = c.pk"
             "  WHERE p.service != c.service GROUP BY caller, callee),"
             " pe AS (SELECT service AS caller, peer AS callee, count() AS calls, countIf(status = 'ERROR') AS errors,"
             f"  'peer' AS via FROM {s} WHERE kind IN ('CLIENT', 'PRODUCER') GROUP BY caller, callee),"
@@ -277,7 +277,7 @@ class ClickHouseQueries:
             "  countIf(c.status = 'ERROR') AS errors, 'link' AS via"
             f"  FROM {self.spans(self.window)} AS p INNER JOIN"
             f"  (SELECT service, status, lt, ls FROM {s} ARRAY JOIN link_traces AS lt, link_spans AS ls) AS c"
-            "  ON p.trace_id = c.lt AND p.span_id = c.ls WHERE p.service != c.service GROUP BY caller, callee)"
+            "  ON p.tk = c.lt AND p.sk = c.ls WHERE p.service != c.service GROUP BY caller, callee)"
             " SELECT * FROM pc UNION ALL SELECT * FROM pe WHERE callee != '' AND callee != caller"
             " UNION ALL SELECT * FROM lk"
         )
@@ -323,11 +323,11 @@ class ClickHouseQueries:
     def edge_gaps(self, baseline: TimeRange, incident: TimeRange) -> list[EdgeGap]:
         base, inc = windows_sql(baseline, incident, "start_ns")
         rows = self.rows(
-            "WITH s AS (SELECT trace_id, span_id, parent_span_id, service, end_ns - start_ns AS dur,"
+            "WITH s AS (SELECT trace_id, tk, sk, pk, service, end_ns - start_ns AS dur,"
             f"  {inc} AS inc FROM {self.spans(baseline, incident)} WHERE {base} OR {inc}),"
             " e AS (SELECT p.service AS caller, c.service AS callee, p.inc AS inc, p.trace_id AS trace_id,"
             "  greatest(p.dur - c.dur, 0) / 1e6 AS gap FROM s AS p INNER JOIN s AS c"
-            "  ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id"
+            "  ON c.tk = p.tk AND c.pk = p.sk"
             "  WHERE c.service != p.service AND p.service != '' AND c.service != '')"
             f" SELECT caller, callee, {q_if(0.5, 'gap', 'NOT inc')}, {q_if(0.9, 'gap', 'NOT inc')},"
             f"  {q_if(0.5, 'gap', 'inc')}, countIf(NOT inc), countIf(inc), argMaxIf(trace_id, gap, inc)"

@@ -1,7 +1,8 @@
 """The OpenTelemetry Collector ClickHouse exporter's tables, seen as the store's `spans`, `logs`, `metrics`.
 
 Each function returns a subquery over the exporter's columns that yields the columns the DuckDB store has
-(times in Unix ns, kinds and statuses on one scale, levels normalised as the ingest readers do), restricted to
+(times in Unix ns, kinds and statuses on one scale, levels normalised as the ingest readers do) and 64-bit
+hashes of the trace, span and parent ids (`tk`, `sk`, `pk`) that joins use instead of the hex text, restricted to
 a time range in its WHERE so ClickHouse prunes partitions and granules before anything else. The queries
 in `clickhouse_queries.py` are written over these, so they read like their DuckDB twins. Exporter versions
 differ in status and kind spellings (`Error` / `STATUS_CODE_ERROR`) and in which metric tables exist: the
@@ -54,17 +55,19 @@ class OtelSchema:
         db statement and link ids."""
         if not self.has_traces:
             return (
-                "(SELECT '' AS trace_id, '' AS span_id, '' AS parent_span_id, '' AS service, '' AS name,"
+                "(SELECT '' AS trace_id, '' AS span_id, '' AS parent_span_id, toUInt64(0) AS tk, toUInt64(0) AS sk,"
+                " toUInt64(0) AS pk, '' AS service, '' AS name,"
                 " '' AS kind, toInt64(0) AS start_ns, toInt64(0) AS end_ns, '' AS status, '' AS status_message,"
-                " '' AS peer, '' AS exc, '' AS stmt, CAST([], 'Array(String)') AS link_traces,"
-                " CAST([], 'Array(String)') AS link_spans FROM system.one WHERE 0)"
+                " '' AS peer, '' AS exc, '' AS stmt, CAST([], 'Array(UInt64)') AS link_traces,"
+                " CAST([], 'Array(UInt64)') AS link_spans FROM system.one WHERE 0)"
             )
         peer = _first_nonempty([f"SpanAttributes[{literal(k)}]" for k in PEER_KEYS])
         exc = _first_nonempty(
             ["SpanAttributes['exception.type']", "Events.Attributes[indexOf(Events.Name, 'exception')]['exception.type']"]
         )
         return (
-            "(SELECT lower(TraceId) AS trace_id, lower(SpanId) AS span_id, lower(ParentSpanId) AS parent_span_id,"
+            "(SELECT TraceId AS trace_id, SpanId AS span_id, ParentSpanId AS parent_span_id,"
+            " cityHash64(TraceId) AS tk, cityHash64(SpanId) AS sk, cityHash64(ParentSpanId) AS pk,"
             " toString(ServiceName) AS service, toString(SpanName) AS name,"
             " upper(replaceRegexpOne(toString(SpanKind), '^(?i:SPAN_KIND_|SpanKind)', '')) AS kind_raw,"
             " if(kind_raw IN ('SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER', 'INTERNAL'), kind_raw, 'UNSPECIFIED')"
@@ -72,9 +75,10 @@ class OtelSchema:
             " upper(replaceRegexpOne(toString(StatusCode), '^(?i:STATUS_CODE_)', '')) AS status_raw,"
             " if(status_raw IN ('ERROR', 'OK'), status_raw, 'UNSET') AS status, StatusMessage AS status_message,"
             f" {peer} AS peer, {exc} AS exc, SpanAttributes['db.statement'] AS stmt,"
-            " arrayMap(x -> lower(x), Links.TraceId) AS link_traces, arrayMap(x -> lower(x), Links.SpanId) AS link_spans"
+            " arrayMap(x -> cityHash64(x), Links.TraceId) AS link_traces,"
+            " arrayMap(x -> cityHash64(x), Links.SpanId) AS link_spans"
             f" FROM {identifier(self.tables.traces)} WHERE {_between('Timestamp', lo_ns, hi_ns)}"
-            + (f" AND TraceId IN ({literal(trace_id)}, {literal(trace_id.upper())})" if trace_id else "")
+            + (f" AND TraceId = {literal(trace_id)}" if trace_id else "")
             + ")"
         )
 
@@ -83,7 +87,8 @@ class OtelSchema:
         if not self.has_logs:
             return (
                 "(SELECT toInt64(0) AS ts_ns, '' AS service, '' AS level, '' AS body, '' AS trace_id,"
-                " '' AS span_id, '' AS logger, '' AS exception_type, '' AS stack FROM system.one WHERE 0)"
+                " '' AS span_id, toUInt64(0) AS tk, toUInt64(0) AS sk, '' AS logger, '' AS exception_type, '' AS stack"
+                " FROM system.one WHERE 0)"
             )
         logger_parts = [f"LogAttributes[{literal(k)}]" for k in LOGGER_KEYS]
         if self.log_has_scope:
@@ -95,7 +100,8 @@ class OtelSchema:
         )
         return (
             "(SELECT toUnixTimestamp64Nano(Timestamp) AS ts_ns, toString(ServiceName) AS service,"
-            f" {_LEVEL_SQL} AS level, Body AS body, lower(TraceId) AS trace_id, lower(SpanId) AS span_id,"
+            f" {_LEVEL_SQL} AS level, Body AS body, TraceId AS trace_id, SpanId AS span_id,"
+            " cityHash64(TraceId) AS tk, cityHash64(SpanId) AS sk,"
             f" {logger} AS logger, {exc} AS exception_type, {stack} AS stack"
             f" FROM {identifier(self.tables.logs)} WHERE {_between('Timestamp', lo_ns, hi_ns)})"
         )
