@@ -32,6 +32,7 @@ class ChdbHttpServer(ThreadingHTTPServer):
         self.session: Any = session.Session(path) if shared is None else shared
         self.lock = threading.Lock()
         self.queries: list[str] = []
+        self.sent_bytes = 0  # response bodies: what crossed the wire
         super().__init__(("127.0.0.1", port), _Handler)
 
     @property
@@ -83,6 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
             text = str(exc)
             code = _CODE.search(text)
             return self._send(500, text.encode(), {"X-ClickHouse-Exception-Code": code.group(1) if code else "1"})
+        self.server.sent_bytes += len(out)
         self._send(200, out, {"X-ClickHouse-Summary": "{}"})
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:

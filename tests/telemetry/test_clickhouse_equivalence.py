@@ -5,6 +5,7 @@ ranked hypotheses and key evidence numbers."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
@@ -129,7 +130,7 @@ def test_log_messages_are_counted_alike_and_id_only_variants_are_folded(loaded: 
 def _clickhouse_run(loaded: Loaded, **options: object) -> InvestigationResult:
     bounds = DuckDBQueries(loaded.store).bounds()
     assert bounds is not None
-    config = parse_source("otel", {"kind": "clickhouse", "url": f"chdb:{loaded.db}", **options})
+    config = parse_source("otel", {"kind": "clickhouse", "url": f"chdb:{loaded.db}"} | options)
     return run(
         InvestigationRequest(
             sources=(FileSource.of([loaded.folder / "alerts", loaded.folder / "changes"]), ClickHouseSource(config)),
@@ -162,3 +163,24 @@ def test_the_investigation_ranks_the_same_hypotheses_on_the_same_evidence(loaded
     assert report.rows == {k: v for k, v in loaded.store.counts().items() if k in ("logs", "spans", "metrics")}
     assert any("analysed in ClickHouse" in n for n in report.notes)
     assert pushed.brief.inputs["spans"] == files.brief.inputs["spans"]
+
+
+def test_over_http_only_aggregates_cross_the_wire(loaded: Loaded) -> None:
+    """clickhouse-connect against ClickHouse's HTTP interface served from chDB (the same engine, in a local
+    server sharing this process's session): the same answer, and a small fraction of the data transferred."""
+    from tests.sources.chdb_http_server import ChdbHttpServer
+
+    server = ChdbHttpServer(str(loaded.db), shared=loaded.conn.session)  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        over_http = _clickhouse_run(loaded, url=server.url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    in_process = _clickhouse_run(loaded)
+    assert [(h.service, h.fault) for h in over_http.hypotheses] == [(h.service, h.fault) for h in in_process.hypotheses]
+    assert over_http.hypotheses[0].confidence == pytest.approx(in_process.hypotheses[0].confidence)
+    raw = sum(p.stat().st_size for p in loaded.folder.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl"))
+    assert 0 < server.sent_bytes < raw / 10, (server.sent_bytes, raw)
+    assert not any("SELECT *" in q and "GROUP BY" not in q for q in server.queries)
