@@ -38,12 +38,10 @@ SPAN_HOUR_NS = 60 * MINUTE_NS
 ONSET_NS = T0_NS + 45 * MINUTE_NS
 ALERT_NS = ONSET_NS + 2 * MINUTE_NS
 SERVER = Path(__file__).resolve().parent.parent / "tests" / "sources" / "chdb_http_server.py"
-# Query settings for a 2-core machine and a bounded engine: a join that outgrows ~300 MB switches to a
-# merge join, and groupings spill to disk past ~300 MB.
+# Query settings for a 2-core machine and a bounded engine: groupings and sorts spill to disk past ~300 MB
+# (parent/child analyses are groupings, not joins, so they spill too).
 CLICKHOUSE_SETTINGS = {
     "max_threads": 2,
-    "join_algorithm": "auto",
-    "max_bytes_in_join": 300_000_000,
     "max_bytes_before_external_group_by": 300_000_000,
     "max_bytes_before_external_sort": 300_000_000,
 }

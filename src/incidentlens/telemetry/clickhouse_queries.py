@@ -40,6 +40,16 @@ from incidentlens.telemetry.rows import (
 Q = "quantileExactInclusive"
 
 
+# Parent and children meet in one group instead of a self-join (a grouping spills to disk, a hash join does
+# not): every span is a row as itself (role 0, keyed by its own id) and as a child (role 1, keyed by its
+# parent's id). `_NODE` keeps groups that have their span; the span's own columns come from role 0.
+_FAMILY = (
+    "s ARRAY JOIN [0, 1] AS role WHERE role = 0 OR parent_span_id != ''"
+    " GROUP BY tk, if(role = 0, sk, pk) HAVING countIf(role = 0) > 0"
+)
+_NODE = "anyIf(service, role = 0) AS n_service"
+
+
 def windows_sql(baseline: TimeRange, incident: TimeRange, column: str) -> tuple[str, str]:
     """(in the normal period `[start, end)`, in the incident `[start, end]`) as SQL conditions on `column`."""
     base = f"({column} >= {int(baseline.start_ns)} AND {column} < {int(baseline.end_ns)})"
@@ -191,18 +201,18 @@ class ClickHouseQueries:
     def self_time_shifts(self, baseline: TimeRange, incident: TimeRange) -> list[SelfTimeShift]:
         base, inc = windows_sql(baseline, incident, "start_ns")
         rows = self.rows(
-            "WITH s AS (SELECT trace_id, tk, sk, pk, service, name, kind, start_ns,"
-            f"  end_ns - start_ns AS dur, peer, {inc} AS inc FROM {self.spans(baseline, incident)}"
-            f"  WHERE {base} OR {inc}),"
-            " c AS (SELECT tk, pk, sum(dur) AS child_dur,"
-            "  max(kind IN ('SERVER', 'CONSUMER')) AS server_child, min(service) AS child_service,"
-            "  uniqExact(service) AS child_services, 1 AS hit FROM s GROUP BY tk, pk),"
-            " t AS (SELECT s.service AS service, s.name AS name, s.kind AS kind, s.inc AS inc, s.trace_id AS trace_id,"
-            "  greatest(s.dur - c.child_dur, 0) / 1e6 AS self_ms,"
-            "  c.hit = 1 AND s.kind IN ('UNSPECIFIED', '') AND c.child_services = 1 AND c.child_service != s.service"
-            "  AS calls_other, if(s.peer = '' AND calls_other, c.child_service, s.peer) AS peer_to,"
-            "  c.server_child = 1 OR calls_other AS server_child"
-            "  FROM s LEFT JOIN c ON c.tk = s.tk AND c.pk = s.sk)"
+            "WITH s AS (SELECT trace_id, tk, sk, pk, parent_span_id, service, name, kind, end_ns - start_ns AS dur,"
+            f"  peer, {inc} AS inc FROM {self.spans(baseline, incident)} WHERE {base} OR {inc}),"
+            " g AS (SELECT " + _NODE + ", anyIf(name, role = 0) AS n_name, anyIf(kind, role = 0) AS n_kind,"
+            "  anyIf(peer, role = 0) AS n_peer, anyIf(inc, role = 0) AS n_inc, anyIf(dur, role = 0) AS n_dur,"
+            "  anyIf(trace_id, role = 0) AS n_trace, countIf(role = 1) AS kids, sumIf(dur, role = 1) AS child_dur,"
+            "  maxIf(kind IN ('SERVER', 'CONSUMER'), role = 1) AS server_kid, minIf(service, role = 1) AS child_service,"
+            "  maxIf(service, role = 1) AS child_service_max FROM " + _FAMILY + "),"
+            " t AS (SELECT n_service AS service, n_name AS name, n_kind AS kind, n_inc AS inc, n_trace AS trace_id,"
+            "  greatest(n_dur - child_dur, 0) / 1e6 AS self_ms, kids > 0 AND n_kind IN ('UNSPECIFIED', '')"
+            "  AND child_service = child_service_max AND child_service != n_service AS calls_other,"
+            "  if(n_peer = '' AND calls_other, child_service, n_peer) AS peer_to,"
+            "  (kids > 0 AND server_kid = 1) OR calls_other AS server_child FROM g)"
             " SELECT service, name, kind, peer_to, max(server_child),"
             f"  {q_if(0.5, 'self_ms', 'NOT inc')}, {q_if(0.9, 'self_ms', 'NOT inc')},"
             f"  {q_if(0.5, 'self_ms', 'inc')}, {q_if(0.9, 'self_ms', 'inc')},"
@@ -267,16 +277,16 @@ class ClickHouseQueries:
         lo, hi = int(window.start_ns), int(window.end_ns)
         s = f"(SELECT * FROM {self.spans(window)} WHERE start_ns >= {lo} AND start_ns <= {hi})"
         rows = self.rows(
-            f"WITH pc AS (SELECT p.service AS caller, c.service AS callee, count() AS calls,"
-            f"  countIf(c.status = 'ERROR') AS errors, 'span' AS via FROM {s} AS c"
-            f"  INNER JOIN {s} AS p ON p.tk = c.tk AND p.sk = c.pk"
-            "  WHERE p.service != c.service GROUP BY caller, callee),"
+            f"WITH s AS {s},"
+            " g AS (SELECT " + _NODE + ", groupArrayIf((service, status = 'ERROR'), role = 1) AS kin FROM " + _FAMILY + "),"
+            " pc AS (SELECT n_service AS caller, k.1 AS callee, count() AS calls, countIf(k.2) AS errors, 'span' AS via"
+            "  FROM g ARRAY JOIN kin AS k WHERE k.1 != n_service GROUP BY caller, callee),"
             " pe AS (SELECT service AS caller, peer AS callee, count() AS calls, countIf(status = 'ERROR') AS errors,"
-            f"  'peer' AS via FROM {s} WHERE kind IN ('CLIENT', 'PRODUCER') GROUP BY caller, callee),"
+            "  'peer' AS via FROM s WHERE kind IN ('CLIENT', 'PRODUCER') GROUP BY caller, callee),"
             " lk AS (SELECT p.service AS caller, c.service AS callee, count() AS calls,"
             "  countIf(c.status = 'ERROR') AS errors, 'link' AS via"
             f"  FROM {self.spans(self.window)} AS p INNER JOIN"
-            f"  (SELECT service, status, lt, ls FROM {s} ARRAY JOIN link_traces AS lt, link_spans AS ls) AS c"
+            "  (SELECT service, status, lt, ls FROM s ARRAY JOIN link_traces AS lt, link_spans AS ls) AS c"
             "  ON p.tk = c.lt AND p.sk = c.ls WHERE p.service != c.service GROUP BY caller, callee)"
             " SELECT * FROM pc UNION ALL SELECT * FROM pe WHERE callee != '' AND callee != caller"
             " UNION ALL SELECT * FROM lk"
@@ -323,12 +333,13 @@ class ClickHouseQueries:
     def edge_gaps(self, baseline: TimeRange, incident: TimeRange) -> list[EdgeGap]:
         base, inc = windows_sql(baseline, incident, "start_ns")
         rows = self.rows(
-            "WITH s AS (SELECT trace_id, tk, sk, pk, service, end_ns - start_ns AS dur,"
+            "WITH s AS (SELECT trace_id, tk, sk, pk, parent_span_id, service, end_ns - start_ns AS dur,"
             f"  {inc} AS inc FROM {self.spans(baseline, incident)} WHERE {base} OR {inc}),"
-            " e AS (SELECT p.service AS caller, c.service AS callee, p.inc AS inc, p.trace_id AS trace_id,"
-            "  greatest(p.dur - c.dur, 0) / 1e6 AS gap FROM s AS p INNER JOIN s AS c"
-            "  ON c.tk = p.tk AND c.pk = p.sk"
-            "  WHERE c.service != p.service AND p.service != '' AND c.service != '')"
+            " g AS (SELECT " + _NODE + ", anyIf(inc, role = 0) AS n_inc, anyIf(dur, role = 0) AS n_dur,"
+            "  anyIf(trace_id, role = 0) AS n_trace, groupArrayIf((service, dur), role = 1) AS kin FROM " + _FAMILY + "),"
+            " e AS (SELECT n_service AS caller, k.1 AS callee, n_inc AS inc, n_trace AS trace_id,"
+            "  greatest(n_dur - k.2, 0) / 1e6 AS gap FROM g ARRAY JOIN kin AS k"
+            "  WHERE k.1 != n_service AND n_service != '' AND k.1 != '')"
             f" SELECT caller, callee, {q_if(0.5, 'gap', 'NOT inc')}, {q_if(0.9, 'gap', 'NOT inc')},"
             f"  {q_if(0.5, 'gap', 'inc')}, countIf(NOT inc), countIf(inc), argMaxIf(trace_id, gap, inc)"
             " FROM e GROUP BY caller, callee ORDER BY caller, callee"

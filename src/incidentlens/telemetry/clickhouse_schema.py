@@ -78,7 +78,7 @@ class OtelSchema:
             " arrayMap(x -> cityHash64(x), Links.TraceId) AS link_traces,"
             " arrayMap(x -> cityHash64(x), Links.SpanId) AS link_spans"
             f" FROM {identifier(self.tables.traces)} WHERE {_between('Timestamp', lo_ns, hi_ns)}"
-            + (f" AND TraceId = {literal(trace_id)}" if trace_id else "")
+            + (f" AND TraceId = {literal(trace_id)}" if trace_id is not None else "")
             + ")"
         )
 
