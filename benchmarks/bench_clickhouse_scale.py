@@ -47,7 +47,9 @@ CLICKHOUSE_SETTINGS = {
 }
 
 # Slot: (service expression, span name expression, kind, parent slot, peer.service expression)
-_GROUPS = "['productcatalog', 'ad', 'shipping'], ['currency', 'payment', 'email'], ['recommendation', 'quote', 'accounting']"
+_GROUPS = (
+    "['productcatalog', 'ad', 'shipping'], ['currency', 'payment', 'email'], ['recommendation', 'quote', 'accounting']"
+)
 
 
 def _generate_sql(traces: int) -> list[str]:
@@ -69,13 +71,16 @@ def _generate_sql(traces: int) -> list[str]:
         "  concat('call ', groups[1][g + 1]), concat(groups[1][g + 1], '.Handle'), concat('call ', groups[2][g + 1]),"
         "  concat(groups[2][g + 1], '.Handle'), concat('call ', groups[3][g + 1]), concat(groups[3][g + 1], '.Handle')]"
         " AS names,"
-        " ['Server', 'Client', 'Server', 'Client', 'Client', 'Server', 'Client', 'Server', 'Client', 'Server'] AS kinds,"
+        " ['Server', 'Client', 'Server', 'Client', 'Client', 'Server', 'Client', 'Server', 'Client',"
+        " 'Server'] AS kinds,"
         " [0, 1, 2, 3, 1, 5, 1, 7, 1, 9] AS parents,"
-        " arrayMap(x -> toInt64(x), [0, 100000, 100000 + gap / 2, 100000 + gap / 2 + 200000, 100000 + d_cart + gap + 50000,"
+        " arrayMap(x -> toInt64(x), [0, 100000, 100000 + gap / 2, 100000 + gap / 2 + 200000, 100000"
+        " + d_cart + gap + 50000,"
         "  100000 + d_cart + gap + 50000 + gap / 2, 100000 + d_cart + d_a + 2 * gap + 100000,"
         "  100000 + d_cart + d_a + 2 * gap + 100000 + gap / 2, 100000 + d_cart + d_a + d_b + 3 * gap + 150000,"
         "  100000 + d_cart + d_a + d_b + 3 * gap + 150000 + gap / 2]) AS starts,"
-        " arrayMap(x -> toInt64(x), [d_cart + d_a + d_b + d_c + 4 * gap + 300000, d_cart + gap, d_cart, d_redis, d_a + gap, d_a, d_b + gap, d_b,"
+        " arrayMap(x -> toInt64(x), [d_cart + d_a + d_b + d_c + 4 * gap + 300000, d_cart + gap,"
+        " d_cart, d_redis, d_a + gap, d_a, d_b + gap, d_b,"
         "  d_c + gap, d_c]) AS durs,"
         " [if(failed, 'Error', 'Unset'), if(failed, 'Error', 'Unset'), if(failed, 'Error', 'Unset'), 'Unset', 'Unset',"
         "  'Unset', 'Unset', 'Unset', 'Unset', 'Unset'] AS statuses"
@@ -113,7 +118,10 @@ def _generate_sql(traces: int) -> list[str]:
         "  'oteldemo.cart.CartService'), map('logger.name', concat('oteldemo.', services[i], '.Handler')))"
         f" FROM ({per_trace}) ARRAY JOIN range(1, 11) AS i"
     )
-    services = "['frontend', 'cart', 'productcatalog', 'ad', 'shipping', 'currency', 'payment', 'email', 'recommendation', 'quote', 'accounting']"
+    services = (
+        "['frontend', 'cart', 'productcatalog', 'ad', 'shipping', 'currency', 'payment', 'email',"
+        " 'recommendation', 'quote', 'accounting']"
+    )
     gauges_sql = (
         "INSERT INTO otel_metrics_gauge (ServiceName, MetricName, Attributes, TimeUnix, Value, ResourceAttributes)"
         " SELECT s, m, map('service', s, 'pod', concat(s, '-', toString(p))),"
@@ -238,9 +246,7 @@ def investigate(mode: str, db: Path, alert: Path, timeout: float) -> dict[str, o
     target = f"chdb:{db}" if mode == "pushdown" else str(db)
     try:
         if mode == "http":
-            server = subprocess.Popen(
-                [sys.executable, str(SERVER), str(db), "0"], stdout=subprocess.PIPE, text=True
-            )
+            server = subprocess.Popen([sys.executable, str(SERVER), str(db), "0"], stdout=subprocess.PIPE, text=True)
             line = server.stdout.readline() if server.stdout else ""
             if not line.startswith("ready "):
                 return {"error": "the chdb HTTP server did not start"}
@@ -310,7 +316,8 @@ def main() -> int:
                 print(f"{size:>8} {size:>8} {mode:>9} {'-':>7} {'-':>6} {'-':>11}  {figures['error']}", flush=True)
                 continue
             print(
-                f"{size:>8} {size:>8} {mode:>9} {figures['wall_s']:>7} {figures['cpu_s']:>6} {figures['peak_rss_mb']:>11}"
+                f"{size:>8} {size:>8} {mode:>9} {figures['wall_s']:>7} {figures['cpu_s']:>6}"
+                f" {figures['peak_rss_mb']:>11}"
                 f"  leading {figures['leading']} ({figures['confidence']}), inputs {figures['inputs']}",
                 flush=True,
             )

@@ -90,11 +90,22 @@ def test_missing_tables_are_a_note_and_no_tables_a_failure(logs_only: Path, tmp_
     result = run(InvestigationRequest(sources=(source,), window=window))
     (report,) = result.sources
     assert report.rows == {"logs": 3600}
-    assert any("tables not found (read as empty): otel_traces, otel_metrics_gauge, otel_metrics_sum" in n for n in report.notes)
+    assert any(
+        "tables not found (read as empty): otel_traces, otel_metrics_gauge, otel_metrics_sum" in n for n in report.notes
+    )
     assert result.brief.inputs["logs"] == 3600 and result.brief.inputs["spans"] == 0
     assert "no traces from any source" in result.brief.coverage_gaps
     wrong = build_source(
-        parse_source("bad", {"kind": "clickhouse", "url": f"chdb:{logs_only}", "logs_table": "nope", "traces_table": "nah", "metrics_tables": []})
+        parse_source(
+            "bad",
+            {
+                "kind": "clickhouse",
+                "url": f"chdb:{logs_only}",
+                "logs_table": "nope",
+                "traces_table": "nah",
+                "metrics_tables": [],
+            },
+        )
     )
     with pytest.raises(InputError, match="none of the tables nah, nope exist"):
         run(InvestigationRequest(sources=(wrong,), window=window))

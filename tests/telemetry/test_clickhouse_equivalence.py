@@ -88,6 +88,7 @@ def test_every_pushed_down_question_answers_as_duckdb(loaded: Loaded) -> None:
     assert ch.error_timeline(whole, 30_000_000_000, reference_end_ns=i.start_ns) == duck.error_timeline(
         whole, 30_000_000_000, reference_end_ns=i.start_ns
     )
+    culprit = loaded.truth.service
     # Examples chosen among equals (any row of a group) may differ; everything counted or measured may not.
     pairs: list[tuple[str, list[object], list[object], tuple[int, ...]]] = [
         ("error_origins", ch.error_origins(b, i), duck.error_origins(b, i), (7, 9)),
@@ -96,7 +97,7 @@ def test_every_pushed_down_question_answers_as_duckdb(loaded: Loaded) -> None:
         ("metric_shifts", ch.metric_shifts(b, i), duck.metric_shifts(b, i), ()),
         ("edges", ch.edges(whole), duck.edges(whole), ()),
         ("edge_gaps", ch.edge_gaps(b, i), duck.edge_gaps(b, i), (7,)),
-        ("exception_frames", ch.exception_frames(loaded.truth.service, i), duck.exception_frames(loaded.truth.service, i), (3,)),
+        ("exception_frames", ch.exception_frames(culprit, i), duck.exception_frames(culprit, i), (3,)),
         ("metric_series", ch.metric_series(whole, "error|latency"), duck.metric_series(whole, "error|latency"), ()),
     ]  # fmt: skip
     for name, got, want, skip in pairs:

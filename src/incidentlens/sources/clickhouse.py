@@ -92,7 +92,7 @@ class ClickHouseSource:
         started = time.perf_counter()
         report = SourceReport(self.name, self.kind, self.target)
         try:
-            conn, schema = self.connection()
+            schema = self.connection()[1]
         except SourceError as exc:
             raise SourceError(f"clickhouse source {self.name!r}: {exc}") from None
         missing = [

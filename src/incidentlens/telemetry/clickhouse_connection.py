@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import unquote, urlsplit
 
 from incidentlens.errors import ConfigError, SourceError
@@ -54,7 +54,7 @@ class ChdbConnection:
     sessions on one path are shared and counted, and statements are serialised."""
 
     _lock = threading.Lock()
-    _open: dict[str, tuple[Any, int]] = {}
+    _open: ClassVar[dict[str, tuple[Any, int]]] = {}  # path -> (session, users), shared by design
 
     def __init__(self, path: Path) -> None:
         try:
@@ -70,7 +70,7 @@ class ChdbConnection:
                 raise SourceError(f"chdb: {other} is already open in this process; chdb allows one database at a time")
             if held is None:
                 try:
-                    held = (session.Session(self.path), 0)
+                    held = (session.Session(self.path), 0)  # type: ignore[no-untyped-call]  # chdb ships no hints
                 except Exception as exc:  # chdb raises its own and RuntimeError; report both the same way
                     raise SourceError(f"{self.target}: cannot open ({exc})") from None
             self._open[self.path] = (held[0], held[1] + 1)

@@ -21,7 +21,10 @@ _JSON_MAP = (
     "mapFromArrays(arrayMap(x -> x.1, JSONExtractKeysAndValuesRaw({col})),"
     " arrayMap(x -> if(startsWith(x.2, '\"'), JSONExtractString(x.2), x.2), JSONExtractKeysAndValuesRaw({col})))"
 )
-_SEVERITY = "multiIf(level = 'TRACE', 1, level = 'DEBUG', 5, level = 'INFO', 9, level = 'WARN', 13, level = 'ERROR', 17, level = 'FATAL', 21, 0)"
+_SEVERITY = (
+    "multiIf(level = 'TRACE', 1, level = 'DEBUG', 5, level = 'INFO', 9, level = 'WARN', 13, level = 'ERROR', 17,"
+    " level = 'FATAL', 21, 0)"
+)
 _KIND = (
     "multiIf(kind = 'SERVER', 'Server', kind = 'CLIENT', 'Client', kind = 'PRODUCER', 'Producer',"
     " kind = 'CONSUMER', 'Consumer', kind = 'INTERNAL', 'Internal', 'Unspecified')"
@@ -45,7 +48,8 @@ def copy_store(store: TelemetryStore, conn: ClickHouseConnection, tables: OtelTa
             f" service, map('service.name', service), {attrs}, toUInt64(greatest(end_ns - start_ns, 0)), {_STATUS},"
             " status_message, arrayMap(x -> x.1, lk), arrayMap(x -> x.2, lk), arrayMap(x -> '', lk),"
             " arrayMap(x -> map(), lk) FROM (SELECT *, JSONExtract(if(links = '', '[]', links),"
-            f" 'Array(Tuple(trace_id String, span_id String))') AS lk FROM file({literal(str(paths['spans']))}, Parquet))"
+            " 'Array(Tuple(trace_id String, span_id String))') AS lk FROM"
+            f" file({literal(str(paths['spans']))}, Parquet))"
         )
         log_attrs = _JSON_MAP.format(col="if(attributes = '', '{}', attributes)")
         conn.command(

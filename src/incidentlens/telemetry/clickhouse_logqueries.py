@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from incidentlens.analyze.stacktraces import StackTrace, find_stacktrace, parse_stacktrace
+from incidentlens.analyze.stacktraces import find_stacktrace, parse_stacktrace
 from incidentlens.model import TimeRange
+from incidentlens.model.stack import StackTrace
 from incidentlens.telemetry.clickhouse_connection import literal
 from incidentlens.telemetry.logqueries import MESSAGE_CHARS
 from incidentlens.telemetry.rows import FrameGroup, LoggerCount, LogMessageGroup
@@ -40,7 +41,8 @@ def log_message_groups(q: ClickHouseQueries, baseline: TimeRange, incident: Time
     )
     lines = (
         f"(SELECT service, upper(level) AS level, leftUTF8(splitByChar('\\n', body)[1], {MESSAGE_CHARS}) AS message,"
-        f" body, trace_id, tk, exception_type, ts_ns, {inc} AS inc FROM {q.logs(baseline, incident)} WHERE {base} OR {inc})"
+        f" body, trace_id, tk, exception_type, ts_ns, {inc} AS inc FROM {q.logs(baseline, incident)}"
+        f" WHERE {base} OR {inc})"
     )
     cap = q.max_message_groups
     if cap is None:
@@ -62,7 +64,8 @@ def _folded(lines: str, aggregates: str, cap: int) -> str:
     """Narrow shapes message by message, wide ones (over `cap` messages, at most 100) as one row each."""
     return (
         "WITH l AS (SELECT service, level, message, body, trace_id, tk, exception_type, ts_ns, inc,"
-        f"  replaceRegexpAll(replaceRegexpAll(message, '{_VARIABLE_TOKEN}', '0'), '[0-9]+', '0') AS shape FROM {lines}),"
+        f"  replaceRegexpAll(replaceRegexpAll(message, '{_VARIABLE_TOKEN}', '0'), '[0-9]+', '0') AS"
+        f" shape FROM {lines}),"
         f" s AS (SELECT service, level, shape, uniqUpTo({cap})(message) AS variants,"
         f"  argMin(message, (NOT inc, ts_ns)) AS sample, {aggregates} FROM l GROUP BY service, level, shape)"
         f" SELECT service, level, message, {aggregates} FROM l"

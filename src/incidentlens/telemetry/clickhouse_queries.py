@@ -170,7 +170,8 @@ class ClickHouseQueries:
         rows = self.rows(
             "WITH logerr AS (SELECT tk, sk, argMin(body, ts_ns) AS body, max(exception_type) AS exc,"
             f"  1 AS hit FROM {logs} WHERE level IN ('ERROR', 'FATAL') AND span_id != '' GROUP BY tk, sk),"
-            " e AS (SELECT s.trace_id AS trace_id, s.tk AS tk, s.sk AS sk, s.pk AS pk, s.parent_span_id AS parent_span_id,"
+            " e AS (SELECT s.trace_id AS trace_id, s.tk AS tk, s.sk AS sk, s.pk AS pk,"
+            " s.parent_span_id AS parent_span_id,"
             "  s.service AS service, s.name AS name, s.kind AS kind, s.peer AS peer, s.start_ns AS start_ns,"
             f"  {inc} AS inc,"
             "  if(s.status_message != '', s.status_message,"
@@ -206,7 +207,8 @@ class ClickHouseQueries:
             " g AS (SELECT " + _NODE + ", anyIf(name, role = 0) AS n_name, anyIf(kind, role = 0) AS n_kind,"
             "  anyIf(peer, role = 0) AS n_peer, anyIf(inc, role = 0) AS n_inc, anyIf(dur, role = 0) AS n_dur,"
             "  anyIf(trace_id, role = 0) AS n_trace, countIf(role = 1) AS kids, sumIf(dur, role = 1) AS child_dur,"
-            "  maxIf(kind IN ('SERVER', 'CONSUMER'), role = 1) AS server_kid, minIf(service, role = 1) AS child_service,"
+            "  maxIf(kind IN ('SERVER', 'CONSUMER'), role = 1) AS server_kid, minIf(service, role ="
+            " 1) AS child_service,"
             "  maxIf(service, role = 1) AS child_service_max FROM " + _FAMILY + "),"
             " t AS (SELECT n_service AS service, n_name AS name, n_kind AS kind, n_inc AS inc, n_trace AS trace_id,"
             "  greatest(n_dur - child_dur, 0) / 1e6 AS self_ms, kids > 0 AND n_kind IN ('UNSPECIFIED', '')"
@@ -256,7 +258,8 @@ class ClickHouseQueries:
             "  GROUP BY service, name, labels, ts_ns),"
             f" b AS (SELECT service, name, labels, {Q}(0.5)(value) AS med, count() AS n, min(value) AS lo,"
             "  max(value) AS hi FROM m WHERE NOT inc GROUP BY service, name, labels),"
-            f" d AS (SELECT m.service AS service, m.name AS name, m.labels AS labels, {Q}(0.5)(abs(m.value - b.med)) AS mad"
+            " d AS (SELECT m.service AS service, m.name AS name, m.labels AS labels,"
+            f" {Q}(0.5)(abs(m.value - b.med)) AS mad"
             "  FROM m INNER JOIN b ON b.service = m.service AND b.name = m.name AND b.labels = m.labels"
             "  WHERE NOT m.inc GROUP BY m.service, m.name, m.labels)"
             f" SELECT m.service, m.name, m.labels, b.med, d.mad, b.n, {Q}(0.5)(m.value),"
@@ -278,7 +281,11 @@ class ClickHouseQueries:
         s = f"(SELECT * FROM {self.spans(window)} WHERE start_ns >= {lo} AND start_ns <= {hi})"
         rows = self.rows(
             f"WITH s AS {s},"
-            " g AS (SELECT " + _NODE + ", groupArrayIf((service, status = 'ERROR'), role = 1) AS kin FROM " + _FAMILY + "),"
+            " g AS (SELECT "
+            + _NODE
+            + ", groupArrayIf((service, status = 'ERROR'), role = 1) AS kin FROM "
+            + _FAMILY
+            + "),"
             " pc AS (SELECT n_service AS caller, k.1 AS callee, count() AS calls, countIf(k.2) AS errors, 'span' AS via"
             "  FROM g ARRAY JOIN kin AS k WHERE k.1 != n_service GROUP BY caller, callee),"
             " pe AS (SELECT service AS caller, peer AS callee, count() AS calls, countIf(status = 'ERROR') AS errors,"
@@ -326,7 +333,8 @@ class ClickHouseQueries:
             f"  AND ({base} OR {inc}) GROUP BY name, stmt)"
             " SELECT n.name, n.stmt, arraySort(groupUniqArrayIf(b.stmt, b.hit = 1)) FROM c AS n"
             " LEFT JOIN (SELECT name, stmt, 1 AS hit FROM c WHERE n_base > 0) AS b ON b.name = n.name"
-            f" WHERE n.n_base = 0 AND n.n_inc >= {int(min_count)} GROUP BY n.name, n.stmt ORDER BY n.name, n.stmt LIMIT 5"
+            f" WHERE n.n_base = 0 AND n.n_inc >= {int(min_count)} GROUP BY n.name, n.stmt ORDER BY"
+            " n.name, n.stmt LIMIT 5"
         )
         return [(str(r[0]), str(r[1]), tuple(str(v) for v in r[2])) for r in rows]
 
@@ -336,7 +344,9 @@ class ClickHouseQueries:
             "WITH s AS (SELECT trace_id, tk, sk, pk, parent_span_id, service, end_ns - start_ns AS dur,"
             f"  {inc} AS inc FROM {self.spans(baseline, incident)} WHERE {base} OR {inc}),"
             " g AS (SELECT " + _NODE + ", anyIf(inc, role = 0) AS n_inc, anyIf(dur, role = 0) AS n_dur,"
-            "  anyIf(trace_id, role = 0) AS n_trace, groupArrayIf((service, dur), role = 1) AS kin FROM " + _FAMILY + "),"
+            "  anyIf(trace_id, role = 0) AS n_trace, groupArrayIf((service, dur), role = 1) AS kin FROM "
+            + _FAMILY
+            + "),"
             " e AS (SELECT n_service AS caller, k.1 AS callee, n_inc AS inc, n_trace AS trace_id,"
             "  greatest(n_dur - k.2, 0) / 1e6 AS gap FROM g ARRAY JOIN kin AS k"
             "  WHERE k.1 != n_service AND n_service != '' AND k.1 != '')"
@@ -358,7 +368,10 @@ class ClickHouseQueries:
             "SELECT span_id, parent_span_id, service, name, start_ns, end_ns, status = 'ERROR', count() OVER ()"
             f" FROM {spans} ORDER BY start_ns, span_id LIMIT {int(limit)}"
         )
-        out = [TraceSpanRow(str(r[0]), str(r[1] or ""), str(r[2]), str(r[3]), int(r[4]), int(r[5]), bool(r[6])) for r in rows]
+        out = [
+            TraceSpanRow(str(r[0]), str(r[1] or ""), str(r[2]), str(r[3]), int(r[4]), int(r[5]), bool(r[6]))
+            for r in rows
+        ]
         return out, int(rows[0][7]) if rows else 0
 
     def metric_points(self, service: str, name: str, window: TimeRange) -> list[tuple[int, float]]:
@@ -379,6 +392,5 @@ class ClickHouseQueries:
             " GROUP BY service, name) ORDER BY service, name"
         )
         return [
-            MetricPoints(str(r[0]), str(r[1]), tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3]))
-            for r in rows
+            MetricPoints(str(r[0]), str(r[1]), tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3])) for r in rows
         ]

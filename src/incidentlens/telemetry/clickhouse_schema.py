@@ -63,7 +63,10 @@ class OtelSchema:
             )
         peer = _first_nonempty([f"SpanAttributes[{literal(k)}]" for k in PEER_KEYS])
         exc = _first_nonempty(
-            ["SpanAttributes['exception.type']", "Events.Attributes[indexOf(Events.Name, 'exception')]['exception.type']"]
+            [
+                "SpanAttributes['exception.type']",
+                "Events.Attributes[indexOf(Events.Name, 'exception')]['exception.type']",
+            ]
         )
         return (
             "(SELECT TraceId AS trace_id, SpanId AS span_id, ParentSpanId AS parent_span_id,"
@@ -146,6 +149,7 @@ _LEVEL_SQL = (
     " lower(SeverityText) IN ('warn', 'warning'), 'WARN',"
     " lower(SeverityText) IN ('error', 'err', 'eror', 'severe'), 'ERROR',"
     " lower(SeverityText) IN ('critical', 'crit', 'fatal', 'panic', 'emerg', 'alert'), 'FATAL',"
-    " SeverityNumber BETWEEN 1 AND 24, ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'][intDiv(SeverityNumber - 1, 4) + 1],"
+    " SeverityNumber BETWEEN 1 AND 24, ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR',"
+    " 'FATAL'][intDiv(SeverityNumber - 1, 4) + 1],"
     " '')"
 )
