@@ -116,3 +116,27 @@ def test_one_source_analysed_in_place_per_investigation(logs_only: Path) -> None
     b = build_source(parse_source("b", {"kind": "clickhouse", "url": f"chdb:{logs_only}"}))
     with pytest.raises(ConfigError, match="one source analysed in place per investigation, got a, b"):
         run(InvestigationRequest(sources=(a, b), window=TimeWindow(since_ns=T0, until_ns=T0 + MINUTE_NS)))
+
+
+def test_parent_child_analyses_sample_whole_traces_past_the_limit(logs_only: Path) -> None:
+    from incidentlens.model import TimeRange
+    from incidentlens.telemetry.clickhouse_queries import ClickHouseQueries
+    from incidentlens.telemetry.clickhouse_schema import OtelSchema, OtelTables
+
+    conn = connect(f"chdb:{logs_only}")
+    try:
+        schema = OtelSchema.detect(conn, OtelTables())
+        window = TimeRange(T0, T0 + 60 * MINUTE_NS)
+        q = ClickHouseQueries(conn, schema, window, max_family_spans=1000)
+        q._counts = {"spans": 4000, "logs": 0, "metrics": 0}  # as if the window held 4000 spans
+        assert q.sample() == (250, 1000)
+        assert q.scaled(10) == 40
+        assert "WHERE 0" in q.family_spans(window)  # no traces table: the empty view, sampled or not
+        sampled = OtelSchema(OtelTables(), True, False, ()).spans(T0, T0 + 1, sample=(250, 1000))
+        assert "cityHash64(TraceId) % 1000 < 250" in sampled
+        assert "250 in 1000 traces" in (q.sampling_note() or "")
+        assert ClickHouseQueries(conn, schema, window).sample() is None
+    finally:
+        conn.close()
+    with pytest.raises(ConfigError, match="'sample_traces_above' must be"):
+        _source(sample_traces_above=10)

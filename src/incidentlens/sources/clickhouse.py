@@ -11,7 +11,10 @@ sources:
   otel: {kind: clickhouse, url: http://clickhouse:8123/otel, username: reader, password_env: CH_PASSWORD}
 ```
 Options: `traces_table`, `logs_table`, `metrics_tables` (the exporter's names by default, `db.table` allowed),
-`settings` (ClickHouse query settings, e.g. `{max_memory_usage: 2000000000}`), `max_message_variants`.
+`settings` (ClickHouse query settings, e.g. `{max_memory_usage: 2000000000}`), `max_message_variants` (a
+message shape with more distinct messages crosses as one row, default 50, at most 100) and `sample_traces_above`
+(past this many spans in the window, default 2,000,000, self time, call gaps and the call graph read a
+deterministic sample of whole traces, counts scaled up, said in the brief; `null` reads every trace).
 """
 
 from __future__ import annotations
@@ -31,10 +34,14 @@ from incidentlens.telemetry.clickhouse_queries import ClickHouseQueries
 from incidentlens.telemetry.clickhouse_schema import OtelSchema, OtelTables
 from incidentlens.telemetry.protocol import TelemetryQueries
 
-_OPTIONS = frozenset({"traces_table", "logs_table", "metrics_tables", "settings", "max_message_variants"})
+_OPTIONS = frozenset(
+    {"traces_table", "logs_table", "metrics_tables", "settings", "max_message_variants", "sample_traces_above"}
+)
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?\Z")
 _SETTING = re.compile(r"^[a-z_][a-z0-9_]*\Z")
 DEFAULT_MAX_MESSAGE_VARIANTS = 50
+# Past this many spans in the window, self time, call gaps and the call graph read a sample of whole traces.
+DEFAULT_SAMPLE_TRACES_ABOVE = 2_000_000
 
 
 class ClickHouseSource:
@@ -64,6 +71,10 @@ class ClickHouseSource:
         if isinstance(variants, bool) or not isinstance(variants, int) or not 1 <= variants <= 100:
             raise config.option_error("'max_message_variants' must be a whole number from 1 to 100")
         self.max_message_variants = variants
+        above = options.get("sample_traces_above", DEFAULT_SAMPLE_TRACES_ABOVE)
+        if above is not None and (isinstance(above, bool) or not isinstance(above, int) or above < 1000):
+            raise config.option_error("'sample_traces_above' must be a number of spans (1000 or more) or null")
+        self.sample_traces_above: int | None = above
         self.config = config
         self.name = config.name
         self._conn: ClickHouseConnection | None = None
@@ -117,6 +128,9 @@ class ClickHouseSource:
             report.saw_time(bounds.end_ns)
         report.services = sorted(set().union(*queries.services_by_signal().values()) or ())
         report.notes.append("analysed in ClickHouse: only aggregates, exemplar traces and sample lines were fetched")
+        sampling = queries.sampling_note()
+        if sampling:
+            report.notes.append(sampling)
         report.requests = 3
         report.seconds = time.perf_counter() - started
         return report
@@ -131,6 +145,7 @@ class ClickHouseSource:
             local=local,
             settings=self.settings,
             max_message_groups=self.max_message_variants,
+            max_family_spans=self.sample_traces_above,
         )
 
     def close(self) -> None:

@@ -74,6 +74,7 @@ class ClickHouseQueries:
         local: TelemetryQueries | None = None,
         settings: str = "",
         max_message_groups: int | None = 50,
+        max_family_spans: int | None = None,
     ) -> None:
         self.conn = conn
         self.schema = schema
@@ -81,6 +82,8 @@ class ClickHouseQueries:
         self.local = local
         self.settings = settings
         self.max_message_groups = max_message_groups
+        self.max_family_spans = max_family_spans
+        self._counts: dict[str, int] | None = None
 
     # --- plumbing -----------------------------------------------------------------------------------
 
@@ -95,6 +98,35 @@ class ClickHouseQueries:
     def spans(self, *ranges: TimeRange) -> str:
         return self.schema.spans(*self._span_range(*ranges))
 
+    def sample(self) -> tuple[int, int] | None:
+        """(kept, out of) trace buckets for the parent/child analyses when the window holds more spans than
+        `max_family_spans`; None when every trace is read."""
+        if self.max_family_spans is None:
+            return None
+        spans = self.counts()["spans"]
+        if spans <= self.max_family_spans:
+            return None
+        return max(1, self.max_family_spans * 1000 // spans), 1000
+
+    def sampling_note(self) -> str | None:
+        sample = self.sample()
+        if sample is None:
+            return None
+        return (
+            f"self time, call gaps and the call graph read {sample[0]} in {sample[1]} traces (chosen by trace id)"
+            f" of {self.counts()['spans']} spans, counts scaled up; errors, logs and metrics read every row"
+        )
+
+    def family_spans(self, *ranges: TimeRange) -> str:
+        """Spans for the parent/child analyses: whole traces, sampled by trace id past `max_family_spans`."""
+        return self.schema.spans(*self._span_range(*ranges), sample=self.sample())
+
+    def scaled(self, n: object) -> int:
+        """A count from the sampled traces as an estimate for all of them."""
+        sample = self.sample()
+        count = int(n)  # type: ignore[call-overload]
+        return count if sample is None else round(count * sample[1] / sample[0])
+
     def logs(self, *ranges: TimeRange) -> str:
         return self.schema.logs(*self._span_range(*ranges))
 
@@ -103,6 +135,8 @@ class ClickHouseQueries:
 
     def counts(self) -> dict[str, int]:
         """Rows per store table inside the window (what a brief calls its inputs)."""
+        if self._counts is not None:
+            return dict(self._counts)
         w = self.window
         row = self.rows(
             f"SELECT (SELECT count() FROM {self.spans(w)}), (SELECT count() FROM {self.logs(w)}),"
@@ -111,7 +145,8 @@ class ClickHouseQueries:
         local = {"alerts": 0, "changes": 0}
         if self.local is not None:
             local = {"alerts": len(self.local.alerts()), "changes": len(self.local.changes(TimeRange(0, 2**62)))}
-        return {"logs": int(row[1]), "spans": int(row[0]), "metrics": int(row[2]), **local}
+        self._counts = {"logs": int(row[1]), "spans": int(row[0]), "metrics": int(row[2]), **local}
+        return dict(self._counts)
 
     # --- the protocol ---------------------------------------------------------------------------------
 
@@ -203,7 +238,7 @@ class ClickHouseQueries:
         base, inc = windows_sql(baseline, incident, "start_ns")
         rows = self.rows(
             "WITH s AS (SELECT trace_id, tk, sk, pk, parent_span_id, service, name, kind, end_ns - start_ns AS dur,"
-            f"  peer, {inc} AS inc FROM {self.spans(baseline, incident)} WHERE {base} OR {inc}),"
+            f"  peer, {inc} AS inc FROM {self.family_spans(baseline, incident)} WHERE {base} OR {inc}),"
             " g AS (SELECT " + _NODE + ", anyIf(name, role = 0) AS n_name, anyIf(kind, role = 0) AS n_kind,"
             "  anyIf(peer, role = 0) AS n_peer, anyIf(inc, role = 0) AS n_inc, anyIf(dur, role = 0) AS n_dur,"
             "  anyIf(trace_id, role = 0) AS n_trace, countIf(role = 1) AS kids, sumIf(dur, role = 1) AS child_dur,"
@@ -223,7 +258,7 @@ class ClickHouseQueries:
         )
         return [
             SelfTimeShift(str(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4]), float(r[5]), float(r[6]),
-                          float(r[7]), float(r[8]), int(r[9]), int(r[10]), str(r[11]))
+                          float(r[7]), float(r[8]), self.scaled(r[9]), self.scaled(r[10]), str(r[11]))
             for r in rows
         ]  # fmt: skip
 
@@ -278,7 +313,7 @@ class ClickHouseQueries:
 
     def edges(self, window: TimeRange) -> list[Edge]:
         lo, hi = int(window.start_ns), int(window.end_ns)
-        s = f"(SELECT * FROM {self.spans(window)} WHERE start_ns >= {lo} AND start_ns <= {hi})"
+        s = f"(SELECT * FROM {self.family_spans(window)} WHERE start_ns >= {lo} AND start_ns <= {hi})"
         rows = self.rows(
             f"WITH s AS {s},"
             " g AS (SELECT "
@@ -298,7 +333,7 @@ class ClickHouseQueries:
             " SELECT * FROM pc UNION ALL SELECT * FROM pe WHERE callee != '' AND callee != caller"
             " UNION ALL SELECT * FROM lk"
         )
-        return [Edge(str(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows]
+        return [Edge(str(r[0]), str(r[1]), self.scaled(r[2]), self.scaled(r[3]), str(r[4])) for r in rows]
 
     def entry_stats(self, baseline: TimeRange, incident: TimeRange) -> EntryStats:
         base, inc = windows_sql(baseline, incident, "start_ns")
@@ -342,7 +377,7 @@ class ClickHouseQueries:
         base, inc = windows_sql(baseline, incident, "start_ns")
         rows = self.rows(
             "WITH s AS (SELECT trace_id, tk, sk, pk, parent_span_id, service, end_ns - start_ns AS dur,"
-            f"  {inc} AS inc FROM {self.spans(baseline, incident)} WHERE {base} OR {inc}),"
+            f"  {inc} AS inc FROM {self.family_spans(baseline, incident)} WHERE {base} OR {inc}),"
             " g AS (SELECT " + _NODE + ", anyIf(inc, role = 0) AS n_inc, anyIf(dur, role = 0) AS n_dur,"
             "  anyIf(trace_id, role = 0) AS n_trace, groupArrayIf((service, dur), role = 1) AS kin FROM "
             + _FAMILY
@@ -355,7 +390,16 @@ class ClickHouseQueries:
             " FROM e GROUP BY caller, callee ORDER BY caller, callee"
         )
         return [
-            EdgeGap(str(r[0]), str(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5]), int(r[6]), str(r[7]))
+            EdgeGap(
+                str(r[0]),
+                str(r[1]),
+                float(r[2]),
+                float(r[3]),
+                float(r[4]),
+                self.scaled(r[5]),
+                self.scaled(r[6]),
+                str(r[7]),
+            )
             for r in rows
         ]
 

@@ -50,9 +50,11 @@ class OtelSchema:
         metrics = tuple(t for t in tables.metrics if column_names(conn, t))
         return cls(tables, bool(traces), bool(logs), metrics, "ScopeName" in logs)
 
-    def spans(self, lo_ns: int, hi_ns: int, *, trace_id: str | None = None) -> str:
+    def spans(
+        self, lo_ns: int, hi_ns: int, *, trace_id: str | None = None, sample: tuple[int, int] | None = None
+    ) -> str:
         """Spans starting in `[lo_ns, hi_ns]` with the store's span columns plus peer, exception type,
-        db statement and link ids."""
+        db statement and link ids; only one trace's, or the traces of a deterministic sample (kept, out of)."""
         if not self.has_traces:
             return (
                 "(SELECT '' AS trace_id, '' AS span_id, '' AS parent_span_id, toUInt64(0) AS tk, toUInt64(0) AS sk,"
@@ -82,6 +84,7 @@ class OtelSchema:
             " arrayMap(x -> cityHash64(x), Links.SpanId) AS link_spans"
             f" FROM {identifier(self.tables.traces)} WHERE {_between('Timestamp', lo_ns, hi_ns)}"
             + (f" AND TraceId = {literal(trace_id)}" if trace_id is not None else "")
+            + (f" AND cityHash64(TraceId) % {int(sample[1])} < {int(sample[0])}" if sample else "")
             + ")"
         )
 
