@@ -140,3 +140,24 @@ def test_parent_child_analyses_sample_whole_traces_past_the_limit(logs_only: Pat
         conn.close()
     with pytest.raises(ConfigError, match="'sample_traces_above' must be"):
         _source(sample_traces_above=10)
+
+
+def test_telemetry_other_sources_load_beside_it_is_named_as_not_analysed(logs_only: Path, tmp_path: Path) -> None:
+    from incidentlens.sources.files import FileSource
+
+    extra = tmp_path / "app.jsonl"
+    extra.write_text(
+        '{"timestamp": "2026-11-08T09:10:00Z", "level": "error", "message": "boom", "service.name": "other"}\n'
+    )
+    source = build_source(parse_source("otel", {"kind": "clickhouse", "url": f"chdb:{logs_only}"}))
+    result = run(
+        InvestigationRequest(
+            sources=(FileSource.of([extra]), source),
+            window=TimeWindow(since_ns=T0, until_ns=T0 + 60 * MINUTE_NS),
+            services=("cart",),
+        )
+    )
+    report = next(r for r in result.sources if r.name == "otel")
+    assert any("1 logs rows from other sources were not analysed" in e for e in report.errors)
+    assert any("service filter does not narrow" in n for n in report.notes)
+    assert any("were not analysed" in n for n in result.brief.notes)

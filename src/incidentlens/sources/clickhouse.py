@@ -128,6 +128,10 @@ class ClickHouseSource:
             report.saw_time(bounds.end_ns)
         report.services = sorted(set().union(*queries.services_by_signal().values()) or ())
         report.notes.append("analysed in ClickHouse: only aggregates, exemplar traces and sample lines were fetched")
+        if query.services:
+            report.notes.append(
+                "the service filter does not narrow an analysis in place: callers and callees of every service count"
+            )
         sampling = queries.sampling_note()
         if sampling:
             report.notes.append(sampling)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from incidentlens.model import Alert, Change, TimeRange
+from incidentlens.telemetry import clickhouse_tracequeries
 from incidentlens.telemetry.clickhouse_connection import ClickHouseConnection, literal
 from incidentlens.telemetry.clickhouse_logqueries import (
     exception_frames,
@@ -20,6 +21,7 @@ from incidentlens.telemetry.clickhouse_logqueries import (
     logger_counts_by_service,
 )
 from incidentlens.telemetry.clickhouse_schema import INSTANCE_LABELS, OtelSchema
+from incidentlens.telemetry.clickhouse_sql import Q, q_if, windows_sql
 from incidentlens.telemetry.protocol import TelemetryQueries, TimelineBin
 from incidentlens.telemetry.rows import (
     Bounds,
@@ -36,30 +38,6 @@ from incidentlens.telemetry.rows import (
     ServiceVolume,
     TraceSpanRow,
 )
-
-Q = "quantileExactInclusive"
-
-
-# Parent and children meet in one group instead of a self-join (a grouping spills to disk, a hash join does
-# not): every span is a row as itself (role 0, keyed by its own id) and as a child (role 1, keyed by its
-# parent's id). `_NODE` keeps groups that have their span; the span's own columns come from role 0.
-_FAMILY = (
-    "s ARRAY JOIN [0, 1] AS role WHERE role = 0 OR parent_span_id != ''"
-    " GROUP BY tk, if(role = 0, sk, pk) HAVING countIf(role = 0) > 0"
-)
-_NODE = "anyIf(service, role = 0) AS n_service"
-
-
-def windows_sql(baseline: TimeRange, incident: TimeRange, column: str) -> tuple[str, str]:
-    """(in the normal period `[start, end)`, in the incident `[start, end]`) as SQL conditions on `column`."""
-    base = f"({column} >= {int(baseline.start_ns)} AND {column} < {int(baseline.end_ns)})"
-    inc = f"({column} >= {int(incident.start_ns)} AND {column} <= {int(incident.end_ns)})"
-    return base, inc
-
-
-def q_if(level: float, value: str, cond: str) -> str:
-    """An interpolated quantile of `value` where `cond` holds, 0 when nothing does."""
-    return f"if(countIf({cond}) > 0, {Q}If({level})({value}, {cond}), 0)"
 
 
 class ClickHouseQueries:
@@ -121,10 +99,10 @@ class ClickHouseQueries:
         """Spans for the parent/child analyses: whole traces, sampled by trace id past `max_family_spans`."""
         return self.schema.spans(*self._span_range(*ranges), sample=self.sample())
 
-    def scaled(self, n: object) -> int:
+    def scaled(self, n: Any) -> int:
         """A count from the sampled traces as an estimate for all of them."""
         sample = self.sample()
-        count = int(n)  # type: ignore[call-overload]
+        count = int(n)
         return count if sample is None else round(count * sample[1] / sample[0])
 
     def logs(self, *ranges: TimeRange) -> str:
@@ -235,32 +213,13 @@ class ClickHouseQueries:
         ]  # fmt: skip
 
     def self_time_shifts(self, baseline: TimeRange, incident: TimeRange) -> list[SelfTimeShift]:
-        base, inc = windows_sql(baseline, incident, "start_ns")
-        rows = self.rows(
-            "WITH s AS (SELECT trace_id, tk, sk, pk, parent_span_id, service, name, kind, end_ns - start_ns AS dur,"
-            f"  peer, {inc} AS inc FROM {self.family_spans(baseline, incident)} WHERE {base} OR {inc}),"
-            " g AS (SELECT " + _NODE + ", anyIf(name, role = 0) AS n_name, anyIf(kind, role = 0) AS n_kind,"
-            "  anyIf(peer, role = 0) AS n_peer, anyIf(inc, role = 0) AS n_inc, anyIf(dur, role = 0) AS n_dur,"
-            "  anyIf(trace_id, role = 0) AS n_trace, countIf(role = 1) AS kids, sumIf(dur, role = 1) AS child_dur,"
-            "  maxIf(kind IN ('SERVER', 'CONSUMER'), role = 1) AS server_kid, minIf(service, role ="
-            " 1) AS child_service,"
-            "  maxIf(service, role = 1) AS child_service_max FROM " + _FAMILY + "),"
-            " t AS (SELECT n_service AS service, n_name AS name, n_kind AS kind, n_inc AS inc, n_trace AS trace_id,"
-            "  greatest(n_dur - child_dur, 0) / 1e6 AS self_ms, kids > 0 AND n_kind IN ('UNSPECIFIED', '')"
-            "  AND child_service = child_service_max AND child_service != n_service AS calls_other,"
-            "  if(n_peer = '' AND calls_other, child_service, n_peer) AS peer_to,"
-            "  (kids > 0 AND server_kid = 1) OR calls_other AS server_child FROM g)"
-            " SELECT service, name, kind, peer_to, max(server_child),"
-            f"  {q_if(0.5, 'self_ms', 'NOT inc')}, {q_if(0.9, 'self_ms', 'NOT inc')},"
-            f"  {q_if(0.5, 'self_ms', 'inc')}, {q_if(0.9, 'self_ms', 'inc')},"
-            "  countIf(NOT inc), countIf(inc), argMaxIf(trace_id, self_ms, inc)"
-            " FROM t GROUP BY service, name, kind, peer_to"
-        )
-        return [
-            SelfTimeShift(str(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4]), float(r[5]), float(r[6]),
-                          float(r[7]), float(r[8]), self.scaled(r[9]), self.scaled(r[10]), str(r[11]))
-            for r in rows
-        ]  # fmt: skip
+        return clickhouse_tracequeries.self_time_shifts(self, baseline, incident)
+
+    def edges(self, window: TimeRange) -> list[Edge]:
+        return clickhouse_tracequeries.edges(self, window)
+
+    def edge_gaps(self, baseline: TimeRange, incident: TimeRange) -> list[EdgeGap]:
+        return clickhouse_tracequeries.edge_gaps(self, baseline, incident)
 
     def service_volumes(self, baseline: TimeRange, incident: TimeRange) -> list[ServiceVolume]:
         base, inc = windows_sql(baseline, incident, "t")
@@ -311,30 +270,6 @@ class ClickHouseQueries:
             for r in rows
         ]  # fmt: skip
 
-    def edges(self, window: TimeRange) -> list[Edge]:
-        lo, hi = int(window.start_ns), int(window.end_ns)
-        s = f"(SELECT * FROM {self.family_spans(window)} WHERE start_ns >= {lo} AND start_ns <= {hi})"
-        rows = self.rows(
-            f"WITH s AS {s},"
-            " g AS (SELECT "
-            + _NODE
-            + ", groupArrayIf((service, status = 'ERROR'), role = 1) AS kin FROM "
-            + _FAMILY
-            + "),"
-            " pc AS (SELECT n_service AS caller, k.1 AS callee, count() AS calls, countIf(k.2) AS errors, 'span' AS via"
-            "  FROM g ARRAY JOIN kin AS k WHERE k.1 != n_service GROUP BY caller, callee),"
-            " pe AS (SELECT service AS caller, peer AS callee, count() AS calls, countIf(status = 'ERROR') AS errors,"
-            "  'peer' AS via FROM s WHERE kind IN ('CLIENT', 'PRODUCER') GROUP BY caller, callee),"
-            " lk AS (SELECT p.service AS caller, c.service AS callee, count() AS calls,"
-            "  countIf(c.status = 'ERROR') AS errors, 'link' AS via"
-            f"  FROM {self.spans(self.window)} AS p INNER JOIN"
-            "  (SELECT service, status, lt, ls FROM s ARRAY JOIN link_traces AS lt, link_spans AS ls) AS c"
-            "  ON p.tk = c.lt AND p.sk = c.ls WHERE p.service != c.service GROUP BY caller, callee)"
-            " SELECT * FROM pc UNION ALL SELECT * FROM pe WHERE callee != '' AND callee != caller"
-            " UNION ALL SELECT * FROM lk"
-        )
-        return [Edge(str(r[0]), str(r[1]), self.scaled(r[2]), self.scaled(r[3]), str(r[4])) for r in rows]
-
     def entry_stats(self, baseline: TimeRange, incident: TimeRange) -> EntryStats:
         base, inc = windows_sql(baseline, incident, "start_ns")
         ms = "(end_ns - start_ns) / 1e6"
@@ -372,36 +307,6 @@ class ClickHouseQueries:
             " n.name, n.stmt LIMIT 5"
         )
         return [(str(r[0]), str(r[1]), tuple(str(v) for v in r[2])) for r in rows]
-
-    def edge_gaps(self, baseline: TimeRange, incident: TimeRange) -> list[EdgeGap]:
-        base, inc = windows_sql(baseline, incident, "start_ns")
-        rows = self.rows(
-            "WITH s AS (SELECT trace_id, tk, sk, pk, parent_span_id, service, end_ns - start_ns AS dur,"
-            f"  {inc} AS inc FROM {self.family_spans(baseline, incident)} WHERE {base} OR {inc}),"
-            " g AS (SELECT " + _NODE + ", anyIf(inc, role = 0) AS n_inc, anyIf(dur, role = 0) AS n_dur,"
-            "  anyIf(trace_id, role = 0) AS n_trace, groupArrayIf((service, dur), role = 1) AS kin FROM "
-            + _FAMILY
-            + "),"
-            " e AS (SELECT n_service AS caller, k.1 AS callee, n_inc AS inc, n_trace AS trace_id,"
-            "  greatest(n_dur - k.2, 0) / 1e6 AS gap FROM g ARRAY JOIN kin AS k"
-            "  WHERE k.1 != n_service AND n_service != '' AND k.1 != '')"
-            f" SELECT caller, callee, {q_if(0.5, 'gap', 'NOT inc')}, {q_if(0.9, 'gap', 'NOT inc')},"
-            f"  {q_if(0.5, 'gap', 'inc')}, countIf(NOT inc), countIf(inc), argMaxIf(trace_id, gap, inc)"
-            " FROM e GROUP BY caller, callee ORDER BY caller, callee"
-        )
-        return [
-            EdgeGap(
-                str(r[0]),
-                str(r[1]),
-                float(r[2]),
-                float(r[3]),
-                float(r[4]),
-                self.scaled(r[5]),
-                self.scaled(r[6]),
-                str(r[7]),
-            )
-            for r in rows
-        ]
 
     def log_message_groups(self, baseline: TimeRange, incident: TimeRange) -> list[LogMessageGroup]:
         return log_message_groups(self, baseline, incident)
