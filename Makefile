@@ -39,5 +39,10 @@ format: install
 bench: install
 	$(BIN)/python benchmarks/bench_investigate.py
 
+# Not part of `make test`: generates 1, 5 and 20 M spans (and as many log lines) in chdb; takes a while.
+.PHONY: bench-scale
+bench-scale: install
+	$(BIN)/python benchmarks/bench_clickhouse_scale.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

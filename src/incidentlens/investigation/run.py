@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from incidentlens.errors import InputError, SourceError
+from incidentlens.errors import ConfigError, InputError, SourceError
 from incidentlens.ingest.sink import RowSink
 from incidentlens.investigation.analysis import Investigation, detect_windows, investigate
 from incidentlens.investigation.brief import build_brief
@@ -20,7 +20,8 @@ from incidentlens.investigation.steps import Step, locate_code, recall_memory
 from incidentlens.investigation.window import fetch_window
 from incidentlens.model import Alert, TimeRange
 from incidentlens.report.brief import iso
-from incidentlens.sources.protocol import Source, SourceQuery, SourceReport
+from incidentlens.sources.protocol import PushdownSource, PushdownTelemetry, Source, SourceQuery, SourceReport
+from incidentlens.telemetry.protocol import TelemetryQueries
 from incidentlens.telemetry.queries import DuckDBQueries
 from incidentlens.telemetry.store import TelemetryStore
 
@@ -36,8 +37,22 @@ def run(request: InvestigationRequest) -> InvestigationResult:
 
 def run_on_store(store: TelemetryStore, request: InvestigationRequest) -> InvestigationResult:
     """Load the request's sources into `store` (which may already hold data, e.g. a benchmark case or the
-    workspace written by `incidentlens ingest`) and investigate what it holds."""
-    queries = DuckDBQueries(store)
+    workspace written by `incidentlens ingest`) and investigate what it holds, or, with a pushdown source
+    (ClickHouse), investigate where its data lives."""
+    pushdown = [s for s in request.sources if isinstance(s, PushdownSource)]
+    if len(pushdown) > 1:
+        names = ", ".join(s.name for s in pushdown)
+        raise ConfigError(f"one source analysed in place per investigation, got {names}: pick one with --source")
+    try:
+        return _run(store, request, pushdown[0] if pushdown else None)
+    finally:
+        for source in pushdown:
+            source.close()
+
+
+def _run(store: TelemetryStore, request: InvestigationRequest, pushdown: PushdownSource | None) -> InvestigationResult:
+    local_queries = DuckDBQueries(store)
+    queries: TelemetryQueries = local_queries
     local = [s for s in request.sources if not s.live]
     live = [s for s in request.sources if s.live]
     reports: list[SourceReport] = []
@@ -56,6 +71,10 @@ def run_on_store(store: TelemetryStore, request: InvestigationRequest) -> Invest
     for source in live:
         assert query is not None  # fetch_window raised otherwise
         reports.append(_load(store, source, query, request))
+    pushed: PushdownTelemetry | None = None
+    if pushdown is not None and query is not None and not _failed(reports, pushdown.name):
+        pushed = queries = pushdown.telemetry(query, local_queries)
+        _note_unanalysed(store, reports, pushdown.name)
     if queries.bounds() is None:
         raise InputError(_nothing_loaded(reports))
     request.progress("analysing")
@@ -74,7 +93,7 @@ def run_on_store(store: TelemetryStore, request: InvestigationRequest) -> Invest
     request.progress("writing the brief")
     brief = build_brief(
         inv,
-        inputs=store.counts(),
+        inputs=pushed.counts() if pushed is not None else store.counts(),
         title=request.title,
         notes=tuple(note for r in reports for note in _notes_of(r)),
         sources=tuple(reports),
@@ -82,6 +101,23 @@ def run_on_store(store: TelemetryStore, request: InvestigationRequest) -> Invest
         warnings=alert_warnings(queries, query.window if query is not None else None),
     )
     return InvestigationResult(brief, inv.hypotheses, dict(inv.analysis.evidence), windows, tuple(reports))
+
+
+def _failed(reports: list[SourceReport], name: str) -> bool:
+    return any(r.name == name and r.failed for r in reports)
+
+
+def _note_unanalysed(store: TelemetryStore, reports: list[SourceReport], pushdown: str) -> None:
+    """Logs, spans or metrics other sources loaded are not part of an analysis done in place: say so."""
+    held = {t: n for t, n in store.counts().items() if t in SIGNALS and n}
+    if not held:
+        return
+    what = ", ".join(f"{n} {_SIGNAL_WORDS[t]} rows" for t, n in sorted(held.items()))
+    for report in reports:
+        if report.name == pushdown:
+            report.errors.append(
+                f"{what} from other sources were not analysed: {pushdown} answers for logs, traces and metrics"
+            )
 
 
 def _steps(request: InvestigationRequest) -> list[Step]:
@@ -133,12 +169,12 @@ def _nothing_loaded(reports: list[SourceReport]) -> str:
     return f"no logs, spans or metrics to investigate ({said})"
 
 
-def _first_firing_alert(queries: DuckDBQueries) -> Alert | None:
+def _first_firing_alert(queries: TelemetryQueries) -> Alert | None:
     alerts = [a for a in queries.alerts() if a.starts_ns]
     return alerts[0] if alerts else None
 
 
-def alert_warnings(queries: DuckDBQueries, within: TimeRange | None) -> tuple[str, ...]:
+def alert_warnings(queries: TelemetryQueries, within: TimeRange | None) -> tuple[str, ...]:
     """Alerts that lie outside the telemetry (or the window read): they cannot anchor the onset, and a reader
     must know the brief is about the data, not the alert."""
     bounds = queries.bounds()
@@ -159,7 +195,7 @@ def alert_warnings(queries: DuckDBQueries, within: TimeRange | None) -> tuple[st
     return tuple(out[:3]) + ((f"and {len(out) - 3} more alerts outside the data",) if len(out) > 3 else ())
 
 
-def coverage_gaps(queries: DuckDBQueries, reports: list[SourceReport]) -> tuple[str, ...]:
+def coverage_gaps(queries: TelemetryQueries, reports: list[SourceReport]) -> tuple[str, ...]:
     """Signals no source returned at all, and services that have some signals but not ones others have."""
     by_signal = queries.services_by_signal()
     gaps: list[str] = []

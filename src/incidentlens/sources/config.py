@@ -109,7 +109,7 @@ def parse_source(name: str, entry: Any, *, where: str = "settings", base: Path |
         raise ConfigError(f"{here}: 'kind' is required (for example prometheus, loki, tempo, jaeger, files)")
     url = _string(entry, "url", here) or ""
     if url and not url.startswith(("http://", "https://", "chdb:")):
-        raise ConfigError(f"{here}: 'url' must start with http:// or https://")
+        raise ConfigError(f"{here}: 'url' must start with http:// or https:// (or chdb: for a clickhouse source)")
     password = _secret(entry, "password", here)
     ca_file, cert_file, key_file = (_string(entry, k, here) for k in ("ca_file", "cert_file", "key_file"))
     verify = entry.get("tls_verify", True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from incidentlens.ingest.sink import RowSink
 from incidentlens.model import TimeRange
+from incidentlens.telemetry.protocol import TelemetryQueries
 
 # Called with a short human-readable line ("prometheus prom: 12/40 series queries") while a source works.
 SourceProgress = Callable[[str], None]
@@ -100,3 +101,22 @@ class Source(Protocol):
     def live(self) -> bool: ...
 
     def load(self, query: SourceQuery, sink: RowSink, progress: SourceProgress) -> SourceReport: ...
+
+
+class PushdownTelemetry(TelemetryQueries, Protocol):
+    """The analysis questions answered where the data lives, plus what the brief lists as its inputs."""
+
+    def counts(self) -> dict[str, int]: ...
+
+
+@runtime_checkable
+class PushdownSource(Protocol):
+    """A live source analysed in place (ClickHouse): after `load` (which copies nothing and reports what the
+    window holds) the investigation asks `telemetry` its questions instead of its own store; `local` answers
+    what the backend does not keep (alerts, changes from other sources)."""
+
+    name: str
+
+    def telemetry(self, query: SourceQuery, local: TelemetryQueries | None) -> PushdownTelemetry: ...
+
+    def close(self) -> None: ...

@@ -24,6 +24,7 @@ SOURCE_KINDS: dict[str, tuple[str, str]] = {
     "argocd": ("incidentlens.sources.argocd", "ArgoCDSource"),
     "github": ("incidentlens.sources.github", "GitHubSource"),
     "prometheus": ("incidentlens.sources.prometheus", "PrometheusSource"),
+    "clickhouse": ("incidentlens.sources.clickhouse", "ClickHouseSource"),
 }
 
 

@@ -1,0 +1,126 @@
+"""Log questions pushed down to ClickHouse: message groups for template mining, log statements, stack traces.
+
+Messages are grouped in SQL. A group of messages that differ only in hex or decimal tokens (ids, counters)
+crosses the wire message by message while it has at most `max_message_groups` distinct messages; beyond
+that it crosses as one row (its first message as the example, counts summed), because the template miner
+masks those tokens anyway and a fleet's per-request ids would otherwise ship every line. Stack traces are
+grouped by their text in SQL and parsed here with the ingest readers' parser, so frames match a file load.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from incidentlens.analyze.stacktraces import find_stacktrace, parse_stacktrace
+from incidentlens.model import TimeRange
+from incidentlens.model.stack import StackTrace
+from incidentlens.telemetry.clickhouse_connection import literal
+from incidentlens.telemetry.logqueries import MESSAGE_CHARS
+from incidentlens.telemetry.rows import FrameGroup, LoggerCount, LogMessageGroup
+
+if TYPE_CHECKING:
+    from incidentlens.telemetry.clickhouse_queries import ClickHouseQueries
+
+# Tokens of hex digits (and dashes) holding at least one decimal digit (ids, counters, uuids, addresses);
+# then any other digit run (`1234us`) goes too. Only the grouping uses this shape; the miner sees real lines.
+_VARIABLE_TOKEN = r"\\b[0-9a-fA-F-]*[0-9][0-9a-fA-F-]*\\b"
+
+
+def log_message_groups(q: ClickHouseQueries, baseline: TimeRange, incident: TimeRange) -> list[LogMessageGroup]:
+    """`DuckDBQueries.log_message_groups` in ClickHouse, with wide id-only groups folded (module docstring).
+
+    Two groupings over the lines: by shape with `uniqUpTo` (memory bounded per shape) to tell narrow shapes
+    from wide ones, then by exact message for the narrow shapes only.
+    """
+    base = f"(ts_ns >= {int(baseline.start_ns)} AND ts_ns < {int(baseline.end_ns)})"
+    inc = f"(ts_ns >= {int(incident.start_ns)} AND ts_ns <= {int(incident.end_ns)})"
+    aggregates = (
+        "countIf(NOT inc), countIf(inc), uniqExactIf(tk, trace_id != '' AND NOT inc),"
+        " uniqExactIf(tk, trace_id != '' AND inc), max(exception_type), argMin(body, (NOT inc, ts_ns)),"
+        " argMin(trace_id, (NOT inc, ts_ns)), minIf(ts_ns, inc)"
+    )
+    lines = (
+        f"(SELECT service, upper(level) AS level, leftUTF8(splitByChar('\\n', body)[1], {MESSAGE_CHARS}) AS message,"
+        f" body, trace_id, tk, exception_type, ts_ns, {inc} AS inc FROM {q.logs(baseline, incident)}"
+        f" WHERE {base} OR {inc})"
+    )
+    cap = q.max_message_groups
+    if cap is None:
+        sql = f"SELECT service, level, message, {aggregates} FROM {lines} GROUP BY service, level, message"
+    else:
+        sql = _folded(lines, aggregates, min(max(int(cap), 1), 100))
+    rows = q.rows(sql)
+    groups = [
+        LogMessageGroup(
+            str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), str(r[7]), str(r[8]), "",
+            str(r[9]), int(r[10] or 0),
+        )
+        for r in rows
+    ]  # fmt: skip
+    return sorted(groups, key=lambda g: (g.service, g.level, g.message))
+
+
+def _folded(lines: str, aggregates: str, cap: int) -> str:
+    """Narrow shapes message by message, wide ones (over `cap` messages, at most 100) as one row each."""
+    return (
+        "WITH l AS (SELECT service, level, message, body, trace_id, tk, exception_type, ts_ns, inc,"
+        f"  replaceRegexpAll(replaceRegexpAll(message, '{_VARIABLE_TOKEN}', '0'), '[0-9]+', '0') AS"
+        f" shape FROM {lines}),"
+        f" s AS (SELECT service, level, shape, uniqUpTo({cap})(message) AS variants,"
+        f"  argMin(message, (NOT inc, ts_ns)) AS sample, {aggregates} FROM l GROUP BY service, level, shape)"
+        f" SELECT service, level, message, {aggregates} FROM l"
+        f" WHERE (service, level, shape) IN (SELECT service, level, shape FROM s WHERE variants <= {cap})"
+        " GROUP BY service, level, message"
+        f" UNION ALL SELECT * EXCEPT (shape, variants) FROM s WHERE variants > {cap}"
+    )
+
+
+def logger_counts_by_service(
+    q: ClickHouseQueries, baseline: TimeRange, incident: TimeRange, *, service: str | None = None
+) -> dict[str, list[LoggerCount]]:
+    base = f"(ts_ns >= {int(baseline.start_ns)} AND ts_ns < {int(baseline.end_ns)})"
+    inc = f"(ts_ns >= {int(incident.start_ns)} AND ts_ns <= {int(incident.end_ns)})"
+    only = f" AND service = {literal(service)}" if service is not None else ""
+    rows = q.rows(
+        f"SELECT service, logger, max(level), countIf({base}), countIf({inc}), argMin(leftUTF8(body, 300), ts_ns)"
+        f" FROM {q.logs(baseline, incident)} WHERE service != '' AND logger != ''{only} AND ({base} OR {inc})"
+        " GROUP BY service, logger ORDER BY service, logger"
+    )
+    counts: dict[str, list[LoggerCount]] = {}
+    for r in rows:
+        counts.setdefault(str(r[0]), []).append(LoggerCount(str(r[1]), str(r[2]), int(r[3]), int(r[4]), str(r[5])))
+    return counts
+
+
+def exception_frames(q: ClickHouseQueries, service: str, incident: TimeRange, limit: int) -> list[FrameGroup]:
+    """The most frequent stack traces a service logged in the incident: grouped by text in SQL, parsed here."""
+    rows = q.rows(
+        "SELECT stack, stack = body, any(exception_type), count() AS n, any(body)"
+        f" FROM {q.logs(incident)} WHERE service = {literal(service)} AND stack != ''"
+        f" AND ts_ns >= {int(incident.start_ns)} AND ts_ns <= {int(incident.end_ns)}"
+        f" GROUP BY stack, stack = body ORDER BY n DESC, stack LIMIT {max(int(limit), 1) * 20}"
+    )
+    merged: dict[str, tuple[str, int, str]] = {}  # frames JSON -> (exception type, lines, example)
+    for stack, in_body, declared, count, example in rows:
+        trace = _trace(str(stack), from_body=bool(in_body))
+        if trace is None or not trace.frames_json():
+            continue
+        frames = _dumps(trace.frames_json())
+        kind, total, first = merged.get(frames, (trace.exception_type or str(declared), 0, str(example)))
+        merged[frames] = (kind, total + int(count), first)
+    ranked = sorted(merged.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    return [FrameGroup(frames, kind, total, first) for frames, (kind, total, first) in ranked[:limit]]
+
+
+def _trace(text: str, *, from_body: bool) -> StackTrace | None:
+    """As the ingest readers do: a stack attribute is parsed whole, a multi-line body searched for a trace."""
+    if from_body:
+        found = find_stacktrace(text)
+        return found.trace if found else None
+    return parse_stacktrace(text)
+
+
+def _dumps(value: object) -> str:
+    from incidentlens.ingest.common import dumps
+
+    return dumps(value)
