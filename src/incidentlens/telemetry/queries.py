@@ -17,6 +17,7 @@ from incidentlens.telemetry.rows import (
     EntryStats,
     ErrorOrigin,
     FrameGroup,
+    LabelledSeries,
     LoggerCount,
     LogMessageGroup,
     MetricPoints,
@@ -91,8 +92,9 @@ class DuckDBQueries:
 
     def changes(self, window: TimeRange) -> list[Change]:
         rows = self.store.rows(
-            'SELECT ts_ns, service, kind, description, author, "commit", previous, current, source FROM changes'
-            " WHERE ts_ns BETWEEN ? AND ? ORDER BY ts_ns",
+            'SELECT ts_ns, service, kind, description, author, "commit", previous, current, source,'
+            " CASE WHEN attributes LIKE '{%' THEN coalesce(json_extract_string(attributes, '$.pod'), '') ELSE '' END"
+            " FROM changes WHERE ts_ns BETWEEN ? AND ? ORDER BY ts_ns",
             [window.start_ns, window.end_ns],
         )
         known = set(ChangeKind)
@@ -107,8 +109,9 @@ class DuckDBQueries:
                 previous=previous,
                 current=current,
                 source=source,
+                pod=pod,
             )
-            for ts, service, kind, description, author, commit, previous, current, source in rows
+            for ts, service, kind, description, author, commit, previous, current, source, pod in rows
         ]
 
     def error_timeline(
@@ -400,6 +403,19 @@ class DuckDBQueries:
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def labelled_series(self, window: TimeRange, names_like: str) -> list[LabelledSeries]:
+        """Every series whose name matches the regex `names_like`, one per label set (replicas kept apart)."""
+        rows = self.store.rows(
+            "SELECT service, name, labels, list(ts_ns ORDER BY ts_ns), list(value ORDER BY ts_ns) FROM metrics"
+            " WHERE service <> '' AND value IS NOT NULL AND isfinite(value) AND ts_ns BETWEEN $1 AND $2"
+            " AND regexp_matches(name, $3) GROUP BY service, name, labels ORDER BY service, name, labels",
+            [window.start_ns, window.end_ns, names_like],
+        )
+        return [
+            LabelledSeries(r[0], r[1], _label_pairs(r[2]), tuple(int(t) for t in r[3]), tuple(float(v) for v in r[4]))
+            for r in rows
+        ]
+
     def metric_series(self, window: TimeRange, names_like: str) -> list[MetricPoints]:
         rows = self.store.rows(
             "WITH p AS (SELECT service, name, ts_ns, avg(value) AS v FROM metrics"
@@ -410,6 +426,19 @@ class DuckDBQueries:
             [window.start_ns, window.end_ns, names_like],
         )
         return [MetricPoints(r[0], r[1], tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3])) for r in rows]
+
+
+def _label_pairs(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """A stored labels JSON object as sorted (name, value) pairs; anything else holds no labels."""
+    if not raw or not raw.startswith("{"):
+        return ()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ()
+    if not isinstance(data, dict):
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in data.items() if isinstance(v, str | int | float)))
 
 
 def alert_details(raw: str | None) -> dict[str, str]:
