@@ -6,8 +6,9 @@ rollout's deploy events, carrying the new version label, or started after the ch
 first minutes of serving, after a start-up minute that is no version's steady state:
 - against the service's normal period before the change (median and robust spread; it must also leave the
   range that period reached), and
-- against the old pods at the same moments, while any still serve: a cause below the service (a defective
-  dependency) raises old and new pods alike, so a new pod only departs when it is worse than its old peers.
+- against the old pods at the same moments, or, once they are gone, their last level before they went (within
+  the judged minutes): a cause below the service (a defective dependency) raises old and new pods alike, so a
+  new pod only departs when it is worse than its old peers.
 Call edges into the service (Istio's `destination_version`) are judged the same way per caller: the new
 version's edge against the same caller's edge into the old version. That sees defects the pods' own metrics
 cannot (a proxy refusing calls before the application sees them).
@@ -57,7 +58,7 @@ class Contrast:
     kind: MetricKind
     metric: str
     new_level: float  # median of the departing units' levels (all units when none departs)
-    old_level: float  # old units at the same moments (nan when none served then)
+    old_level: float  # old units at the same moments or their last level before (nan when none served near then)
     normal_level: float
     normal_max: float
     z: float  # the departing units' median departure, in robust spreads of the normal period
@@ -83,11 +84,15 @@ def _spread(values: np.ndarray) -> float:
 
 
 def _unit(series: list[LabelledSeries], name: str) -> _Unit:
-    """One pod's or edge's points; several series of the unit (other label sets) averaged per timestamp."""
+    """One pod's or edge's points; several series of the unit (other label sets) averaged per timestamp.
+
+    A success ratio is turned into a failure share (1 - success), so that up always means worse.
+    """
     sums: dict[int, list[float]] = defaultdict(list)
     for s in series:
+        success = "success" in s.name.lower()
         for t, v in zip(s.times, s.values, strict=True):
-            sums[t].append(v)
+            sums[t].append(1.0 - v if success else v)
     times = np.array(sorted(sums), dtype=np.int64)
     return _Unit(name, times, np.array([float(np.mean(sums[int(t)])) for t in times]))
 
@@ -99,6 +104,14 @@ def _at(units: list[_Unit]) -> dict[int, float]:
         for t, v in zip(u.times.tolist(), u.values.tolist(), strict=True):
             acc[t].append(v)
     return {t: float(np.mean(v)) for t, v in acc.items()}
+
+
+def _peer(old_at: dict[int, float], t: int) -> float | None:
+    """The old units' level at `t`, else their last level before it (a replaced pod's last minutes), if recent."""
+    if t in old_at:
+        return old_at[t]
+    earlier = [u for u in old_at if u <= t and t - u <= LOOK_NS]
+    return old_at[max(earlier)] if earlier else None
 
 
 def contrast(
@@ -123,8 +136,9 @@ def contrast(
         own = float(np.median(values))
         z_normal = (own - level) / spread
         outside = float(np.mean(values > ceiling))
-        paired = [v - old_at[int(t)] for t, v in zip(times, values, strict=True) if int(t) in old_at]
-        peers = float(np.median([old_at[int(t)] for t in times if int(t) in old_at])) if paired else float("nan")
+        refs = [(v, r) for t, v in zip(times.tolist(), values.tolist(), strict=True) if (r := _peer(old_at, t)) is not None]
+        paired = [v - r for v, r in refs]
+        peers = float(np.median([r for _, r in refs])) if refs else float("nan")
         judged.append((u.name, own, peers))
         if z_normal < DEPART_Z or outside < OUTSIDE_SHARE:
             continue

@@ -146,14 +146,16 @@ def describe(c: Contrast) -> str:
     units = "new pods" if c.signal == "pods" else "callers' edges into the new version"
     names = ", ".join(c.departed[:4]) + (f" and {len(c.departed) - 4} more" if len(c.departed) > 4 else "")
     old = (
-        f"{_num(c.old_level)} on the old {'pods' if c.signal == 'pods' else 'version'} at the same moments"
+        f"{_num(c.old_level)} on the old {'pods' if c.signal == 'pods' else 'version'} at the same or the last"
+        " earlier moments"
         if not math.isnan(c.old_level)
-        else "no old one serving at the same moments"
+        else "no old one serving near those moments"
     )
+    metric = f"1 - {c.metric}" if "success" in c.metric.lower() else c.metric  # judged as a failure share
     if not c.departed:
-        return f"none of its {len(c.units)} {units} departs on {c.metric} ({_num(c.new_level)}; {old})"
+        return f"none of its {len(c.units)} {units} departs on {metric} ({_num(c.new_level)}; {old})"
     text = (
-        f"{len(c.departed)} of its {len(c.units)} {units} ({names}) show {c.metric} at {_num(c.new_level)} "
+        f"{len(c.departed)} of its {len(c.units)} {units} ({names}) show {metric} at {_num(c.new_level)} "
         f"against {old} and {_num(c.normal_level)} before the change (normal up to {_num(c.normal_max)}; "
         f"{c.z:+.1f} robust spreads)"
     )

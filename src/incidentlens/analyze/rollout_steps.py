@@ -3,7 +3,8 @@
 A rolling update replaces one pod at a time, so a defective version's share of the traffic, and with it the
 symptom, rises by a step at each pod it replaces, while a healthy service's rollout leaves the symptom as it
 was (low before the incident, high after it). The symptom index is the mean, over every error and latency
-series, of how far it stands above its own normal level, in robust spreads.
+series, of how far it stands above its own normal level, in robust spreads, log-compressed (log1p) so that one
+series far off cannot outweigh every other while each further step still shows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import numpy as np
 from incidentlens.analyze.metrics import MetricKind, metric_kind
 from incidentlens.telemetry.rows import MetricPoints
 
-Z_CAP = 50.0  # one series far off must not outweigh every other
 RISE_SPREADS = 3.0  # a step counts as a rise when the index grows by this many of its own normal spreads
 MIN_SEGMENT_POINTS = 2
 
@@ -25,7 +25,7 @@ class StepGrowth:
     levels: tuple[float, ...]  # symptom index before the first step, then after each step
     rises: int  # steps after which the index rose
     steps: int
-    total_rise: float  # last level minus the level before the rollout, in the index's normal spreads
+    total_rise: float  # last level minus the level before the rollout, in spreads of the index's noise
 
     @property
     def share(self) -> float:
@@ -46,7 +46,7 @@ def symptom_index(series: list[MetricPoints], *, normal_end_ns: int) -> tuple[np
             continue
         median = float(np.median(normal))
         spread = max(1.4826 * float(np.median(np.abs(normal - median))), 0.05 * abs(median), 1e-9)
-        z = np.clip((values - median) / spread, 0.0, Z_CAP)
+        z = np.log1p(np.clip((values - median) / spread, 0.0, None))
         for t, v in zip(times.tolist(), z.tolist(), strict=True):
             columns.setdefault(t, []).append(v)
     if not columns:
@@ -67,10 +67,14 @@ def step_growth(steps: tuple[int, ...], times: np.ndarray, index: np.ndarray, sp
     gap = int(np.median(np.diff(np.asarray(steps, dtype=np.int64))))
     bounds = [steps[0] - gap, *steps, steps[-1] + gap]
     levels: list[float] = []
+    noise = [spread]
     for lo, hi in zip(bounds, bounds[1:], strict=False):
         inside = index[(times > lo) & (times <= hi)]
         if len(inside) < MIN_SEGMENT_POINTS:
             return None
         levels.append(float(np.median(inside)))
-    rises = sum(1 for a, b in zip(levels, levels[1:], strict=False) if b - a >= RISE_SPREADS * spread)
-    return StepGrowth(tuple(levels), rises, len(steps), (levels[-1] - levels[0]) / spread)
+        noise.append(1.4826 * float(np.median(np.abs(inside - np.median(inside)))))
+    # The index is noisier once it is high than in the normal period: a rise must clear the noisier of the two.
+    floor = max(spread, float(np.median(noise[1:])))
+    rises = sum(1 for a, b in zip(levels, levels[1:], strict=False) if b - a >= RISE_SPREADS * floor)
+    return StepGrowth(tuple(levels), rises, len(steps), (levels[-1] - levels[0]) / floor)

@@ -93,6 +93,7 @@ def build_hypotheses(scores: list[ServiceScore], evidence: dict[str, Evidence]) 
         rollout = _rollout_evidence(candidate, evidence)
         if rollout is not None and rollout.score > 0.3:
             claim += _rollout_clause(rollout)
+            supporting = (rollout.id, *(e for e in supporting if e != rollout.id))  # what the claim rests on
         elif change is not None and change.score > 0.3:
             claim += f", after {change.summary}"
         component = next(

@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from incidentlens.simulate.rollout_plan import ROLLABLE, PodLife, RolloutPlan, services_in_order
+from incidentlens.simulate.rollout_plan import ENTRY, ROLLABLE, PodLife, RolloutPlan, services_in_order
 from incidentlens.simulate.topology import SERVICES
 
 STEP_S = 15
@@ -24,6 +24,7 @@ STARTUP_S = 60.0  # a starting pod's CPU burst
 WARMUP_S = 180.0  # its cache and heap warming up
 LEAK_FULL_S = 600.0
 BLIP_P = 0.01
+INGRESS = "istio-ingressgateway"
 
 LabelSet = tuple[tuple[str, str], ...]
 Series = dict[LabelSet, list[tuple[int, float]]]
@@ -125,6 +126,8 @@ def series(plan: RolloutPlan) -> Series:
             for caller, callee in plan.edges:
                 if callee == service:
                     _edge_points(caller, service, mine, bases, plan.share[(caller, callee)], rng, t, add)
+            if service == ENTRY:  # users' requests arrive through the mesh's ingress gateway
+                _edge_points(INGRESS, service, mine, {INGRESS: bases[service]}, 1.0, rng, t, add)
         t += STEP_S * _NS
     return out
 

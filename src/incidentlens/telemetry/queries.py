@@ -36,7 +36,24 @@ PEER_SQL = (
     " nullif(json_extract_string(attributes, '$.\"net.peer.name\"'), ''), '')"
 )
 # Labels that name one process rather than the series: removed (JSON merge patch with null) before grouping.
-_INSTANCE_LABELS = ("pod", "instance", "pod_name", "container_id", "pod_ip", "host", "hostname", "uid", "id", "node")
+# A deploy changes the version labels as it renames pods: the service-level series spans both versions (the
+# deploy-aware analysis, `analyze/deploy_pods.py`, compares the versions).
+_INSTANCE_LABELS = (
+    "pod",
+    "instance",
+    "pod_name",
+    "container_id",
+    "pod_ip",
+    "host",
+    "hostname",
+    "uid",
+    "id",
+    "node",
+    "version",
+    "destination_version",
+    "source_version",
+    "app_kubernetes_io_version",
+)
 _INSTANCE_LABELS_NULL = "{" + ", ".join(f'"{k}": null' for k in _INSTANCE_LABELS) + "}"
 _LINKS_TYPE = """'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]'"""
 
