@@ -58,7 +58,9 @@ def latest_changes(bundle: Path, alert_ns: int) -> tuple[str, ...]:
     return tuple(sorted(last, key=lambda s: -last[s]))
 
 
-def investigate(store: TelemetryStore, bundle: Path | None, depart_z: float) -> tuple[tuple[str, ...], bool, float, str]:
+def investigate(
+    store: TelemetryStore, bundle: Path | None, depart_z: float
+) -> tuple[tuple[str, ...], bool, float, str]:
     deploy_pods.DEPART_Z = depart_z  # the swept default, read at call time
     request = InvestigationRequest.for_files([bundle]) if bundle is not None else InvestigationRequest(sources=())
     result = run_on_store(store, request)
@@ -169,14 +171,18 @@ def main() -> int:
         return 0
     print(f"{'fault kind':24s} n   IncidentLens top-1  latest-change top-1  misses (seed: ranked vs truth)")
     for kind, row in report["per_kind"].items():
-        print(f"{kind:24s} {row['bundles']:<3d} {row['top1']:<19.2f} {row['latest_top1']:<20.2f} {'; '.join(row['misses'])}")
+        misses = "; ".join(row["misses"])
+        print(f"{kind:24s} {row['bundles']:<3d} {row['top1']:<19.2f} {row['latest_top1']:<20.2f} {misses}")
     il, lc = report["incidentlens"], report["latest_change"]
     print(f"\n{n} rollouts (DEPART_Z {default}): IncidentLens AC@1 {il['top1']:.2f} AC@3 {il['top3']:.2f}; "
           f"latest change AC@1 {lc['top1']:.2f} AC@3 {lc['top3']:.2f}")  # fmt: skip
     print(f"leave-one-fault-kind-out AC@1 {report['leave_one_kind_out_top1']:.2f} (picks {picks})")
     print(f"correct top-1 naming the version {report['names_version']:.2f}, the pods {report['names_pods']:.2f}")
     ff = report["fault_free"]
-    print(f"fault-free rollouts: abstained {ff['abstained']}/{ff['bundles']}" + "".join(f"\n  {f}" for f in ff["false_alarms"]))
+    print(
+        f"fault-free rollouts: abstained {ff['abstained']}/{ff['bundles']}"
+        + "".join(f"\n  {f}" for f in ff["false_alarms"])
+    )
     print(f"grid {report['grid']} ({report['seconds']} s)")
     return 0
 

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from incidentlens.analyze.deploy_pods import Rollout, edge_contrasts, pod_contrasts
-from incidentlens.analyze.deploys import describe, deploy_findings, rollouts
+from incidentlens.analyze.deploys import deploy_findings, describe, rollouts
 from incidentlens.analyze.rollout_steps import step_growth, symptom_index
 from incidentlens.model import AnalyzerKind, Change, ChangeKind, TimeRange
 from incidentlens.telemetry.rows import LabelledSeries, MetricPoints
@@ -44,12 +44,32 @@ def _rollout_series(
         step = start + r * STEP_GAP
         old_level, new_level = 0.01, 0.2 if bad else 0.01
         out.append(
-            _pod(service, f"{service}-old-{r}", "v1", name, T0, step, lambda t, b=old_level: b * (1 + rng.gauss(0, 0.05)) + lift(t))  # type: ignore[misc, operator]
+            _pod(
+                service,
+                f"{service}-old-{r}",
+                "v1",
+                name,
+                T0,
+                step,
+                lambda t, b=old_level: b * (1 + rng.gauss(0, 0.05)) + lift(t),
+            )  # type: ignore[misc, operator]
         )
         out.append(
-            _pod(service, f"{service}-new-{r}", "v2", name, step, END, lambda t, b=new_level: b * (1 + rng.gauss(0, 0.05)) + lift(t))  # type: ignore[misc, operator]
+            _pod(
+                service,
+                f"{service}-new-{r}",
+                "v2",
+                name,
+                step,
+                END,
+                lambda t, b=new_level: b * (1 + rng.gauss(0, 0.05)) + lift(t),
+            )  # type: ignore[misc, operator]
         )
-        changes.append(Change(ChangeKind.DEPLOY, step, service, f"step {r + 1}", previous="v1", current="v2", pod=f"{service}-new-{r}"))
+        changes.append(
+            Change(
+                ChangeKind.DEPLOY, step, service, f"step {r + 1}", previous="v1", current="v2", pod=f"{service}-new-{r}"
+            )
+        )
     return out, changes
 
 

@@ -17,7 +17,9 @@ runner = CliRunner()
 @pytest.mark.parametrize(("fault", "seed"), [("rollout_errors", 3), ("rollout_edge_errors", 8)])
 def test_investigate_names_the_defective_rollout(tmp_path: Path, fault: str, seed: int) -> None:
     bundle = tmp_path / "bundle"
-    made = runner.invoke(app, ["simulate", "--fault", fault, "--seed", str(seed), "--services", "4", "--out", str(bundle)])
+    made = runner.invoke(
+        app, ["simulate", "--fault", fault, "--seed", str(seed), "--services", "4", "--out", str(bundle)]
+    )
     assert made.exit_code == 0, made.output
     truth = orjson.loads((bundle / "truth.json").read_bytes())
     assert truth["latest_change_service"] != truth["service"]  # recency alone would miss this one

@@ -18,7 +18,9 @@ from incidentlens.simulate.rollout_plan import ROLLOUT_FAULTS, plan_rollout, ser
 
 
 def _files(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+    }
 
 
 def _series(bundle: Path) -> list[dict[str, Any]]:
@@ -58,7 +60,7 @@ def test_one_pod_at_a_time_each_step_a_deploy_event_in_our_change_format(tmp_pat
         by_service[e["service"]].append(e)
         assert e["pod"].startswith(e["service"] + "-") and e["version"] != e["previous"]
     assert list(by_service) == list(truth.rolled)  # services roll one after another
-    for service, steps in by_service.items():
+    for steps in by_service.values():
         assert [e["step"] for e in steps] == [f"{i + 1}/{len(steps)}" for i in range(len(steps))]
         assert len({e["pod"] for e in steps}) == len(steps) >= 2  # a new pod per step
         times = [parse_time_ns(e["timestamp"]) or 0 for e in steps]
@@ -89,9 +91,9 @@ def test_edge_only_defect_is_invisible_in_its_own_pods_and_visible_on_callers_ed
     for s in _series(tmp_path / "b"):
         m = s["metric"]
         values = [float(v) for _, v in s["values"]]
-        if m["__name__"] == "http_server_error_ratio" and m.get("service") == truth.service:
-            if m["version"] == truth.version:
-                own.extend(values)
+        own_series = m["__name__"] == "http_server_error_ratio" and m.get("service") == truth.service
+        if own_series and m["version"] == truth.version:
+            own.extend(values)
         if m["__name__"] == "istio_request_error_ratio" and m["destination_workload"] == truth.service:
             assert m["source_workload"] and m["reporter"] == "source"
             edges[m["destination_version"]].extend(values)

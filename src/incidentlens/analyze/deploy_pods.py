@@ -136,7 +136,9 @@ def contrast(
         own = float(np.median(values))
         z_normal = (own - level) / spread
         outside = float(np.mean(values > ceiling))
-        refs = [(v, r) for t, v in zip(times.tolist(), values.tolist(), strict=True) if (r := _peer(old_at, t)) is not None]
+        refs = [
+            (v, r) for t, v in zip(times.tolist(), values.tolist(), strict=True) if (r := _peer(old_at, t)) is not None
+        ]
         paired = [v - r for v, r in refs]
         peers = float(np.median([r for _, r in refs])) if refs else float("nan")
         judged.append((u.name, own, peers))

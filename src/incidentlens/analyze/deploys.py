@@ -105,7 +105,9 @@ def _evidence(
     rollout: Rollout, best: Contrast | None, growth: StepGrowth | None, score: float, incident: TimeRange
 ) -> Evidence:
     what = f"rollout of {rollout.service} to {rollout.version or 'a new version'}" + (
-        f" (from {rollout.previous}, {len(rollout.steps)} steps)" if rollout.previous else f" ({len(rollout.steps)} steps)"
+        f" (from {rollout.previous}, {len(rollout.steps)} steps)"
+        if rollout.previous
+        else f" ({len(rollout.steps)} steps)"
     )
     parts = [what]
     if best is not None:

@@ -10,6 +10,7 @@ series far off cannot outweigh every other while each further step still shows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -54,9 +55,7 @@ def symptom_index(series: list[MetricPoints], *, normal_end_ns: int) -> tuple[np
     times = np.array(sorted(columns), dtype=np.int64)
     index = np.array([float(np.mean(columns[int(t)])) for t in times])
     normal = index[times < normal_end_ns]
-    spread = (
-        max(1.4826 * float(np.median(np.abs(normal - np.median(normal)))), 1e-3) if len(normal) >= 3 else 1.0
-    )
+    spread = max(1.4826 * float(np.median(np.abs(normal - np.median(normal)))), 1e-3) if len(normal) >= 3 else 1.0
     return times, index, spread
 
 
@@ -68,7 +67,7 @@ def step_growth(steps: tuple[int, ...], times: np.ndarray, index: np.ndarray, sp
     bounds = [steps[0] - gap, *steps, steps[-1] + gap]
     levels: list[float] = []
     noise = [spread]
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in pairwise(bounds):
         inside = index[(times > lo) & (times <= hi)]
         if len(inside) < MIN_SEGMENT_POINTS:
             return None
@@ -76,5 +75,5 @@ def step_growth(steps: tuple[int, ...], times: np.ndarray, index: np.ndarray, sp
         noise.append(1.4826 * float(np.median(np.abs(inside - np.median(inside)))))
     # The index is noisier once it is high than in the normal period: a rise must clear the noisier of the two.
     floor = max(spread, float(np.median(noise[1:])))
-    rises = sum(1 for a, b in zip(levels, levels[1:], strict=False) if b - a >= RISE_SPREADS * floor)
+    rises = sum(1 for a, b in pairwise(levels) if b - a >= RISE_SPREADS * floor)
     return StepGrowth(tuple(levels), rises, len(steps), (levels[-1] - levels[0]) / floor)

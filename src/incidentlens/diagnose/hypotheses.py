@@ -49,7 +49,7 @@ def _rollout_evidence(candidate: ServiceScore, evidence: dict[str, Evidence]) ->
 
 
 def _rollout_clause(rollout: Evidence) -> str:
-    """", after the rollout of S v1 -> v2 (pods a, b)": the change, the version and the pods, by name."""
+    """ ", after the rollout of S v1 -> v2 (pods a, b)": the change, the version and the pods, by name."""
     a = rollout.attributes
     version = f"{a.get('previous') or '?'} -> {a.get('version') or '?'}"
     pods = str(a.get("pods", ""))

@@ -49,9 +49,7 @@ class _PodState:
 
 
 def _bases(rng: random.Random) -> dict[str, _Base]:
-    return {
-        s: _Base(rng.uniform(3.0, 25.0), rng.uniform(0.001, 0.004), rng.uniform(0.015, 0.12)) for s in ROLLABLE
-    }
+    return {s: _Base(rng.uniform(3.0, 25.0), rng.uniform(0.001, 0.004), rng.uniform(0.015, 0.12)) for s in ROLLABLE}
 
 
 def _active(pods: tuple[PodLife, ...], service: str, t: int) -> list[PodLife]:

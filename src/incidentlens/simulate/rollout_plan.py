@@ -42,7 +42,9 @@ ROLLOUT_FAULTS: dict[str, RolloutFault] = {
             "Calls into the new version are delayed on the network path; only callers' edges see it.",
             "latency",
         ),
-        RolloutFault("rollout_none", "A healthy rolling update with a noisy alert: no version is defective.", "latency"),
+        RolloutFault(
+            "rollout_none", "A healthy rolling update with a noisy alert: no version is defective.", "latency"
+        ),
     )
 }
 # Services that serve calls (the entry service, frontend, is rolled too).
