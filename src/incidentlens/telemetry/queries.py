@@ -54,6 +54,9 @@ _INSTANCE_LABELS = (
     "source_version",
     "app_kubernetes_io_version",
 )
+# A pod that starts inside the data spends its first minute starting: CPU bursts, memory warms up.
+_STARTUP_NAMES = "(?i)cpu|mem|working_set|rss|heap"
+_STARTUP_NS = 60 * 1_000_000_000
 _INSTANCE_LABELS_NULL = "{" + ", ".join(f'"{k}": null' for k in _INSTANCE_LABELS) + "}"
 _LINKS_TYPE = """'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]'"""
 
@@ -249,14 +252,21 @@ class DuckDBQueries:
         """Per series: baseline median and MAD against incident values.
 
         A series is a service's metric with its labels minus the instance identity (pod, instance, ...):
-        a deploy or restart renames pods, and replicas of one service share one series (their mean).
+        a deploy or restart renames pods, and replicas of one service share one series (their mean). The first
+        minute of CPU and memory of a pod that started inside the data is left out: a starting process's burst
+        and warm-up are no load.
         """
         rows = self.store.rows(
-            "WITH raw AS (SELECT service, name,"
-            "  CASE WHEN labels LIKE '{%' THEN json_merge_patch(labels, '" + _INSTANCE_LABELS_NULL + "')::VARCHAR"
-            "  ELSE labels END AS labels, ts_ns, value FROM metrics"
-            "  WHERE value IS NOT NULL AND isfinite(value)"
-            "  AND ((ts_ns >= $1 AND ts_ns < $2) OR (ts_ns >= $3 AND ts_ns <= $4))),"
+            "WITH born AS (SELECT service, name, labels, min(ts_ns) AS first FROM metrics"
+            "  WHERE labels LIKE '{%\"pod\"%' AND regexp_matches(name, '" + _STARTUP_NAMES + "')"
+            "  GROUP BY ALL HAVING min(ts_ns) > (SELECT min(ts_ns) FROM metrics)),"
+            " raw AS (SELECT mt.service, mt.name,"
+            "  CASE WHEN mt.labels LIKE '{%' THEN json_merge_patch(mt.labels, '" + _INSTANCE_LABELS_NULL + "')::VARCHAR"
+            "  ELSE mt.labels END AS labels, mt.ts_ns, mt.value FROM metrics mt"
+            "  LEFT JOIN born ON born.service = mt.service AND born.name = mt.name AND born.labels = mt.labels"
+            "  WHERE mt.value IS NOT NULL AND isfinite(mt.value)"
+            "  AND (born.first IS NULL OR mt.ts_ns >= born.first + " + str(_STARTUP_NS) + ")"
+            "  AND ((mt.ts_ns >= $1 AND mt.ts_ns < $2) OR (mt.ts_ns >= $3 AND mt.ts_ns <= $4))),"
             " m AS (SELECT service, name, labels, ts_ns, avg(value) AS value,"
             "  (ts_ns >= $3 AND ts_ns <= $4) AS inc FROM raw"
             "  GROUP BY service, name, labels, ts_ns),"
