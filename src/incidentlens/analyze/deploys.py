@@ -114,7 +114,9 @@ def _evidence(
         parts.append(describe(best))
     if growth is not None and growth.rises:
         levels = ", ".join(f"{v:.1f}" for v in growth.levels)
-        parts.append(f"the symptom index rose at {growth.rises} of its {growth.steps} steps (levels {levels})")
+        parts.append(
+            f"the symptom index rose beyond its noise at {growth.rises} of its {growth.steps} steps (levels {levels})"
+        )
     # The pods to name: those that departed, else every new pod the rollout started (edges see versions only).
     pods = best.departed if best is not None and best.signal == "pods" and best.departed else rollout.pods
     return Evidence(
