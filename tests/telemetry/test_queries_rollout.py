@@ -43,3 +43,24 @@ def test_labelled_series_keep_replicas_apart_and_changes_carry_their_pod() -> No
     assert [(c.kind, c.pod) for c in changes] == [(ChangeKind.DEPLOY, "cart-b-1"), (ChangeKind.CONFIG, "")]
     # The service-level view spans both versions: one series whose replicas are averaged.
     assert len(shifts) == 1 and shifts[0].service == "cart"
+
+
+def test_a_pod_started_inside_the_data_has_its_first_minute_of_cpu_left_out() -> None:
+    sink = RowSink()
+    step = 15 * S
+
+    def cpu(pod: str, start: int, end: int, burst: bool) -> None:
+        for t in range(start, end, step):
+            value = 0.5 if burst and t - start < 60 * S else 0.05
+            sink.metrics.add(
+                ts_ns=t, service="ad", name="container_cpu_usage_ratio", labels=f'{{"pod": "{pod}"}}', value=value,
+                source="m.json",
+            )  # fmt: skip
+
+    cpu("ad-old-1", 0, 600 * S, burst=True)  # there from the start: its first minute is data, kept
+    cpu("ad-new-1", 600 * S, 1200 * S, burst=True)  # started inside the data: its burst is start-up
+    with TelemetryStore() as store:
+        store.append(sink)
+        (shift,) = DuckDBQueries(store).metric_shifts(TimeRange(0, 600 * S), TimeRange(600 * S, 1200 * S))
+    assert max(shift.values) == 0.05 and shift.first_ns == 660 * S
+    assert shift.baseline_max == 0.5
