@@ -64,7 +64,7 @@ class Contrast:
     z: float  # the departing units' median departure, in robust spreads of the normal period
     departed: tuple[str, ...]
     units: tuple[str, ...]
-    refuted: tuple[str, ...]  # units worse than normal but no worse than old peers at the same moments
+    refuted: tuple[str, ...]  # units worse than normal but no worse than old peers, or normal at first
 
     @property
     def share(self) -> float:
@@ -143,6 +143,12 @@ def contrast(
         peers = float(np.median([r for _, r in refs])) if refs else float("nan")
         judged.append((u.name, own, peers))
         if z_normal < DEPART_Z or outside < OUTSIDE_SHARE:
+            continue
+        # A version's defect shows from its first minutes of serving; a unit that was normal at first and rose
+        # later is following something that began after it (a defect elsewhere), not leading.
+        first = values[:MIN_POINTS]
+        if float(np.mean((first - level) / spread >= DEPART_Z)) < OUTSIDE_SHARE:
+            refuted.append(u.name)
             continue
         if len(paired) >= MIN_POINTS:
             z_paired = float(np.median(paired)) / spread

@@ -164,7 +164,7 @@ def describe(c: Contrast) -> str:
         f"{c.z:+.1f} robust spreads)"
     )
     if c.refuted:
-        text += f"; {len(c.refuted)} more were as high as their old peers"
+        text += f"; {len(c.refuted)} more were as high as their old peers or normal at first"
     return text
 
 
