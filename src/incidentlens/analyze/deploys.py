@@ -117,8 +117,10 @@ def _evidence(
         parts.append(
             f"the symptom index rose beyond its noise at {growth.rises} of its {growth.steps} steps (levels {levels})"
         )
-    # The pods to name: those that departed, else every new pod the rollout started (edges see versions only).
-    pods = best.departed if best is not None and best.signal == "pods" and best.departed else rollout.pods
+    # The pods to name: every new pod the rollout's steps started (the text says which of them depart), else
+    # those that departed when the deploy events name no pods.
+    departed = best.departed if best is not None and best.signal == "pods" else ()
+    pods = rollout.pods or departed
     return Evidence(
         id=evidence_id(EvidenceKind.CHANGE, "rollout", rollout.service, rollout.version, rollout.steps[0]),
         kind=EvidenceKind.CHANGE,
@@ -136,6 +138,7 @@ def _evidence(
             "version": rollout.version,
             "previous": rollout.previous,
             "pods": ", ".join(pods),
+            "departed": ", ".join(departed),
             "steps": len(rollout.steps),
             "signal": best.signal if best is not None else "",
             "metric": best.metric if best is not None else "",

@@ -53,7 +53,7 @@ def _rollout_clause(rollout: Evidence) -> str:
     a = rollout.attributes
     version = f"{a.get('previous') or '?'} -> {a.get('version') or '?'}"
     pods = str(a.get("pods", ""))
-    return f", after the rollout of {rollout.service} {version}" + (f" (pods {pods})" if pods else "")
+    return f", after the rollout of {rollout.service} {version}" + (f" (new pods {pods})" if pods else "")
 
 
 def _predictions(candidate: ServiceScore, evidence: dict[str, Evidence]) -> tuple[Prediction, ...]:

@@ -57,6 +57,7 @@ _INSTANCE_LABELS = (
 # A pod that starts inside the data spends its first minute starting: CPU bursts, memory warms up.
 _STARTUP_NAMES = "(?i)cpu|mem|working_set|rss|heap"
 _STARTUP_NS = 60 * 1_000_000_000
+_REPLACED_WITHIN_NS = 2 * 60 * 1_000_000_000
 _INSTANCE_LABELS_NULL = "{" + ", ".join(f'"{k}": null' for k in _INSTANCE_LABELS) + "}"
 _LINKS_TYPE = """'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]'"""
 
@@ -253,13 +254,17 @@ class DuckDBQueries:
 
         A series is a service's metric with its labels minus the instance identity (pod, instance, ...):
         a deploy or restart renames pods, and replicas of one service share one series (their mean). The first
-        minute of CPU and memory of a pod that started inside the data is left out: a starting process's burst
-        and warm-up are no load.
+        minute of CPU and memory of a pod that replaced or joined others of its service (one of them reported in the
+        two minutes before it) is left out: a starting process's burst and warm-up are no load.
         """
         rows = self.store.rows(
-            "WITH born AS (SELECT service, name, labels, min(ts_ns) AS first FROM metrics"
-            "  WHERE labels LIKE '{%\"pod\"%' AND regexp_matches(name, '" + _STARTUP_NAMES + "')"
-            "  GROUP BY ALL HAVING min(ts_ns) > (SELECT min(ts_ns) FROM metrics)),"
+            "WITH firsts AS (SELECT service, name, labels, min(ts_ns) AS first FROM metrics"
+            "  WHERE labels LIKE '{%\"pod\"%' AND regexp_matches(name, '" + _STARTUP_NAMES + "') GROUP BY ALL),"
+            # A replacement: another pod of the service reported the same metric in the minutes before it.
+            " born AS (SELECT f.service, f.name, f.labels, f.first FROM firsts f WHERE EXISTS (SELECT 1 FROM firsts o"
+            "  JOIN metrics p ON p.service = o.service AND p.name = o.name AND p.labels = o.labels"
+            "  WHERE o.service = f.service AND o.name = f.name AND o.labels <> f.labels AND o.first < f.first"
+            "  AND p.ts_ns < f.first AND p.ts_ns >= f.first - " + str(_REPLACED_WITHIN_NS) + ")),"
             " raw AS (SELECT mt.service, mt.name,"
             "  CASE WHEN mt.labels LIKE '{%' THEN json_merge_patch(mt.labels, '" + _INSTANCE_LABELS_NULL + "')::VARCHAR"
             "  ELSE mt.labels END AS labels, mt.ts_ns, mt.value FROM metrics mt"
