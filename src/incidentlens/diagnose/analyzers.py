@@ -41,6 +41,8 @@ ANALYZERS: dict[AnalyzerKind, AnalyzerSpec] = {
     AnalyzerKind.TRACE_LATENCY: AnalyzerSpec(0.7, Role.DECISIVE, felt=True, latency=True),
     AnalyzerKind.EDGE_LATENCY: AnalyzerSpec(0.75, Role.DECISIVE, felt=True, latency=True),
     AnalyzerKind.METRIC_LOCAL_LATENCY: AnalyzerSpec(0.3, Role.DECISIVE, felt=True, latency=True),
+    # A changed service's new pods departing from its old ones at the same moments (`analyze/deploys.py`).
+    AnalyzerKind.DEPLOY_PODS: AnalyzerSpec(0.9, Role.DECISIVE, felt=True),
     AnalyzerKind.CODE_PATH: AnalyzerSpec(0.7, Role.SUPPORTING),
     AnalyzerKind.DEPENDENCY_ERRORS: AnalyzerSpec(0.3, Role.SUPPORTING),
     AnalyzerKind.METRIC_WEAK: AnalyzerSpec(0.1, Role.SUPPORTING),

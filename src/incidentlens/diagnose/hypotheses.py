@@ -10,7 +10,7 @@ from incidentlens.diagnose.rank import (
     confidence_of,
     supporting_and_contradicting,
 )
-from incidentlens.model import Evidence, EvidenceKind, FaultKind, Hypothesis, Prediction
+from incidentlens.model import AnalyzerKind, Evidence, EvidenceKind, FaultKind, Hypothesis, Prediction
 
 _CLAIMS = {
     FaultKind.CODE: "a code defect in {s} makes requests fail",
@@ -34,6 +34,26 @@ def _change_evidence(candidate: ServiceScore, evidence: dict[str, Evidence]) -> 
         if eid in evidence
     ]
     return max(changes, key=lambda e: e.score, default=None)
+
+
+def _rollout_evidence(candidate: ServiceScore, evidence: dict[str, Evidence]) -> Evidence | None:
+    """The deploy-aware evidence of the candidate's own rollout, when one departs (`analyze/deploys.py`)."""
+    found = [
+        evidence[eid]
+        for f in candidate.findings
+        if f.analyzer is AnalyzerKind.DEPLOY_PODS
+        for eid in f.evidence_ids
+        if eid in evidence
+    ]
+    return max(found, key=lambda e: e.score, default=None)
+
+
+def _rollout_clause(rollout: Evidence) -> str:
+    """ ", after the rollout of S v1 -> v2 (pods a, b)": the change, the version and the pods, by name."""
+    a = rollout.attributes
+    version = f"{a.get('previous') or '?'} -> {a.get('version') or '?'}"
+    pods = str(a.get("pods", ""))
+    return f", after the rollout of {rollout.service} {version}" + (f" (new pods {pods})" if pods else "")
 
 
 def _predictions(candidate: ServiceScore, evidence: dict[str, Evidence]) -> tuple[Prediction, ...]:
@@ -70,7 +90,11 @@ def build_hypotheses(scores: list[ServiceScore], evidence: dict[str, Evidence]) 
             continue  # a claim without evidence is dropped, not shown
         claim = _CLAIMS[candidate.fault].format(s=candidate.service)
         change = _change_evidence(candidate, evidence)
-        if change is not None and change.score > 0.3:
+        rollout = _rollout_evidence(candidate, evidence)
+        if rollout is not None and rollout.score > 0.3:
+            claim += _rollout_clause(rollout)
+            supporting = (rollout.id, *(e for e in supporting if e != rollout.id))  # what the claim rests on
+        elif change is not None and change.score > 0.3:
             claim += f", after {change.summary}"
         component = next(
             (

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from incidentlens.analyze.changes import change_findings, change_window
+from incidentlens.analyze.deploys import DEPLOY_SERIES, deploy_findings
 from incidentlens.analyze.edges import edge_latency_findings
 from incidentlens.analyze.evidence_ids import strength
 from incidentlens.analyze.findings import Analysis
@@ -32,7 +33,7 @@ from incidentlens.diagnose.rank import ServiceScore, score_services
 from incidentlens.errors import InputError
 from incidentlens.memory.fingerprint import Symptoms
 from incidentlens.memory.index import Match
-from incidentlens.model import AnalyzerKind, FaultKind, Finding, Hypothesis, TimeRange
+from incidentlens.model import AnalyzerKind, ChangeKind, FaultKind, Finding, Hypothesis, TimeRange
 from incidentlens.telemetry.protocol import TelemetryQueries
 
 ONSET_BIN_NS = 30 * 1_000_000_000
@@ -132,7 +133,25 @@ def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: Tim
     result.extend(metric_findings(queries.metric_shifts(metric_baseline or base, inc), incident=inc))
     result.extend(code_path_findings(queries, base, inc))
     result.extend(change_findings(queries.changes(change_window(windows.onset_ns)), onset_ns=windows.onset_ns))
+    result.extend(rollout_findings(queries, windows, metric_baseline or base))
     return result
+
+
+def rollout_findings(queries: TelemetryQueries, windows: Windows, baseline: TimeRange) -> Analysis:
+    """Deploy-aware analysis of every deploy from the look-back window to the end of the data; per-pod and
+    per-edge series are read only when there is a deploy to judge."""
+    inc = windows.incident
+    changes = queries.changes(TimeRange(change_window(windows.onset_ns).start_ns, inc.end_ns))
+    if not any(ch.kind is ChangeKind.DEPLOY for ch in changes):
+        return Analysis()
+    span = TimeRange(baseline.start_ns, inc.end_ns)
+    return deploy_findings(
+        changes,
+        queries.labelled_series(span, DEPLOY_SERIES),
+        queries.metric_series(span, SYMPTOM_NAMES),
+        normal_end_ns=windows.baseline.end_ns,
+        incident=inc,
+    )
 
 
 def code_path_findings(queries: TelemetryQueries, base: TimeRange, inc: TimeRange) -> Analysis:

@@ -34,6 +34,7 @@ class AnalyzerKind(StrEnum):
     METRIC_SYMPTOM = "metric_symptom"
     METRIC_WEAK = "metric_weak"
     CHANGES = "changes"
+    DEPLOY_PODS = "deploy_pods"
 
 
 class EvidenceKind(StrEnum):

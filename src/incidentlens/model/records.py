@@ -63,6 +63,7 @@ class Change:
     previous: str = ""
     current: str = ""
     source: str = ""
+    pod: str = ""  # the pod one step of a rolling update started, when the change names it
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from incidentlens.telemetry.rows import (
     EntryStats,
     ErrorOrigin,
     FrameGroup,
+    LabelledSeries,
     LoggerCount,
     LogMessageGroup,
     MetricPoints,
@@ -80,4 +81,8 @@ class TelemetryQueries(Protocol):
 
     def metric_series(self, window: TimeRange, names_like: str) -> list[MetricPoints]:
         """Every series whose name matches the SQL LIKE/regex `names_like`, as points in `window`."""
+        ...
+
+    def labelled_series(self, window: TimeRange, names_like: str) -> list[LabelledSeries]:
+        """Like `metric_series`, but one series per label set: replicas and call edges kept apart."""
         ...

@@ -17,6 +17,7 @@ from incidentlens.telemetry.rows import (
     EntryStats,
     ErrorOrigin,
     FrameGroup,
+    LabelledSeries,
     LoggerCount,
     LogMessageGroup,
     MetricPoints,
@@ -35,7 +36,28 @@ PEER_SQL = (
     " nullif(json_extract_string(attributes, '$.\"net.peer.name\"'), ''), '')"
 )
 # Labels that name one process rather than the series: removed (JSON merge patch with null) before grouping.
-_INSTANCE_LABELS = ("pod", "instance", "pod_name", "container_id", "pod_ip", "host", "hostname", "uid", "id", "node")
+# A deploy changes the version labels as it renames pods: the service-level series spans both versions (the
+# deploy-aware analysis, `analyze/deploy_pods.py`, compares the versions).
+_INSTANCE_LABELS = (
+    "pod",
+    "instance",
+    "pod_name",
+    "container_id",
+    "pod_ip",
+    "host",
+    "hostname",
+    "uid",
+    "id",
+    "node",
+    "version",
+    "destination_version",
+    "source_version",
+    "app_kubernetes_io_version",
+)
+# A pod that starts inside the data spends its first minute starting: CPU bursts, memory warms up.
+_STARTUP_NAMES = "(?i)cpu|mem|working_set|rss|heap"
+_STARTUP_NS = 60 * 1_000_000_000
+_REPLACED_WITHIN_NS = 2 * 60 * 1_000_000_000
 _INSTANCE_LABELS_NULL = "{" + ", ".join(f'"{k}": null' for k in _INSTANCE_LABELS) + "}"
 _LINKS_TYPE = """'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]'"""
 
@@ -91,8 +113,9 @@ class DuckDBQueries:
 
     def changes(self, window: TimeRange) -> list[Change]:
         rows = self.store.rows(
-            'SELECT ts_ns, service, kind, description, author, "commit", previous, current, source FROM changes'
-            " WHERE ts_ns BETWEEN ? AND ? ORDER BY ts_ns",
+            'SELECT ts_ns, service, kind, description, author, "commit", previous, current, source,'
+            " CASE WHEN attributes LIKE '{%' THEN coalesce(json_extract_string(attributes, '$.pod'), '') ELSE '' END"
+            " FROM changes WHERE ts_ns BETWEEN ? AND ? ORDER BY ts_ns",
             [window.start_ns, window.end_ns],
         )
         known = set(ChangeKind)
@@ -107,8 +130,9 @@ class DuckDBQueries:
                 previous=previous,
                 current=current,
                 source=source,
+                pod=pod,
             )
-            for ts, service, kind, description, author, commit, previous, current, source in rows
+            for ts, service, kind, description, author, commit, previous, current, source, pod in rows
         ]
 
     def error_timeline(
@@ -229,14 +253,25 @@ class DuckDBQueries:
         """Per series: baseline median and MAD against incident values.
 
         A series is a service's metric with its labels minus the instance identity (pod, instance, ...):
-        a deploy or restart renames pods, and replicas of one service share one series (their mean).
+        a deploy or restart renames pods, and replicas of one service share one series (their mean). The first
+        minute of CPU and memory of a pod that replaced or joined others of its service (one of them reported in the
+        two minutes before it) is left out: a starting process's burst and warm-up are no load.
         """
         rows = self.store.rows(
-            "WITH raw AS (SELECT service, name,"
-            "  CASE WHEN labels LIKE '{%' THEN json_merge_patch(labels, '" + _INSTANCE_LABELS_NULL + "')::VARCHAR"
-            "  ELSE labels END AS labels, ts_ns, value FROM metrics"
-            "  WHERE value IS NOT NULL AND isfinite(value)"
-            "  AND ((ts_ns >= $1 AND ts_ns < $2) OR (ts_ns >= $3 AND ts_ns <= $4))),"
+            "WITH firsts AS (SELECT service, name, labels, min(ts_ns) AS first FROM metrics"
+            "  WHERE labels LIKE '{%\"pod\"%' AND regexp_matches(name, '" + _STARTUP_NAMES + "') GROUP BY ALL),"
+            # A replacement: another pod of the service reported the same metric in the minutes before it.
+            " born AS (SELECT f.service, f.name, f.labels, f.first FROM firsts f WHERE EXISTS (SELECT 1 FROM firsts o"
+            "  JOIN metrics p ON p.service = o.service AND p.name = o.name AND p.labels = o.labels"
+            "  WHERE o.service = f.service AND o.name = f.name AND o.labels <> f.labels AND o.first < f.first"
+            "  AND p.ts_ns < f.first AND p.ts_ns >= f.first - " + str(_REPLACED_WITHIN_NS) + ")),"
+            " raw AS (SELECT mt.service, mt.name,"
+            "  CASE WHEN mt.labels LIKE '{%' THEN json_merge_patch(mt.labels, '" + _INSTANCE_LABELS_NULL + "')::VARCHAR"
+            "  ELSE mt.labels END AS labels, mt.ts_ns, mt.value FROM metrics mt"
+            "  LEFT JOIN born ON born.service = mt.service AND born.name = mt.name AND born.labels = mt.labels"
+            "  WHERE mt.value IS NOT NULL AND isfinite(mt.value)"
+            "  AND (born.first IS NULL OR mt.ts_ns >= born.first + " + str(_STARTUP_NS) + ")"
+            "  AND ((mt.ts_ns >= $1 AND mt.ts_ns < $2) OR (mt.ts_ns >= $3 AND mt.ts_ns <= $4))),"
             " m AS (SELECT service, name, labels, ts_ns, avg(value) AS value,"
             "  (ts_ns >= $3 AND ts_ns <= $4) AS inc FROM raw"
             "  GROUP BY service, name, labels, ts_ns),"
@@ -400,6 +435,19 @@ class DuckDBQueries:
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def labelled_series(self, window: TimeRange, names_like: str) -> list[LabelledSeries]:
+        """Every series whose name matches the regex `names_like`, one per label set (replicas kept apart)."""
+        rows = self.store.rows(
+            "SELECT service, name, labels, list(ts_ns ORDER BY ts_ns), list(value ORDER BY ts_ns) FROM metrics"
+            " WHERE service <> '' AND value IS NOT NULL AND isfinite(value) AND ts_ns BETWEEN $1 AND $2"
+            " AND regexp_matches(name, $3) GROUP BY service, name, labels ORDER BY service, name, labels",
+            [window.start_ns, window.end_ns, names_like],
+        )
+        return [
+            LabelledSeries(r[0], r[1], _label_pairs(r[2]), tuple(int(t) for t in r[3]), tuple(float(v) for v in r[4]))
+            for r in rows
+        ]
+
     def metric_series(self, window: TimeRange, names_like: str) -> list[MetricPoints]:
         rows = self.store.rows(
             "WITH p AS (SELECT service, name, ts_ns, avg(value) AS v FROM metrics"
@@ -410,6 +458,19 @@ class DuckDBQueries:
             [window.start_ns, window.end_ns, names_like],
         )
         return [MetricPoints(r[0], r[1], tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3])) for r in rows]
+
+
+def _label_pairs(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """A stored labels JSON object as sorted (name, value) pairs; anything else holds no labels."""
+    if not raw or not raw.startswith("{"):
+        return ()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ()
+    if not isinstance(data, dict):
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in data.items() if isinstance(v, str | int | float)))
 
 
 def alert_details(raw: str | None) -> dict[str, str]:

@@ -173,3 +173,19 @@ class MetricPoints:
     name: str
     times: tuple[int, ...]
     values: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledSeries:
+    """One series with its own label set: each replica (pod) and each call edge apart, nothing averaged."""
+
+    service: str
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    times: tuple[int, ...]
+    values: tuple[float, ...]
+
+    def label(self, *names: str) -> str:
+        """The first non-empty value among `names`, else empty."""
+        found = dict(self.labels)
+        return next((found[n] for n in names if found.get(n)), "")
