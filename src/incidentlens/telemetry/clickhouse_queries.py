@@ -20,7 +20,7 @@ from incidentlens.telemetry.clickhouse_logqueries import (
     log_message_groups,
     logger_counts_by_service,
 )
-from incidentlens.telemetry.clickhouse_schema import INSTANCE_LABELS, OtelSchema
+from incidentlens.telemetry.clickhouse_schema import OtelSchema
 from incidentlens.telemetry.clickhouse_sql import Q, q_if, windows_sql
 from incidentlens.telemetry.protocol import TelemetryQueries, TimelineBin
 from incidentlens.telemetry.rows import (
@@ -30,6 +30,7 @@ from incidentlens.telemetry.rows import (
     EntryStats,
     ErrorOrigin,
     FrameGroup,
+    LabelledSeries,
     LoggerCount,
     LogMessageGroup,
     MetricPoints,
@@ -38,6 +39,7 @@ from incidentlens.telemetry.rows import (
     ServiceVolume,
     TraceSpanRow,
 )
+from incidentlens.telemetry.series_identity import INSTANCE_LABELS, REPLACED_WITHIN_NS, STARTUP_NAMES, STARTUP_NS
 
 
 class ClickHouseQueries:
@@ -245,10 +247,25 @@ class ClickHouseQueries:
     def metric_shifts(self, baseline: TimeRange, incident: TimeRange) -> list[MetricShift]:
         base, inc = windows_sql(baseline, incident, "ts_ns")
         drop = ", ".join(literal(k) for k in INSTANCE_LABELS)
+        # The first minute of a replacement pod's CPU and memory is left out (`series_identity`): `born` holds the
+        # pods with another pod of the same service and metric reporting in the minutes before their first point.
+        everything = self.metrics(self.window)
+        key = "toJSONString(mapSort(labels))"
         rows = self.rows(
-            "WITH m AS (SELECT service, name, labels, ts_ns, avg(value) AS value, any(is_inc) AS inc FROM"
-            "  (SELECT service, name, toJSONString(mapFilter((k, v) -> k NOT IN (" + drop + "), labels)) AS labels,"
-            f"   ts_ns, value, {inc} AS is_inc FROM {self.metrics(baseline, incident)} WHERE {base} OR {inc})"
+            f"WITH firsts AS (SELECT service, name, {key} AS lk, min(ts_ns) AS first FROM {everything}"
+            f"  WHERE mapContains(labels, 'pod') AND match(name, {literal(STARTUP_NAMES)}) GROUP BY service, name, lk),"
+            " born AS (SELECT DISTINCT f.service AS service, f.name AS name, f.lk AS lk, f.first AS first, 1 AS is_born"
+            f"  FROM firsts AS f INNER JOIN (SELECT service, name, {key} AS lk, ts_ns FROM {everything}"
+            "   WHERE mapContains(labels, 'pod')) AS p ON p.service = f.service AND p.name = f.name"
+            f"  WHERE p.lk != f.lk AND p.ts_ns < f.first AND p.ts_ns >= f.first - {REPLACED_WITHIN_NS}),"
+            " m AS (SELECT service, name, labels, ts_ns, avg(value) AS value, any(is_inc) AS inc FROM"
+            "  (SELECT mt.service AS service, mt.name AS name,"
+            "   toJSONString(mapFilter((k, v) -> k NOT IN (" + drop + "), mt.labels)) AS labels,"
+            f"   mt.ts_ns AS ts_ns, mt.value AS value, {inc.replace('ts_ns', 'mt.ts_ns')} AS is_inc"
+            f"   FROM {self.metrics(baseline, incident)} AS mt LEFT JOIN born"
+            f"   ON born.service = mt.service AND born.name = mt.name AND born.lk = toJSONString(mapSort(mt.labels))"
+            f"   WHERE ({base.replace('ts_ns', 'mt.ts_ns')} OR {inc.replace('ts_ns', 'mt.ts_ns')})"
+            f"   AND (born.is_born = 0 OR mt.ts_ns >= born.first + {STARTUP_NS}))"
             "  GROUP BY service, name, labels, ts_ns),"
             f" b AS (SELECT service, name, labels, {Q}(0.5)(value) AS med, count() AS n, min(value) AS lo,"
             "  max(value) AS hi FROM m WHERE NOT inc GROUP BY service, name, labels),"
@@ -330,6 +347,27 @@ class ClickHouseQueries:
             " GROUP BY ts_ns ORDER BY ts_ns"
         )
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def labelled_series(self, window: TimeRange, names_like: str) -> list[LabelledSeries]:
+        rows = self.rows(
+            "SELECT service, name, mapKeys(l), mapValues(l), arrayMap(p -> p.1, s), arrayMap(p -> p.2, s) FROM ("
+            " SELECT service, name, mapSort(labels) AS l, arraySort(groupArray((ts_ns, value))) AS s"
+            f" FROM {self.metrics(window)}"
+            f" WHERE service != '' AND ts_ns BETWEEN {int(window.start_ns)} AND {int(window.end_ns)}"
+            f" AND match(name, {literal(names_like)}) GROUP BY service, name, l)"
+            " ORDER BY service, name"
+        )
+        series = [
+            LabelledSeries(
+                str(r[0]),
+                str(r[1]),
+                tuple(sorted((str(k), str(v)) for k, v in zip(r[2], r[3], strict=True))),
+                tuple(int(t) for t in r[4]),
+                tuple(float(v) for v in r[5]),
+            )
+            for r in rows
+        ]
+        return sorted(series, key=lambda s: (s.service, s.name, s.labels))
 
     def metric_series(self, window: TimeRange, names_like: str) -> list[MetricPoints]:
         rows = self.rows(

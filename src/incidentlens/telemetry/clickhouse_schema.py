@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from incidentlens.telemetry.clickhouse_connection import ClickHouseConnection, column_names, identifier, literal
 
 # Labels that name one process rather than the series, as in the DuckDB queries.
-INSTANCE_LABELS = ("pod", "instance", "pod_name", "container_id", "pod_ip", "host", "hostname", "uid", "id", "node")
 # Where a log record keeps its logger, exception type and stack trace (the ingest readers' keys first).
 LOGGER_KEYS = ("logger.name", "logger", "logger_name", "code.namespace")
 EXCEPTION_TYPE_KEYS = ("exception.type", "error.type", "err.type", "error.kind", "exc_type", "err.name")

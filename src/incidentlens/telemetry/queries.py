@@ -26,6 +26,7 @@ from incidentlens.telemetry.rows import (
     ServiceVolume,
     TraceSpanRow,
 )
+from incidentlens.telemetry.series_identity import INSTANCE_LABELS, REPLACED_WITHIN_NS, STARTUP_NAMES, STARTUP_NS
 from incidentlens.telemetry.store import TelemetryStore
 
 PEER_SQL = (
@@ -36,29 +37,7 @@ PEER_SQL = (
     " nullif(json_extract_string(attributes, '$.\"net.peer.name\"'), ''), '')"
 )
 # Labels that name one process rather than the series: removed (JSON merge patch with null) before grouping.
-# A deploy changes the version labels as it renames pods: the service-level series spans both versions (the
-# deploy-aware analysis, `analyze/deploy_pods.py`, compares the versions).
-_INSTANCE_LABELS = (
-    "pod",
-    "instance",
-    "pod_name",
-    "container_id",
-    "pod_ip",
-    "host",
-    "hostname",
-    "uid",
-    "id",
-    "node",
-    "version",
-    "destination_version",
-    "source_version",
-    "app_kubernetes_io_version",
-)
-# A pod that starts inside the data spends its first minute starting: CPU bursts, memory warms up.
-_STARTUP_NAMES = "(?i)cpu|mem|working_set|rss|heap"
-_STARTUP_NS = 60 * 1_000_000_000
-_REPLACED_WITHIN_NS = 2 * 60 * 1_000_000_000
-_INSTANCE_LABELS_NULL = "{" + ", ".join(f'"{k}": null' for k in _INSTANCE_LABELS) + "}"
+_INSTANCE_LABELS_NULL = "{" + ", ".join(f'"{k}": null' for k in INSTANCE_LABELS) + "}"
 _LINKS_TYPE = """'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]'"""
 
 
@@ -259,18 +238,18 @@ class DuckDBQueries:
         """
         rows = self.store.rows(
             "WITH firsts AS (SELECT service, name, labels, min(ts_ns) AS first FROM metrics"
-            "  WHERE labels LIKE '{%\"pod\"%' AND regexp_matches(name, '" + _STARTUP_NAMES + "') GROUP BY ALL),"
+            "  WHERE labels LIKE '{%\"pod\"%' AND regexp_matches(name, '" + STARTUP_NAMES + "') GROUP BY ALL),"
             # A replacement: another pod of the service reported the same metric in the minutes before it.
             " born AS (SELECT f.service, f.name, f.labels, f.first FROM firsts f WHERE EXISTS (SELECT 1 FROM firsts o"
             "  JOIN metrics p ON p.service = o.service AND p.name = o.name AND p.labels = o.labels"
             "  WHERE o.service = f.service AND o.name = f.name AND o.labels <> f.labels AND o.first < f.first"
-            "  AND p.ts_ns < f.first AND p.ts_ns >= f.first - " + str(_REPLACED_WITHIN_NS) + ")),"
+            "  AND p.ts_ns < f.first AND p.ts_ns >= f.first - " + str(REPLACED_WITHIN_NS) + ")),"
             " raw AS (SELECT mt.service, mt.name,"
             "  CASE WHEN mt.labels LIKE '{%' THEN json_merge_patch(mt.labels, '" + _INSTANCE_LABELS_NULL + "')::VARCHAR"
             "  ELSE mt.labels END AS labels, mt.ts_ns, mt.value FROM metrics mt"
             "  LEFT JOIN born ON born.service = mt.service AND born.name = mt.name AND born.labels = mt.labels"
             "  WHERE mt.value IS NOT NULL AND isfinite(mt.value)"
-            "  AND (born.first IS NULL OR mt.ts_ns >= born.first + " + str(_STARTUP_NS) + ")"
+            "  AND (born.first IS NULL OR mt.ts_ns >= born.first + " + str(STARTUP_NS) + ")"
             "  AND ((mt.ts_ns >= $1 AND mt.ts_ns < $2) OR (mt.ts_ns >= $3 AND mt.ts_ns <= $4))),"
             " m AS (SELECT service, name, labels, ts_ns, avg(value) AS value,"
             "  (ts_ns >= $3 AND ts_ns <= $4) AS inc FROM raw"
