@@ -49,6 +49,8 @@ _LEVELS = {
     "alert": "FATAL",
 }
 
+LEVEL_NAMES = _LEVELS  # the engine reader maps the same names in SQL
+
 
 def normalize_level(value: Any) -> str:
     """Map level names (any case) and numbers (OTel severity 1-24, pino 10-60, bunyan, syslog) to one scale."""

@@ -154,7 +154,7 @@ def ingest_paths(
     """Read every file into the store in one transaction: a failing file leaves the store as before."""
     with store.transaction():
         sink = RowSink()
-        sink.attach(store.append_buffer)
+        sink.attach(store.append_buffer, store)
         report = read_paths(paths, sink, forced_format=forced_format, progress=progress)
         store.append(sink)
     return report

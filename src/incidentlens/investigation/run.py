@@ -109,7 +109,7 @@ def _load(store: TelemetryStore, source: Source, query: SourceQuery, request: In
     try:
         with store.transaction():
             sink = RowSink(require_time=True)
-            sink.attach(store.append_buffer)
+            sink.attach(store.append_buffer, store)
             report = source.load(query, sink, request.progress)
             store.append(sink)
     except SourceError as exc:

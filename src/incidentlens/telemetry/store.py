@@ -104,6 +104,24 @@ class TelemetryStore:
             self._con.execute("DETACH other")
         return self.counts()
 
+    def insert_select(self, table: str, columns: str, select_sql: str) -> int:
+        """INSERT INTO table (columns) <select_sql> inside the caller's transaction; rows inserted."""
+        try:
+            result = self._con.execute(f'INSERT INTO "{table}" ({columns}) {select_sql}').fetchone()
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot write rows to {table}: {exc}") from None
+        return int(result[0]) if result else 0
+
+    def rows_apart(self, sql: str) -> list[tuple[Any, ...]]:
+        """A query over files on a connection of its own: its failure cannot abort the caller's transaction."""
+        cursor = self._con.cursor()
+        try:
+            return cursor.execute(sql).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"telemetry query failed: {exc}") from None
+        finally:
+            cursor.close()
+
     def counts(self) -> dict[str, int]:
         return {t: int(self.scalar(f'SELECT count(*) FROM "{t}"') or 0) for t in TABLES}
 
