@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from incidentlens.errors import FormatError, InputError
-from incidentlens.ingest.common import gzip_state, read_head
+from incidentlens.ingest.common import gzip_state, paused_gc, read_head
 from incidentlens.ingest.protocol import FormatReader
 from incidentlens.ingest.registry import detect, reader_by_name
 from incidentlens.ingest.sink import Problem, RowSink, TableBuffer
@@ -184,7 +184,7 @@ def read_paths(
         rows_before, problems_before = sink.counts(), sink.problem_count
         kept_before = len(sink.problems)
         sink.watch(str(path))
-        with _rows_progress(sink, progress, path, index, len(files)):
+        with _rows_progress(sink, progress, path, index, len(files)), paused_gc():
             reader.read(path, sink)
         rows = {t: n - rows_before.get(t, 0) for t, n in sink.counts().items()}
         problem_count = sink.problem_count - problems_before

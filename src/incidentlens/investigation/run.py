@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from incidentlens.errors import InputError, SourceError
+from incidentlens.ingest.common import paused_gc
 from incidentlens.ingest.sink import RowSink
 from incidentlens.investigation.analysis import Investigation, detect_windows, investigate
 from incidentlens.investigation.brief import build_brief
@@ -68,7 +69,8 @@ def run_on_store(store: TelemetryStore, request: InvestigationRequest) -> Invest
         onset_ns=request.window.onset_ns,
         within=query.window if query is not None else None,
     )
-    inv = investigate(queries, windows, metric_baseline=request.metric_baseline)
+    with paused_gc():  # template mining and grouping make many short-lived objects, no cycles
+        inv = investigate(queries, windows, metric_baseline=request.metric_baseline)
     for step in _steps(request):
         inv = step(inv)
     request.progress("writing the brief")
