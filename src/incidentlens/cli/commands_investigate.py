@@ -150,6 +150,12 @@ def investigate_cmd(
     memory: bool = typer.Option(
         True, "--memory/--no-memory", help="Look up similar resolved incidents in the workflow database."
     ),
+    memory_limit: str = typer.Option(
+        "",
+        "--memory-limit",
+        help="Bound the telemetry store's memory (e.g. 1GB): it works on disk in the workspace and spills there. "
+        "Inputs over 512 MB do so anyway, with 1GB.",
+    ),
 ) -> None:
     """Investigate telemetry from files or live sources and print the brief: ranked hypotheses with evidence.
 
@@ -183,6 +189,8 @@ def investigate_cmd(
             recall=memory_recall() if memory else None,
             services=tuple(service),
             progress=progress,
+            memory_limit=memory_limit,
+            store_dir=settings.workspace / "tmp",
         )
         result = _run_in_workspace(request) if from_workspace else run(request)
     for report in result.sources:

@@ -11,7 +11,7 @@ UTF-8) is read by the per-record reader alone, which names each bad line.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,10 +65,9 @@ def _path_sql(key: str) -> str:
 
 def line_count(path: Path, gz: bool) -> int:
     """Physical lines (a last line without newline counts), read in large blocks: no object per line."""
-    opener: Callable[..., object] = gzip.open if gz else open
     n, last = 0, b"\n"
-    with opener(path, "rb") as fh:  # type: ignore[attr-defined]
-        while block := fh.read(1 << 24):  # type: ignore[attr-defined]
+    with gzip.open(path, "rb") if gz else path.open("rb") as fh:
+        while block := fh.read(1 << 24):
             n += block.count(b"\n")
             last = block[-1:]
     return n + (last != b"\n")
@@ -99,8 +98,8 @@ def _role_keys(keys: list[str]) -> dict[str, str] | None:
             return None
         if present:
             roles[role] = present[0]
-    for role, candidates in (("time", TIME_KEYS), ("level", LEVEL_KEYS)):
-        present = [k for k in candidates if k in key_set]
+    for role, ordered in (("time", TIME_KEYS), ("level", LEVEL_KEYS)):
+        present = [k for k in ordered if k in key_set]
         if present:
             roles[role] = present[0]
     if "level" not in roles and "@t" in key_set:
@@ -182,7 +181,8 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     union: list[str] = sorted({k for keys, _ in shapes if keys for k in keys})
     index = {k: i + 1 for i, k in enumerate(union)}
     picks: dict[str, list[str]] = {f"{r}_{v}": [] for r in _ROLES for v in "ts"}
-    picks["attributes"], known = [], []
+    picks["attributes"] = []
+    known: list[str] = []
     for keys, _ in shapes:
         roles = _role_keys(list(keys)) if keys else None
         if roles is None:

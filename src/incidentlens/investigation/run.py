@@ -16,6 +16,7 @@ from incidentlens.ingest.common import paused_gc
 from incidentlens.ingest.sink import RowSink
 from incidentlens.investigation.analysis import Investigation, detect_windows, investigate
 from incidentlens.investigation.brief import build_brief
+from incidentlens.investigation.private_store import private_store
 from incidentlens.investigation.request import InvestigationRequest, InvestigationResult
 from incidentlens.investigation.steps import Step, locate_code, recall_memory
 from incidentlens.investigation.window import fetch_window
@@ -30,8 +31,9 @@ _SIGNAL_WORDS = {"logs": "logs", "spans": "traces", "metrics": "metrics"}
 
 
 def run(request: InvestigationRequest) -> InvestigationResult:
-    """Investigate in a private in-memory store (see the module docstring for the order of work)."""
-    with TelemetryStore() as store:
+    """Investigate in a private store (see the module docstring for the order of work): in memory, or on disk
+    for big inputs (see `private_store`)."""
+    with private_store(request) as store:
         return run_on_store(store, request)
 
 
