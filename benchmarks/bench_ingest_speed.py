@@ -41,7 +41,7 @@ print(time.perf_counter() - t, sum(store.counts().values()))
 
 _DUCKDB_LOGS = """
 import sys, time, duckdb
-con = duckdb.connect()
+con = duckdb.connect(config={"enable_progress_bar": False})
 t = time.perf_counter()
 con.execute("CREATE TABLE t AS SELECT * FROM read_json_auto(?, union_by_name = true)", [sys.argv[1:]])
 print(time.perf_counter() - t, con.execute("SELECT count(*) FROM t").fetchone()[0])
@@ -49,7 +49,7 @@ print(time.perf_counter() - t, con.execute("SELECT count(*) FROM t").fetchone()[
 
 _DUCKDB_SPANS = """
 import sys, time, duckdb
-con = duckdb.connect()
+con = duckdb.connect(config={"enable_progress_bar": False})
 t = time.perf_counter()
 con.execute(
     "CREATE TABLE s AS SELECT sp.* FROM (SELECT unnest(ss.spans) AS sp FROM (SELECT unnest(rs.scopeSpans) AS ss"
@@ -92,7 +92,7 @@ def script(code: str, args: list[str], src: Path) -> tuple[float, float, int]:
     """(seconds the script reports, peak RSS MB, rows)."""
     _, rss, out = timed([PY, "-c", code, *args], src)
     try:
-        seconds, rows = out.split()[:2]
+        seconds, rows = out.strip().splitlines()[-1].split()[:2]
         return float(seconds), rss, int(rows)
     except ValueError:
         print(out, file=sys.stderr)

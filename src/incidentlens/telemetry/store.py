@@ -39,7 +39,10 @@ class TelemetryStore:
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(str(path) if path is not None else ":memory:")
+            # No progress bar: DuckDB would draw it on stdout, where briefs and JSON go.
+            self._con = duckdb.connect(
+                str(path) if path is not None else ":memory:", config={"enable_progress_bar": False}
+            )
             if memory_limit:
                 self._con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
             if spill_dir is not None:
