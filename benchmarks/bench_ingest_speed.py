@@ -41,7 +41,8 @@ print(time.perf_counter() - t, sum(store.counts().values()))
 
 _DUCKDB_LOGS = """
 import sys, time, duckdb
-con = duckdb.connect(config={"enable_progress_bar": False})
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 con.execute("CREATE TABLE t AS SELECT * FROM read_json_auto(?, union_by_name = true)", [sys.argv[1:]])
 print(time.perf_counter() - t, con.execute("SELECT count(*) FROM t").fetchone()[0])
@@ -49,7 +50,8 @@ print(time.perf_counter() - t, con.execute("SELECT count(*) FROM t").fetchone()[
 
 _DUCKDB_SPANS = """
 import sys, time, duckdb
-con = duckdb.connect(config={"enable_progress_bar": False})
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 con.execute(
     "CREATE TABLE s AS SELECT sp.* FROM (SELECT unnest(ss.spans) AS sp FROM (SELECT unnest(rs.scopeSpans) AS ss"

@@ -39,10 +39,8 @@ class TelemetryStore:
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            # No progress bar: DuckDB would draw it on stdout, where briefs and JSON go.
-            self._con = duckdb.connect(
-                str(path) if path is not None else ":memory:", config={"enable_progress_bar": False}
-            )
+            self._con = duckdb.connect(str(path) if path is not None else ":memory:")
+            self._con.execute("SET enable_progress_bar = false")  # it would draw on stdout, where briefs go
             if memory_limit:
                 self._con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
             if spill_dir is not None:
