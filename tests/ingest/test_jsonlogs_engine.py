@@ -76,7 +76,8 @@ def test_records_sql_cannot_convert_go_to_the_per_record_reader(tmp_path: Path) 
     lines = [
         '{"timestamp": "2026-11-02T09:00:00Z", "level": "ERROR", "message": "boom\\n  at a.b(C.java:1)"}',
         '{"timestamp": "2026-11-02T09:00:01Z", "level": "INFO", "message": "nested", "http": {"status": 500}}',
-        '{"timestamp": "2026-11-02T09:00:02Z", "level": "INFO", "message": "b64", "trace_id": "W47/95gDgQPSabYzgT/GDA=="}',
+        '{"timestamp": "2026-11-02T09:00:02Z", "level": "INFO", "message": "b64",'
+        ' "trace_id": "W47/95gDgQPSabYzgT/GDA=="}',
         '{"timestamp": "not a time", "level": "INFO", "message": "odd time"}',
         '{"timestamp": "2026-11-02T09:00:03Z", "level": "loud", "message": "odd level"}',
         '{"timestamp": "2026-11-02T09:00:04Z", "level": "INFO", "message": "", "service": ""}',
