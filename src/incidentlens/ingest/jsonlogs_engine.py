@@ -149,8 +149,8 @@ _TIME_STEP_3 = (
     " WHEN time_iso IS NOT NULL AND year(time_iso) > 1 AND abs(epoch(time_iso)) < 9.2e9 THEN"
     " CAST(epoch(time_iso) AS BIGINT) * 1000000000 + CAST(rpad(coalesce(m.f, ''), 9, '0') AS BIGINT)"
     " WHEN time_n IS NOT NULL THEN (CASE WHEN abs(time_ni) < 9.2e18 THEN CAST(time_ni AS BIGINT) END)"
-    " WHEN time_m IS NULL AND abs(time_nx) < 9.2e18 THEN CAST(time_nx AS BIGINT) END AS ts_ns"
-).replace("time_m IS NULL", "m IS NULL")
+    " WHEN m IS NULL AND abs(time_nx) < 9.2e18 THEN CAST(time_nx AS BIGINT) END AS ts_ns"
+)
 
 
 def _string_ok(role: str) -> str:
@@ -236,19 +236,24 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
             f"SELECT ts_ns, service, level, body, trace_id, span_id, logger, '', '[]', attributes,"
             f" {_quote(str(path) + ':')} || line FROM {stage} WHERE good",
         )
-        leftover = [] if inserted == total else _leftover(engine, stage)
+    except BaseException:
+        engine.execute(f"DROP TABLE IF EXISTS {stage}")
+        raise
+    if inserted == total:
+        engine.execute(f"DROP TABLE {stage}")
+        return EngineResult(inserted, iter(()))
+    return EngineResult(inserted, _leftover(engine, stage))
+
+
+def _leftover(engine: SqlEngine, stage: str) -> Iterator[tuple[int, str]]:
+    """The staged records SQL did not convert, in line order, a page at a time (each page a whole query, so
+    the per-record reader may write to the store in between); the staging table goes when they are read."""
+    last = 0
+    try:
+        while page := engine.rows(
+            f"SELECT line, raw FROM {stage} WHERE NOT good AND line > ? ORDER BY line LIMIT {_BATCH}", [last]
+        ):
+            yield from ((int(n), str(text)) for n, text in page)
+            last = int(page[-1][0])
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {stage}")
-    return EngineResult(inserted, iter(leftover))
-
-
-def _leftover(engine: SqlEngine, stage: str) -> list[tuple[int, str]]:
-    """The staged records SQL did not convert, in line order, fetched a page at a time."""
-    out: list[tuple[int, str]] = []
-    last = 0
-    while page := engine.rows(
-        f"SELECT line, raw FROM {stage} WHERE NOT good AND line > ? ORDER BY line LIMIT {_BATCH}", [last]
-    ):
-        out.extend((int(n), str(text)) for n, text in page)
-        last = int(page[-1][0])
-    return out
