@@ -159,6 +159,12 @@ def investigate_cmd(
         "--assist/--no-assist",
         help="Add a narrative by the configured language model (redacted input, cited claims; docs/assist.md).",
     ),
+    memory_limit: str = typer.Option(
+        "",
+        "--memory-limit",
+        help="Bound the telemetry store's memory (e.g. 1GB): it works on disk in the workspace and spills there. "
+        "Inputs over 512 MB do so anyway, with 1GB.",
+    ),
 ) -> None:
     """Investigate telemetry from files or live sources and print the brief: ranked hypotheses with evidence.
 
@@ -192,6 +198,8 @@ def investigate_cmd(
             recall=memory_recall() if memory else None,
             services=tuple(service),
             progress=progress,
+            memory_limit=memory_limit,
+            store_dir=settings.workspace / "tmp",
         )
         result = _run_in_workspace(request) if from_workspace else run(request)
     for report in result.sources:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import gzip
 import json
 import math
 import re
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,21 @@ _LEVELS = {
     "emerg": "FATAL",
     "alert": "FATAL",
 }
+
+LEVEL_NAMES = _LEVELS  # the engine reader maps the same names in SQL
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection during bulk work: it makes millions of short-lived acyclic objects, and each
+    full collection would walk every live one (14-33 % of ingest time measured). Nests; restores the state."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def normalize_level(value: Any) -> str:

@@ -19,24 +19,33 @@ import orjson
 from incidentlens.analyze.stacktraces import find_stacktrace, parse_stacktrace
 from incidentlens.ingest.common import dumps, iter_lines, normalize_id, normalize_level, parse_time_ns
 from incidentlens.ingest.container import PartialJoiner, Piece, Unwrapped, parse_cri, parse_docker, service_from_path
+from incidentlens.ingest.jsonlogs_engine import (
+    EXC_TYPE_KEYS,
+    LEVEL_KEYS,
+    LOGGER_KEYS,
+    MESSAGE_KEYS,
+    OTLP_KEYS,
+    SERVICE_KEYS,
+    SPAN_KEYS,
+    STACK_KEYS,
+    TIME_KEYS,
+    TRACE_KEYS,
+    read_with_engine,
+)
 from incidentlens.ingest.sink import RowSink
 from incidentlens.ingest.textheader import Clock
 from incidentlens.ingest.textlogs import TextAssembler, mtime_clock
 
-_TIME_KEYS = ("@timestamp", "timestamp", "time", "ts", "@t", "asctime", "datetime", "date", "timeUnixNano",
-              "time_unix_nano", "observedTimestamp", "Timestamp", "eventTime")  # fmt: skip
-_LEVEL_KEYS = ("level", "log.level", "severity_text", "severityText", "severity", "levelname", "@l", "lvl",
-               "loglevel", "level_name", "Level", "severity_number", "severityNumber", "level_value")  # fmt: skip
-_MESSAGE_KEYS = ("message", "msg", "body", "@m", "event", "short_message", "MESSAGE", "log", "Message")
-_SERVICE_KEYS = ("service.name", "resource.service.name", "resource.attributes.service.name", "service",
-                 "service_name", "serviceName", "app", "application", "app_name")  # fmt: skip
-_TRACE_KEYS = ("trace_id", "traceId", "trace.id", "TraceId", "traceID", "otelTraceID", "traceid")
-_SPAN_KEYS = ("span_id", "spanId", "span.id", "SpanId", "spanID", "otelSpanID", "spanid")
-_LOGGER_KEYS = ("logger", "logger_name", "log.logger", "loggerName", "logger.name", "SourceContext")
-_STACK_KEYS = ("stack_trace", "stacktrace", "exc_info", "exception", "error.stack_trace", "@x", "err.stack",
-               "error.stack", "stack", "exc_text", "exception.stacktrace", "exception.stack_trace")  # fmt: skip
-_EXC_TYPE_KEYS = ("error.type", "exception.type", "err.type", "error.kind", "exc_type", "err.name")
-_OTLP_KEYS = ("resourceLogs", "resourceSpans", "resourceMetrics", "resource_logs", "resource_spans")
+_TIME_KEYS = TIME_KEYS
+_LEVEL_KEYS = LEVEL_KEYS
+_MESSAGE_KEYS = MESSAGE_KEYS
+_SERVICE_KEYS = SERVICE_KEYS
+_TRACE_KEYS = TRACE_KEYS
+_SPAN_KEYS = SPAN_KEYS
+_LOGGER_KEYS = LOGGER_KEYS
+_STACK_KEYS = STACK_KEYS
+_EXC_TYPE_KEYS = EXC_TYPE_KEYS
+_OTLP_KEYS = OTLP_KEYS
 _TEMPLATE_HOLE = re.compile(r"\{\{|\}\}|\{[@$]?([\w.]+)(?:[,:][^}]*)?\}")
 _MAX_DEPTH = 8
 SNIFF_RATIO = 0.8
@@ -316,7 +325,10 @@ class _JsonLogsReader:
 
     def read(self, path: Path, sink: RowSink) -> None:
         reading = _Reading(path, sink)
-        for lineno, text in iter_lines(path, sink):
+        # DuckDB reads the records SQL can convert exactly; the rest (or a damaged file) come line by line.
+        engine = read_with_engine(path, sink, reading.service) if sink.engine is not None else None
+        lines = engine.leftover if engine is not None else iter_lines(path, sink)
+        for lineno, text in lines:
             reading.line(lineno, text)
         reading.finish()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from incidentlens.errors import FormatError, InputError
-from incidentlens.ingest.common import gzip_state, read_head
+from incidentlens.ingest.common import gzip_state, paused_gc, read_head
 from incidentlens.ingest.protocol import FormatReader
 from incidentlens.ingest.registry import detect, reader_by_name
 from incidentlens.ingest.sink import Problem, RowSink, TableBuffer
@@ -154,7 +154,7 @@ def ingest_paths(
     """Read every file into the store in one transaction: a failing file leaves the store as before."""
     with store.transaction():
         sink = RowSink()
-        sink.attach(store.append_buffer)
+        sink.attach(store.append_buffer, store)
         report = read_paths(paths, sink, forced_format=forced_format, progress=progress)
         store.append(sink)
     return report
@@ -184,7 +184,7 @@ def read_paths(
         rows_before, problems_before = sink.counts(), sink.problem_count
         kept_before = len(sink.problems)
         sink.watch(str(path))
-        with _rows_progress(sink, progress, path, index, len(files)):
+        with _rows_progress(sink, progress, path, index, len(files)), paused_gc():
             reader.read(path, sink)
         rows = {t: n - rows_before.get(t, 0) for t, n in sink.counts().items()}
         problem_count = sink.problem_count - problems_before

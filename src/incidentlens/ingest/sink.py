@@ -6,9 +6,9 @@ record survives. Only a file with no valid record at all becomes a FormatError (
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,6 +38,25 @@ class Problem:
 
 
 FLUSH_ROWS = 100_000
+
+
+class SqlEngine(Protocol):
+    """The store's SQL engine, for readers that let DuckDB read a whole file (see `jsonlogs_engine`).
+
+    Errors are `StoreError`. Rows inserted this way count as written rows of the sink's buffer.
+    """
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def insert_select(self, table: str, columns: str, select_sql: str) -> int:
+        """INSERT INTO table (columns) <select_sql>; the number of rows inserted."""
+        ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def rows_apart(self, sql: str) -> list[tuple[Any, ...]]:
+        """A query over files on a connection of its own: its failure cannot abort the caller's transaction."""
+        ...
 
 
 class TableBuffer:
@@ -111,6 +130,7 @@ class RowSink:
     require_time: bool = False  # an investigation cannot place a record without a time: it is a problem
     _kept_per_path: dict[str, int] = field(default_factory=dict)
     _watched: tuple[str, int, int] | None = None  # (path, rows before it, problems before it)
+    engine: SqlEngine | None = None  # set when rows go to a store whose engine may read files itself
 
     @property
     def logs(self) -> TableBuffer:
@@ -165,6 +185,15 @@ class RowSink:
     def counts(self) -> dict[str, int]:
         return {t: b.total for t, b in self.buffers.items()}
 
-    def attach(self, flusher: Callable[[TableBuffer], object]) -> None:
+    def attach(self, flusher: Callable[[TableBuffer], object], engine: SqlEngine | None = None) -> None:
+        """Flush full buffers through `flusher`; with `engine`, readers may insert whole files through it."""
         for buffer in self.buffers.values():
             buffer.flusher = flusher
+        self.engine = engine
+
+    def bulk_insert(self, table: str, columns: str, select_sql: str) -> int:
+        """Rows the engine inserted from a query, counted as this sink's rows (needs `engine`)."""
+        assert self.engine is not None
+        n = self.engine.insert_select(table, columns, select_sql)
+        self.buffers[table].written += n
+        return n

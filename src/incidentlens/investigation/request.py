@@ -60,6 +60,10 @@ class InvestigationRequest:
     # A dataset that defines its periods (a benchmark case) gives them instead of detection:
     windows: Windows | None = None
     metric_baseline: TimeRange | None = None
+    # Bounded memory: DuckDB's limit (e.g. "1GB"; empty: DuckDB's default, or BIG_INPUT_MEMORY_LIMIT for big
+    # inputs), and the folder that holds an on-disk store and its spill files (default: the system's temp).
+    memory_limit: str = ""
+    store_dir: Path | None = None
 
     @classmethod
     def for_files(

@@ -12,9 +12,11 @@ from __future__ import annotations
 import time
 
 from incidentlens.errors import ConfigError, InputError, SourceError
+from incidentlens.ingest.common import paused_gc
 from incidentlens.ingest.sink import RowSink
 from incidentlens.investigation.analysis import Investigation, detect_windows, investigate
 from incidentlens.investigation.brief import build_brief
+from incidentlens.investigation.private_store import private_store
 from incidentlens.investigation.request import InvestigationRequest, InvestigationResult
 from incidentlens.investigation.steps import Step, locate_code, recall_memory
 from incidentlens.investigation.window import fetch_window
@@ -30,8 +32,9 @@ _SIGNAL_WORDS = {"logs": "logs", "spans": "traces", "metrics": "metrics"}
 
 
 def run(request: InvestigationRequest) -> InvestigationResult:
-    """Investigate in a private in-memory store (see the module docstring for the order of work)."""
-    with TelemetryStore() as store:
+    """Investigate in a private store (see the module docstring for the order of work): in memory, or on disk
+    for big inputs (see `private_store`)."""
+    with private_store(request) as store:
         return run_on_store(store, request)
 
 
@@ -87,7 +90,8 @@ def _run(store: TelemetryStore, request: InvestigationRequest, pushdown: Pushdow
         onset_ns=request.window.onset_ns,
         within=query.window if query is not None else None,
     )
-    inv = investigate(queries, windows, metric_baseline=request.metric_baseline)
+    with paused_gc():  # template mining and grouping make many short-lived objects, no cycles
+        inv = investigate(queries, windows, metric_baseline=request.metric_baseline)
     for step in _steps(request):
         inv = step(inv)
     request.progress("writing the brief")
@@ -145,7 +149,7 @@ def _load(store: TelemetryStore, source: Source, query: SourceQuery, request: In
     try:
         with store.transaction():
             sink = RowSink(require_time=True)
-            sink.attach(store.append_buffer)
+            sink.attach(store.append_buffer, store)
             report = source.load(query, sink, request.progress)
             store.append(sink)
     except SourceError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,15 @@ from incidentlens.ingest.sink import RowSink, TableBuffer
 from incidentlens.telemetry.schema import TABLES, create_table_sql
 
 TELEMETRY_FILE = "telemetry.duckdb"
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$", re.IGNORECASE)
+
+
+def _size(text: str) -> str:
+    """A DuckDB memory size ("512MB", "2GiB"); anything else is a StoreError naming the value."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise StoreError(f"memory limit {text!r} is not a size like 512MB or 2GB")
+    return f"{match[1]}{match[2].upper().replace('I', 'i')}"
 
 
 class TelemetryStore:
@@ -22,12 +32,20 @@ class TelemetryStore:
     `path=None` keeps everything in memory, which investigations of a single bundle use by default.
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, memory_limit: str = "", spill_dir: Path | None = None) -> None:
+        """`memory_limit` (DuckDB's, e.g. "1GB"; empty: DuckDB's default) bounds the engine's memory; beyond it
+        sorts, joins and aggregations spill to `spill_dir`, and an on-disk store evicts table data to its file."""
         self.path = path
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(path) if path is not None else ":memory:")
+            self._con.execute("SET enable_progress_bar = false")  # it would draw on stdout, where briefs go
+            if memory_limit:
+                self._con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
+            if spill_dir is not None:
+                spill_dir.mkdir(parents=True, exist_ok=True)
+                self._con.execute("SET temp_directory = ?", [str(spill_dir)])
             for table in TABLES:
                 self._con.execute(create_table_sql(table))
         except (duckdb.Error, OSError) as exc:
@@ -103,6 +121,24 @@ class TelemetryStore:
         finally:
             self._con.execute("DETACH other")
         return self.counts()
+
+    def insert_select(self, table: str, columns: str, select_sql: str) -> int:
+        """INSERT INTO table (columns) <select_sql> inside the caller's transaction; rows inserted."""
+        try:
+            result = self._con.execute(f'INSERT INTO "{table}" ({columns}) {select_sql}').fetchone()
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot write rows to {table}: {exc}") from None
+        return int(result[0]) if result else 0
+
+    def rows_apart(self, sql: str) -> list[tuple[Any, ...]]:
+        """A query over files on a connection of its own: its failure cannot abort the caller's transaction."""
+        cursor = self._con.cursor()
+        try:
+            return cursor.execute(sql).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"telemetry query failed: {exc}") from None
+        finally:
+            cursor.close()
 
     def counts(self) -> dict[str, int]:
         return {t: int(self.scalar(f'SELECT count(*) FROM "{t}"') or 0) for t in TABLES}

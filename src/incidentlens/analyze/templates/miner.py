@@ -315,6 +315,10 @@ def _best_match(
     blocked: tuple[_Cluster, int] | None = None
     plain = [bool(_PLAIN.match(t)) for t in tokens]
     for cluster in candidates:
+        # Equal positions counted in C first: most candidates (all of them, on junk) differ in too many places,
+        # and the loop below would reach the same verdict one token at a time.
+        if tokens and n - sum(map(str.__eq__, cluster.tokens, tokens)) > budget:
+            continue
         cplain = cluster.plain
         same = 0
         wild = 0

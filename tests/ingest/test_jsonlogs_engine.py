@@ -1,0 +1,133 @@
+"""DuckDB's reader for JSON-lines logs gives exactly the rows of the per-record reader, and falls back to it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from incidentlens.errors import FormatError
+from incidentlens.ingest import jsonlogs_engine
+from incidentlens.ingest.runner import read_paths
+from incidentlens.ingest.sink import RowSink
+from incidentlens.telemetry.store import TelemetryStore
+
+_COLUMNS = "ts_ns, service, level, body, trace_id, span_id, logger, exception_type, frames, attributes, source"
+
+
+@pytest.fixture(autouse=True)
+def _engine_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonlogs_engine, "ENGINE_MIN_BYTES", 0)
+
+
+def _load(path: Path, *, engine: bool) -> tuple[list[tuple[Any, ...]], list[str], int]:
+    """Rows (attributes parsed), problems (or the error), and how many rows the per-record reader made."""
+    with TelemetryStore() as store, store.transaction():
+        sink = RowSink()
+        sink.attach(store.append_buffer, store if engine else None)
+        try:
+            report = read_paths([path], sink, forced_format="jsonlogs")
+        except FormatError as exc:
+            return [], [str(exc)], 0
+        by_python = len(sink.logs)  # rows the per-record reader buffered (small files: never flushed)
+        store.append(sink)
+        rows = store.rows(f"SELECT {_COLUMNS} FROM logs ORDER BY source")
+    problems = [str(p) for f in report.files for p in f.problems]
+    parsed = [(*r[:9], orjson.loads(r[9]), r[10]) for r in rows]
+    return parsed, problems, by_python
+
+
+def _same_both_ways(path: Path) -> int:
+    fast, fast_problems, by_python = _load(path, engine=True)
+    slow, slow_problems, _ = _load(path, engine=False)
+    assert fast == slow
+    assert fast_problems == slow_problems
+    return by_python
+
+
+def test_simulated_shapes_read_by_the_engine(tmp_path: Path) -> None:
+    lines = [
+        {"timestamp": "2026-11-02T09:00:00.849015+00:00", "level": "INFO", "logger": "shipping.server",
+         "message": "quote computed: zip=14183", "service.name": "shipping",
+         "trace_id": "27d4d5e10f336c1810744fdda64ee8b6", "span_id": "c032904e42122324"},
+        {"level": "info", "ts": 1793610000.029713, "caller": "frontend/handlers.go:70", "msg": "request complete",
+         "service.name": "frontend", "trace_id": "1b2065c7986e7f8dbe8d97861fa1b23e", "span_id": "e334a4afd85bbb33",
+         "status": 200, "ratio": 0.5, "flag": True, "tags": ["a", 1], "none": None},
+        {"@timestamp": "2026-11-02T09:00:01.5Z", "@version": "1", "message": "ok", "logger_name": "a.B",
+         "level": "WARN", "level_value": 30000, "service.name": "ad", "trace_id": "abc", "span_id": "00"},
+        {"time": 1793610000123, "level": 50, "msg": "pino", "service": "cart"},
+        {"timestamp": "2026-11-02 09:00:02", "levelname": "ERROR", "name": "py.logger", "message": "é \"q\" \t"},
+    ]  # fmt: skip
+    path = tmp_path / "app.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(o) + b"\n" for o in lines))
+    assert _same_both_ways(path) == 0  # nothing went through Python buffers...
+    rows, _, _ = _load(path, engine=True)
+    assert len(rows) == 5  # ...yet every record is there
+    assert rows[2][4] == "00000000000000000000000000000abc" and rows[2][5] == ""
+
+
+def test_records_sql_cannot_convert_go_to_the_per_record_reader(tmp_path: Path) -> None:
+    lines = [
+        '{"timestamp": "2026-11-02T09:00:00Z", "level": "ERROR", "message": "boom\\n  at a.b(C.java:1)"}',
+        '{"timestamp": "2026-11-02T09:00:01Z", "level": "INFO", "message": "nested", "http": {"status": 500}}',
+        '{"timestamp": "2026-11-02T09:00:02Z", "level": "INFO", "message": "b64",'
+        ' "trace_id": "W47/95gDgQPSabYzgT/GDA=="}',
+        '{"timestamp": "not a time", "level": "INFO", "message": "odd time"}',
+        '{"timestamp": "2026-11-02T09:00:03Z", "level": "loud", "message": "odd level"}',
+        '{"timestamp": "2026-11-02T09:00:04Z", "level": "INFO", "message": "", "service": ""}',
+        '{"timestamp": "2026-11-02T09:00:05Z", "level": "INFO", "message": "fine", "exc_info": "Traceback"}',
+        '{"log": "plain text\\n", "stream": "stdout", "time": "2026-11-02T09:00:06Z"}',
+        '{"timestamp": "2026-11-02T09:00:07Z", "level": "INFO", "message": "fast"}',
+        '{"time": 1.5e300, "level": "INFO", "message": "huge time"}',
+        '{"time": 99999999999999999999, "level": "INFO", "message": "huge int time"}',
+    ]
+    path = tmp_path / "app.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    _same_both_ways(path)
+
+
+def test_damaged_file_is_read_record_by_record_with_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "app.jsonl"
+    good = '{"timestamp": "2026-11-02T09:00:00Z", "level": "INFO", "message": "ok"}'
+    path.write_text(f"{good}\n{{not json\n{good}\n\n{good}\n")
+    rows, problems, _ = _load(path, engine=True)
+    assert len(rows) == 3
+    assert problems and problems[0].startswith(f"{path}:2: invalid JSON")
+    _same_both_ways(path)
+
+
+def test_shared_log_shapes_match(formats_dir: Path, tmp_path: Path) -> None:
+    for name in ("json-log-shapes.synthetic.jsonl", "container-log-wrappers.synthetic.txt"):
+        source = formats_dir / name
+        if source.exists():
+            copy = tmp_path / name.replace(".txt", ".jsonl")
+            shutil.copy(source, copy)
+            _same_both_ways(copy)
+
+
+_KEYS = ["timestamp", "time", "ts", "@timestamp", "level", "severity", "lvl", "message", "msg", "service",
+         "service.name", "logger", "name", "levelname", "trace_id", "span_id", "user", "count"]  # fmt: skip
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(["INFO", "warn", "Error", "30", "", "0", "00ff", "ABCDEF0123", "2026-11-02T09:00:00.123456789Z",
+                     "2026-11-02 09:00", "2026-11-02T09:00:00+0200", "0001-01-01T00:00:00Z", "1793610000", "x\ny"]),
+    st.sampled_from([1793610000, 1793610000123, 1793610000.5, 30, 40000, 17, 2.5]),
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=7), min_size=1, max_size=12))
+def test_any_records_match_the_per_record_reader(tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    path = tmp_path / "prop.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))  # json: integers beyond 64 bits too
+    _same_both_ways(path)
