@@ -125,6 +125,8 @@ _ALIAS_BOMB = (
         ("reader:changes", b"changes:\n" + b"".join(b" " * i + b"- \n" for i in range(200)), ":65: invalid YAML"),
         # nine aliases of nine aliases...: 43 million values built from a 700-byte file
         ("reader:changes", _ALIAS_BOMB, "aliases expand to more than"),
+        # Zipkin's sniffer decodes the first span with the standard library, which recurses per level
+        ("detect", b'[{"a":' * 3000 + b"1" + b"}" * 3000 + b"]", "input: content matches no supported format"),
         # a carriage return inside the header line escaped the CSV error handling
         ("reader:widecsv", b"time,cart\rcpu,x\n1,2,3\n", "input:1: unreadable CSV header"),
         # gzip data whose deflate stream is corrupt raised zlib.error, not OSError
