@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from tests.fuzzing.strategies import byte_inputs, csv_tables, json_inputs, log_lines
 from tests.fuzzing.targets import Outcome, mutate, seeds, seeds_by_target, targets
 
+from incidentlens.ingest.runner import read_paths
+from incidentlens.ingest.sink import RowSink
+
 TARGETS = targets()
 POOL = seeds()
 MINE = seeds_by_target(POOL)
@@ -125,6 +128,18 @@ _ALIAS_BOMB = (
         ("reader:changes", b"changes:\n" + b"".join(b" " * i + b"- \n" for i in range(200)), ":65: invalid YAML"),
         # nine aliases of nine aliases...: 43 million values built from a 700-byte file
         ("reader:changes", _ALIAS_BOMB, "aliases expand to more than"),
+        # an unquoted YAML timestamp that is no date raised ValueError from PyYAML's constructor
+        (
+            "reader:changes",
+            b"changes:\n  - kind: deploy\n    service: a\n    timestamp: 2026-02-30T01:00:00Z\n",
+            "input:2: changes[0]: timestamp '2026-02-30T01:00:00Z' is not a time",
+        ),
+        # two `changes:` keys: the node list and the constructed list differed in length (zip strict)
+        (
+            "reader:changes",
+            b"changes:\n  - kind: deploy\nchanges:\n  - kind: x\n  - kind: deploy\n    service: a\n",
+            "input:4: changes[0]: unknown kind 'x'",
+        ),
         # Zipkin's sniffer decodes the first span with the standard library, which recurses per level
         ("detect", b'[{"a":' * 3000 + b"1" + b"}" * 3000 + b"]", "input: content matches no supported format"),
         # a carriage return inside the header line escaped the CSV error handling
@@ -139,6 +154,38 @@ def test_regression_inputs_are_clear_errors(name: str, data: bytes, expected: st
     outcome = _run(name, data)
     assert outcome.kind == "error", outcome
     assert expected in outcome.detail
+
+
+def test_a_bad_yaml_timestamp_skips_only_its_record(tmp_path: Path) -> None:
+    path = tmp_path / "changes.yaml"
+    path.write_text(
+        "changes:\n  - {kind: deploy, service: a, timestamp: 2026-02-30T01:00:00Z}\n"
+        "  - {kind: deploy, service: b, timestamp: 2026-02-10T01:00:00Z}\n"
+    )
+    sink = RowSink()
+    read_paths([path], sink)
+    assert sink.changes.total == 1
+    assert [str(p) for p in sink.problems] == [f"{path}:2: changes[0]: timestamp '2026-02-30T01:00:00Z' is not a time"]
+
+
+def test_jaeger_errors_are_reported_with_their_index(tmp_path: Path) -> None:
+    path = tmp_path / "jaeger.json"
+    span = {
+        "traceID": "a" * 32,
+        "spanID": "b" * 16,
+        "operationName": "GET",
+        "startTime": 1764302880000000,
+        "duration": 5,
+        "processID": "p1",
+        "references": [],
+        "tags": [],
+    }
+    trace = {"traceID": "a" * 32, "spans": [span], "processes": {"p1": {"serviceName": "cart", "tags": []}}}
+    path.write_bytes(orjson.dumps({"data": [trace], "errors": [{"code": 500, "msg": "storage timeout"}]}))
+    sink = RowSink()
+    read_paths([path], sink)
+    assert sink.spans.total == 1
+    assert "errors[0]: Jaeger reported an error" in str(sink.problems[0])
 
 
 def test_pagerduty_assignees_that_are_not_a_list_are_ignored() -> None:

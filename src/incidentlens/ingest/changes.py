@@ -151,6 +151,8 @@ def _yaml_records(path: Path) -> Iterator[tuple[Any, int | None, str]]:
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise FormatError(str(path), f"invalid YAML: {_yaml_reason(exc)}", line=_yaml_line(exc, text)) from None
+    except (ValueError, OverflowError) as exc:  # a value PyYAML's constructors cannot build, e.g. an odd number
+        raise FormatError(str(path), f"invalid YAML value: {exc}") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -158,12 +160,14 @@ def _yaml_records(path: Path) -> Iterator[tuple[Any, int | None, str]]:
         return  # an empty YAML file holds no changes
     sequence: Any = node
     if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
-        sequence = next((v for k, v in node.value if getattr(k, "value", None) == "changes"), None)
+        # The last `changes:` key wins, as it does in the constructed mapping.
+        sequence = next((v for k, v in reversed(node.value) if getattr(k, "value", None) == "changes"), None)
         data = data.get("changes")
     if not isinstance(sequence, yaml.SequenceNode) or not isinstance(data, list):
         raise FormatError(str(path), "YAML change file must hold a 'changes:' list or a list of changes")
-    for index, (item, record) in enumerate(zip(sequence.value, data, strict=True)):
-        yield record, item.start_mark.line + 1, f"changes[{index}]"
+    lines = [item.start_mark.line + 1 for item in sequence.value] if len(sequence.value) == len(data) else []
+    for index, record in enumerate(data):
+        yield record, lines[index] if lines else None, f"changes[{index}]"
 
 
 MAX_YAML_DEPTH = 64  # a change file is three levels deep; PyYAML composes nesting recursively
@@ -198,6 +202,14 @@ class _BoundedLoader(yaml.SafeLoader):
             raise yaml.scanner.ScannerError(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", self.get_mark())
         super().fetch_flow_collection_start(token_class)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """An unquoted timestamp that is no date (2026-02-30) stays text: its record is then reported and skipped
+        like any unreadable time, instead of failing the whole file."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return str(node.value)
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
         try:
@@ -208,6 +220,9 @@ class _BoundedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _BoundedLoader.construct_yaml_timestamp)
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
