@@ -74,7 +74,7 @@ class _Tally:
         self.counts[name][outcome.kind] += 1
         self.slowest[name] = max(self.slowest[name], outcome.seconds)
         if outcome.failed and len(self.failures) < 200:
-            file = out / f"{name.replace(':', '_')}-{os.getpid()}-{len(self.failures)}.bin"
+            file = out / f"{name.replace(':', '_')}-{os.getpid()}-{time.monotonic_ns()}.bin"
             file.write_bytes(data)
             self.failures.append({"target": name, "kind": outcome.kind, "detail": outcome.detail, "input": str(file)})
 

@@ -7,15 +7,23 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from incidentlens.cli.main import app
+from incidentlens.model.enums import FaultKind, FixKind, RiskLevel, Severity
+from incidentlens.model.records import FixProposal, Hypothesis
+from incidentlens.store import fixes_repository as fixes
+from incidentlens.store.database import open_database
+from incidentlens.workflow.investigations import record_investigation
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLPOINT = Path(__file__).with_name("killpoint.py")
 runner = CliRunner()
+T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 
 
 def run_to(point: str, ws: Path, *args: str, timeout: float = 240) -> tuple[int, dict[str, int], str]:
@@ -74,3 +82,43 @@ def workflow_consistent(ws: Path) -> None:
         " = v.id) AND json_array_length(json_extract(v.brief, '$.hypotheses')) > 0",
     )
     assert empty == [], f"investigations without their hypotheses: {empty}"
+
+
+def prepare_fix_workspace(ws: Path) -> Path:
+    """A workspace with one recorded incident and one validated fix proposal (users rita and alice)."""
+    db = open_database(workspace=ws)
+    try:
+        record_investigation(
+            db,
+            title="cart errors",
+            service="cart",
+            severity=Severity.HIGH,
+            detected_ns=int(T0.timestamp()) * 1_000_000_000,
+            alert_fingerprint="fp",
+            evidence=[],
+            hypotheses=[Hypothesis("hyp-1", "cart is slow", "cart", FaultKind.CPU, 0.7, ("ev-1",))],
+            brief_json="{}",
+            workspace=str(ws),
+            inputs={},
+            now=T0,
+        )
+        with db.session() as session:
+            inv = session.execute(sa.text("SELECT max(id) FROM investigations")).scalar_one()
+            proposal = FixProposal(
+                "d",
+                "hyp-1",
+                FixKind.OPERATION,
+                "scale out cart",
+                "CPU saturated",
+                RiskLevel.LOW,
+                ("ev-1",),
+                action={"action": "scale", "service": "cart"},
+                service="cart",
+            )
+            fixes.insert_proposals(session, incident_id="INC-0001", investigation_id=inv, proposals=[proposal], now=T0)
+    finally:
+        db.dispose()
+    (ws / "config.yaml").write_text("users: {rita: {roles: [responder]}, alice: {roles: [approver]}}\n")
+    code, text = cli(ws, "fix", "validate", "INC-0001-F1", "--as", "rita")
+    assert code == 0, text
+    return ws

@@ -5,62 +5,16 @@ from __future__ import annotations
 
 import shutil
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from tests.faults.helpers import audit_verifies, cli, rows, run_to, spread, workflow_consistent
-
-from incidentlens.model.enums import FaultKind, FixKind, RiskLevel, Severity
-from incidentlens.model.records import FixProposal, Hypothesis
-from incidentlens.store import fixes_repository as fixes
-from incidentlens.store.database import open_database
-from incidentlens.workflow.investigations import record_investigation
-
-T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+from tests.faults.helpers import audit_verifies, cli, prepare_fix_workspace, rows, run_to, spread, workflow_consistent
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace with one incident and one validated fix proposal, copied for each kill."""
-    ws = tmp_path_factory.mktemp("prepared")
-    db = open_database(workspace=ws)
-    try:
-        record_investigation(
-            db,
-            title="cart errors",
-            service="cart",
-            severity=Severity.HIGH,
-            detected_ns=int(T0.timestamp()) * 1_000_000_000,
-            alert_fingerprint="fp",
-            evidence=[],
-            hypotheses=[Hypothesis("hyp-1", "cart is slow", "cart", FaultKind.CPU, 0.7, ("ev-1",))],
-            brief_json="{}",
-            workspace=str(ws),
-            inputs={},
-            now=T0,
-        )
-        with db.session() as session:
-            inv = session.execute(sa.text("SELECT max(id) FROM investigations")).scalar_one()
-            proposal = FixProposal(
-                "d",
-                "hyp-1",
-                FixKind.OPERATION,
-                "scale out cart",
-                "CPU saturated",
-                RiskLevel.LOW,
-                ("ev-1",),
-                action={"action": "scale", "service": "cart"},
-                service="cart",
-            )
-            fixes.insert_proposals(session, incident_id="INC-0001", investigation_id=inv, proposals=[proposal], now=T0)
-    finally:
-        db.dispose()
-    (ws / "config.yaml").write_text("users: {rita: {roles: [responder]}, alice: {roles: [approver]}}\n")
-    code, text = cli(ws, "fix", "validate", "INC-0001-F1", "--as", "rita")
-    assert code == 0, text
-    return ws
+    return prepare_fix_workspace(tmp_path_factory.mktemp("prepared"))
 
 
 def _copy(prepared: Path, to: Path) -> Path:
