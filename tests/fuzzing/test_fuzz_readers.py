@@ -23,7 +23,8 @@ from tests.fuzzing.targets import Outcome, mutate, seeds, seeds_by_target, targe
 from incidentlens.ingest.runner import read_paths
 from incidentlens.ingest.sink import RowSink
 
-TARGETS = targets()
+# The suite shares machines with other work: an input may take 5 s here; benchmarks/fuzz_readers.py holds 1 s.
+TARGETS = targets(hang=5.0)
 POOL = seeds()
 MINE = seeds_by_target(POOL)
 FUZZ = settings(
@@ -194,3 +195,17 @@ def test_pagerduty_assignees_that_are_not_a_list_are_ignored() -> None:
     payload["event"]["data"]["teams"] = {"id": "x"}
     outcome = _run("webhook:pagerduty", orjson.dumps(payload))
     assert outcome.kind == "ok", outcome
+
+
+def test_repository_yaml_is_bounded_too() -> None:
+    """Kubernetes manifests and the service catalog come with a repository, which may be hostile."""
+    from incidentlens.errors import ConfigError
+    from incidentlens.locate.catalog import parse_catalog
+    from incidentlens.locate.manifests import _yaml, _yaml_all
+
+    deep = "a: " + "[" * 20000
+    assert _yaml(deep) is None  # was a RecursionError after seconds
+    assert _yaml_all("---\nkind: Service\n---\n" + deep) == []
+    assert _yaml_all("kind: Service\n---\nkind: Deployment\n") == [{"kind": "Service"}, {"kind": "Deployment"}]
+    with pytest.raises(ConfigError, match=r"incidentlens\.yaml:1: not valid YAML: nested deeper than 64 levels"):
+        parse_catalog(deep)
