@@ -152,6 +152,7 @@ def main() -> int:
                 results.append((point, _check_ingest(template, bundle, point, work)))
             else:
                 results.append((point, _check_workflow(template, command, point, work, table)))
+            print(f"  {name} {point}: {results[-1][1] or 'consistent, restart ok'}", flush=True)
         bad = [(p, r) for p, r in results if r is not None]
         failures.extend(f"{name} {p}: {r}" for p, r in bad)
         print(f"{name:8} {len(points):4} kill points, {len(bad)} failed", flush=True)
