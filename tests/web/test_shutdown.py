@@ -171,3 +171,82 @@ def test_process_group_stop_requeues_the_running_job_and_restart_runs_it(
     assert job["attempts"] == 2, job
     assert job["status"] == "failed" and "prom: no rows in the window" in job["error"], job
     assert "Broken" not in job["error"] and "died" not in job["error"]
+
+
+def test_kill_9_of_the_whole_server_leaves_the_job_running_and_restart_resumes_it(
+    tmp_path: Path, prometheus: SlowPrometheus
+) -> None:
+    """kill -9 gives the server no chance to requeue: the job stays `running` in the database, and the next
+    start (a single server owns every running job) puts it back in the queue and runs it as attempt 2."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "config.yaml").write_text(
+        f"users:\n  ops: {{roles: [admin], token_sha256: {hash_token('tok')}}}\n"
+        "web: {webhook_secrets: {alertmanager: s}}\n"
+        f"sources:\n  prom: {{kind: prometheus, url: '{prometheus.url}'}}\n",
+        encoding="utf-8",
+    )
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = ws / "serve.log"
+    started = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    alert = {
+        "alerts": [
+            {"status": "firing", "labels": {"alertname": "HighErrors", "service": "payment"}, "startsAt": started}
+        ]
+    }
+    server = _serve(ws, port)
+    try:
+        posted = _until(
+            lambda: httpx.post(
+                f"{base}/api/v1/webhooks/alertmanager", json=alert, headers={"X-IncidentLens-Webhook-Secret": "s"}
+            ).json(),
+            "the server answering the webhook",
+            30,
+            log,
+        )
+        job_id = posted["alerts"][0]["job"]
+        assert prometheus.asked.wait(30), log.read_text(errors="replace")[-3000:]  # the investigation is running
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)  # the server and its investigation process, no shutdown at all
+        server.wait(10)
+    with open_database(workspace=ws) as db, db.session(readonly=True) as session:
+        killed = get_job(session, job_id=job_id)
+    assert killed.status is JobStatus.RUNNING and killed.attempts == 1, killed
+    code, text = _audit_verify(ws)
+    assert code == 0, text
+
+    prometheus.delay = 0.0
+    server = _serve(ws, port)
+    try:
+        job = _until(
+            lambda: (
+                answer
+                if (
+                    answer := httpx.get(f"{base}/api/v1/jobs/{job_id}", headers={"Authorization": "Bearer tok"}).json()
+                )["status"]
+                in ("done", "failed")
+                else None
+            ),
+            "the resumed job finishing",
+            60,
+            log,
+        )
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert job["attempts"] == 2, job
+    assert job["status"] == "failed" and "prom: no rows in the window" in job["error"], job
+    assert "Broken" not in job["error"] and "died" not in job["error"]
+
+
+def _audit_verify(ws: Path) -> tuple[int, str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-m", "incidentlens", "--workspace", str(ws), "audit", "verify"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr

@@ -64,7 +64,13 @@ def simulate(
         raise InputError("--services applies to the rollout_* faults only")
     if scale <= 0:
         raise InputError("--scale must be positive")
-    truth = run(name, seed=seed, out=out_dir, scale=scale, trace_sample=trace_sample)
+    try:
+        truth = run(name, seed=seed, out=out_dir, scale=scale, trace_sample=trace_sample)
+    except OSError as exc:  # a full disk or a read-only folder: say where, not a traceback
+        where = exc.filename or out_dir
+        raise InputError(
+            f"cannot write the bundle to {where}: {exc.strerror or exc} (what was written is partial)"
+        ) from None
     if as_json:
         out.print_json((out_dir / "truth.json").read_text())
     else:

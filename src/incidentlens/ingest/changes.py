@@ -40,6 +40,7 @@ from incidentlens.errors import FormatError
 from incidentlens.ingest.common import dumps, open_bytes, parse_time_ns, read_head
 from incidentlens.ingest.prometheus import iter_json_documents
 from incidentlens.ingest.sink import RowSink
+from incidentlens.yamlsafe import load_yaml
 
 KINDS = {
     "deploy": "deploy",
@@ -139,28 +140,19 @@ def _json_records(path: Path, sink: RowSink) -> Iterator[tuple[Any, int | None, 
 
 def _yaml_records(path: Path) -> Iterator[tuple[Any, int | None, str]]:
     """(record, line, label) from a YAML document; lines come from the composed node tree."""
-    text = open_bytes(path).decode("utf-8", errors="replace")
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise FormatError(str(path), f"invalid YAML: {reason}", line=line) from None
-    finally:
-        loader.dispose()
+    node, data = load_yaml(open_bytes(path).decode("utf-8", errors="replace"), str(path))
     if node is None:
         return  # an empty YAML file holds no changes
     sequence: Any = node
     if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
-        sequence = next((v for k, v in node.value if getattr(k, "value", None) == "changes"), None)
+        # The last `changes:` key wins, as it does in the constructed mapping.
+        sequence = next((v for k, v in reversed(node.value) if getattr(k, "value", None) == "changes"), None)
         data = data.get("changes")
     if not isinstance(sequence, yaml.SequenceNode) or not isinstance(data, list):
         raise FormatError(str(path), "YAML change file must hold a 'changes:' list or a list of changes")
-    for index, (item, record) in enumerate(zip(sequence.value, data, strict=True)):
-        yield record, item.start_mark.line + 1, f"changes[{index}]"
+    lines = [item.start_mark.line + 1 for item in sequence.value] if len(sequence.value) == len(data) else []
+    for index, record in enumerate(data):
+        yield record, lines[index] if lines else None, f"changes[{index}]"
 
 
 def read_changes(path: Path, sink: RowSink) -> None:

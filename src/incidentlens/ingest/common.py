@@ -213,7 +213,7 @@ def open_bytes(path: Path) -> bytes:
             data = gzip.decompress(data)
         except EOFError:
             raise FormatError(str(path), "truncated gzip: the compressed data ends early (copy cut short?)") from None
-        except OSError as exc:
+        except (OSError, zlib.error) as exc:
             raise FormatError(str(path), f"corrupt gzip data: {exc}") from None
     return data
 
@@ -247,8 +247,10 @@ def iter_lines(path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE_BYTE
         while True:
             try:
                 raw = fh.readline(max_line_bytes + 1)
-            except (EOFError, OSError) as exc:
+            except (EOFError, OSError, zlib.error) as exc:
                 what = "truncated gzip: the compressed data ends early" if isinstance(exc, EOFError) else str(exc)
+                if isinstance(exc, zlib.error):
+                    what = f"corrupt gzip data: {exc}"
                 sink.problem(
                     str(path),
                     f"{what}; rest of file skipped",
@@ -263,7 +265,7 @@ def iter_lines(path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE_BYTE
                 while raw and not raw.endswith(b"\n"):  # drain the rest of the line in bounded pieces
                     try:
                         raw = fh.readline(MAX_LINE_BYTES)
-                    except (EOFError, OSError):
+                    except (EOFError, OSError, zlib.error):
                         return
                 continue
             try:

@@ -184,8 +184,8 @@ class JaegerReader:
         where = Position(str(path))
         if isinstance(document, dict) and isinstance(document.get("data"), list):
             errors = document.get("errors")
-            for error in errors if isinstance(errors, list) else []:
-                sink.problem(str(path), f"Jaeger reported an error: {dumps(error)[:300]}")
+            for index, error in enumerate(errors if isinstance(errors, list) else []):
+                sink.problem(str(path), f"errors[{index}]: Jaeger reported an error: {dumps(error)[:300]}")
             for trace in document["data"]:
                 add_trace(trace, sink, where)
         elif isinstance(document, dict) and "spans" in document:

@@ -32,6 +32,11 @@ def _summary_of(value: Any) -> str:
     return str(value.get("summary") or "") if isinstance(value, dict) else ""
 
 
+def _list(value: Any) -> list[Any]:
+    """A list field as a list; anything else (a number, an object) holds no entries."""
+    return value if isinstance(value, list) else []
+
+
 def _severity(incident: dict[str, Any]) -> str:
     priority = normalize_severity(_summary_of(incident.get("priority")))
     if priority != "unknown":
@@ -72,8 +77,8 @@ def add_event(payload: Any, where: str, sink: RowSink) -> bool:
         "service_id": (incident.get("service") or {}).get("id", "")
         if isinstance(incident.get("service"), dict)
         else "",
-        "assignees": [_summary_of(a) for a in incident.get("assignees") or [] if isinstance(a, dict)],
-        "teams": [_summary_of(t) for t in incident.get("teams") or [] if isinstance(t, dict)],
+        "assignees": [_summary_of(a) for a in _list(incident.get("assignees")) if isinstance(a, dict)],
+        "teams": [_summary_of(t) for t in _list(incident.get("teams")) if isinstance(t, dict)],
         "escalation_policy": _summary_of(incident.get("escalation_policy")),
         "agent": _summary_of(event.get("agent")),
     }

@@ -177,7 +177,11 @@ def _rows(path: Path, sink: RowSink) -> Iterator[tuple[int, list[str], str]]:
         return
     first = first.lstrip("\ufeff")
     delimiter = detect_delimiter(first)
-    yield tracker.lineno, next(csv.reader([first], delimiter=delimiter)), delimiter
+    try:
+        header = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as exc:
+        raise FormatError(str(path), f"unreadable CSV header: {exc}", line=tracker.lineno) from None
+    yield tracker.lineno, header, delimiter
     reader = csv.reader(lines, delimiter=delimiter)
     while True:
         try:

@@ -41,7 +41,7 @@ def _first_element(head: str) -> Any:
         if text.startswith("{", pos):
             try:
                 return decoder.raw_decode(text, pos)[0]
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # the standard decoder recurses per nesting level
                 return None
     return None
 

@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from incidentlens.errors import ConfigError
+from incidentlens.errors import ConfigError, FormatError
+from incidentlens.yamlsafe import load_yaml
 
 CATALOG_FILE = "incidentlens.yaml"
 _FIELDS = ("path", "team", "owner", "oncall", "tier", "language")
@@ -65,12 +64,10 @@ class Catalog:
 def parse_catalog(text: str, *, source: str = CATALOG_FILE) -> Catalog:
     """Validate and load the catalog; an empty file is an empty catalog."""
     try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+        data: Any = load_yaml(text, source)[1]  # bounded: the catalog comes with the repository
+    except FormatError as exc:
+        where = f"{source}:{exc.line}" if exc.line is not None else source
+        raise ConfigError(f"{where}: not valid YAML: {exc.reason.removeprefix('invalid YAML: ')}") from exc
     if data is None:
         return Catalog(source=source)
     if not isinstance(data, dict):

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
+from incidentlens.errors import FormatError
 from incidentlens.locate.services import ServiceFolder
+from incidentlens.yamlsafe import load_yaml, load_yaml_all
 
 MAX_MANIFESTS = 2000
 _COMPOSE = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
@@ -117,13 +117,13 @@ def _package_name(name: str, text: str) -> str:
 
 def _yaml(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return load_yaml(text, "manifest")[1]  # bounded: a repository's files are not trusted
+    except FormatError:
         return None  # a broken manifest gives no hint; it is not ours to validate
 
 
 def _yaml_all(text: str) -> list[Any]:
     try:
-        return list(yaml.safe_load_all(text))
-    except yaml.YAMLError:
+        return load_yaml_all(text, "manifest")
+    except FormatError:
         return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,7 +96,7 @@ def open_database(url: str | None = None, *, workspace: Path | None = None) -> D
             migrate(connection, "head")
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
-        raise StoreError(f"cannot open database {_shown(url)}: {_reason(exc)}") from exc
+        raise StoreError(f"cannot open database {_shown(url)}: {_reason(exc)}{_disk_hint(url)}") from exc
     except CommandError as exc:
         engine.dispose()
         # Typically a revision this version does not know: the database was migrated by a newer release.
@@ -216,6 +217,26 @@ def _shown(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
         return url
+
+
+def _disk_hint(url: str) -> str:
+    """Why SQLite's terse 'unable to open database file' / 'disk I/O error' happened, when the disk tells."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        return ""
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return ""
+    folder = Path(parsed.database).parent
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return ""
+    if stats.f_flag & os.ST_RDONLY or not os.access(folder, os.W_OK):
+        return f" ({folder} is read-only: SQLite needs to write its journal beside the database)"
+    if stats.f_bavail == 0:
+        return f" (no space left on the device holding {folder})"
+    return ""
 
 
 def _reason(exc: sa.exc.SQLAlchemyError) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,15 @@ class TelemetryStore:
     def in_workspace(cls, workspace: Path) -> TelemetryStore:
         return cls(workspace / TELEMETRY_FILE)
 
+    @property
+    def name(self) -> str:
+        return str(self.path) if self.path is not None else ":memory:"
+
     def close(self) -> None:
-        self._con.close()
+        try:
+            self._con.close()  # a file store checkpoints here: the disk may be full or read-only by now
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot close telemetry store {self.name}: {exc}") from None
 
     def __enter__(self) -> TelemetryStore:
         return self
@@ -71,17 +78,29 @@ class TelemetryStore:
         if self._in_transaction:
             yield
             return
-        self._con.execute("BEGIN TRANSACTION")
+        self._statement("BEGIN TRANSACTION")
         self._in_transaction = True
         try:
             yield
         except BaseException:
-            self._con.execute("ROLLBACK")
+            with suppress(duckdb.Error):  # the original error says what went wrong; a failed rollback adds nothing
+                self._con.execute("ROLLBACK")
             raise
         else:
-            self._con.execute("COMMIT")
+            try:
+                self._con.execute("COMMIT")
+            except duckdb.Error as exc:  # e.g. no space left for the WAL: DuckDB keeps the store as before
+                with suppress(duckdb.Error):
+                    self._con.execute("ROLLBACK")
+                raise StoreError(f"cannot write telemetry store {self.name}; nothing was added: {exc}") from None
         finally:
             self._in_transaction = False
+
+    def _statement(self, sql: str) -> None:
+        try:
+            self._con.execute(sql)
+        except duckdb.Error as exc:
+            raise StoreError(f"telemetry store {self.name}: {exc}") from None
 
     def append(self, sink: RowSink) -> dict[str, int]:
         """Insert every buffered row of the sink, then clear it; returns rows added per table."""
@@ -103,7 +122,7 @@ class TelemetryStore:
         try:
             self._con.execute(f'INSERT INTO "{buffer.table}" ({names}) SELECT {names} FROM batch')
         except duckdb.Error as exc:
-            raise StoreError(f"cannot write {n} rows to {buffer.table}: {exc}") from None
+            raise StoreError(f"cannot write {n} rows to {buffer.table} in {self.name}: {exc}") from None
         buffer.written += n
         buffer.clear()
         return n
