@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from incidentlens.analyze.call_edges import call_edge_findings, call_graph_edges, edge_series
 from incidentlens.analyze.changes import change_findings, change_window
 from incidentlens.analyze.edges import edge_latency_findings
 from incidentlens.analyze.evidence_ids import strength
@@ -130,6 +131,9 @@ def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: Tim
     result.extend(silence_findings(volumes, baseline=base, incident=inc))
     result.extend(log_findings(queries.log_message_groups(base, inc), baseline=base, incident=inc))
     result.extend(metric_findings(queries.metric_shifts(metric_baseline or base, inc), incident=inc))
+    mbase = metric_baseline or base
+    edges = edge_series(queries.edge_series(TimeRange(min(mbase.start_ns, inc.start_ns), inc.end_ns)))
+    result.extend(call_edge_findings(edges, baseline=mbase, incident=inc))
     result.extend(code_path_findings(queries, base, inc))
     result.extend(change_findings(queries.changes(change_window(windows.onset_ns)), onset_ns=windows.onset_ns))
     return result
@@ -166,7 +170,8 @@ def investigate(
     bounds = queries.bounds()
     if bounds is None:
         raise InputError("no logs, spans or metrics to investigate: ingest telemetry first")
-    graph = build_graph(queries.edges(TimeRange(bounds.start_ns, bounds.end_ns)))
+    everything = TimeRange(bounds.start_ns, bounds.end_ns)
+    graph = build_graph(queries.edges(everything) + call_graph_edges(edge_series(queries.edge_series(everything))))
     scores = score_services(analysis.findings, graph)
     hypotheses, abstained = build_hypotheses(scores, analysis.evidence)
     located = tuple(

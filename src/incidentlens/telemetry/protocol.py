@@ -18,6 +18,7 @@ from incidentlens.telemetry.rows import (
     EntryStats,
     ErrorOrigin,
     FrameGroup,
+    LabelledSeries,
     LoggerCount,
     LogMessageGroup,
     MetricPoints,
@@ -80,4 +81,8 @@ class TelemetryQueries(Protocol):
 
     def metric_series(self, window: TimeRange, names_like: str) -> list[MetricPoints]:
         """Every series whose name matches the SQL LIKE/regex `names_like`, as points in `window`."""
+        ...
+
+    def edge_series(self, window: TimeRange) -> list[LabelledSeries]:
+        """Call-edge series (service mesh, servicegraph: a caller and a callee label) with their labels."""
         ...

@@ -173,3 +173,13 @@ class MetricPoints:
     name: str
     times: tuple[int, ...]
     values: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledSeries:
+    """One series with its labels (instance labels removed, replicas averaged) as time-ordered points."""
+
+    name: str
+    labels: str  # JSON object
+    times: tuple[int, ...]
+    values: tuple[float, ...]
