@@ -31,7 +31,8 @@ def _mesh(slow_client: set[str], slow_server: set[str]) -> list[LabelledSeries]:
     for caller, callee in (("frontend", "checkout"), ("checkout", "cart"), ("frontend", "cart"), ("frontend", "ad")):
         for reporter, slow in (("source", slow_client), ("destination", slow_server)):
             edge = f"{caller}->{callee}"
-            out.append(_istio(caller, callee, reporter, 0.005, (0.2, 0.21, 0.2, 0.19) if edge in slow else (0.005,) * 4))
+            during = (0.2, 0.21, 0.2, 0.19) if edge in slow else (0.005,) * 4
+            out.append(_istio(caller, callee, reporter, 0.005, during))
     return out
 
 
@@ -85,9 +86,8 @@ def test_servicegraph_and_linkerd_edges_are_read_from_their_labels() -> None:
     failed = _counter("traces_service_graph_request_failed_total", sg, [0.0] * 30 + [25.0] * 4)
     mean_sum = _counter("traces_service_graph_request_server_seconds_sum", sg, [0.5] * 30 + [5.0] * 4)
     mean_count = _counter("traces_service_graph_request_server_seconds_count", sg, [50.0] * 34)
-    linkerd = _series(
-        "linkerd_client_request_duration_seconds_p95", {"deployment": "web", "dst_deployment": "cart"}, 0.01, (0.01,) * 4
-    )
+    web = {"deployment": "web", "dst_deployment": "cart"}
+    linkerd = _series("linkerd_client_request_duration_seconds_p95", web, 0.01, (0.01,) * 4)
     edges = edge_series([total, failed, mean_sum, mean_count, linkerd])
     kinds = {(e.caller, e.callee, e.side, e.kind) for e in edges}
     assert ("frontend", "cart", Side.EITHER, MetricKind.ERRORS) in kinds

@@ -21,7 +21,7 @@ def test_one_blip_in_many_points_is_no_shift() -> None:
     assert held is not None and held.z > 20 and held.first_ns == 8 and held.level > held.baseline_high
 
 
-def _cpu(values: tuple[float, ...], *, name: str = "cpu_usage_cores", median: float = 0.2, hi: float = 0.3) -> MetricShift:
+def _cpu(values: tuple[float, ...], *, name: str = "cpu_cores", median: float = 0.2, hi: float = 0.3) -> MetricShift:
     ordered = sorted(values)
     return MetricShift("cart", name, "{}", median, 0.01, 60, ordered[len(ordered) // 2], max(values), len(values),
                        10, values, 0.1, hi)  # fmt: skip

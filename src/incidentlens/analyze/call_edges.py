@@ -297,8 +297,8 @@ def _evidence(
         score=round(sh.z, 2),
         attributes={
             "callers": callers,
-            "degraded_callers": sorted(hit),
-            "network_callers": sorted(network),
+            "degraded_callers": ", ".join(sorted(hit)),
+            "network_callers": ", ".join(sorted(network)),
             "explained_by_own_calls": explained,
             "robust_z": round(sh.z, 2),
         },

@@ -109,7 +109,8 @@ def saturated(shift: MetricShift) -> bool:
     """A resource "saturation" claim holds: near a limit, or held outside its own normal range.
 
     Held far outside means at least half of the incident points (two or more) twice as far above the median as
-    the highest value the normal period reached; near a limit means a percentage at 80 or more (a ratio at 0.8). A one-point burst of a starting
+    the highest value the normal period reached; near a limit means a percentage at 80 or more (a ratio at
+    0.8). A one-point burst of a starting
     process, or a level its normal period also reached, is a weak finding, never a resource fault.
     """
     need = support_needed(len(shift.values)) if shift.values else 1

@@ -384,7 +384,8 @@ def _load_edges(store: TelemetryStore, sink: RowSink, inp: NezhaInput) -> None:
             continue
         stage_csv(store, sink, "bench_nezha_edges", files)
         columns = [str(r[0]) for r in store.rows("SELECT column_name FROM (DESCRIBE bench_nezha_edges)")]
-        edges = {c: _split_edge(c, pairs) for c in columns if c.lower() not in ("time", "timestamp", "filename", "line")}
+        skip = ("time", "timestamp", "filename", "line")
+        edges = {c: _split_edge(c, pairs) for c in columns if c.lower() not in skip}
         for column, ends in edges.items():
             if ends is None:
                 sink.problem(files[0], f"edge column {column!r} is not caller_callee")
