@@ -11,7 +11,8 @@ import re
 
 NUM = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 _METRIC = re.compile(
-    rf"(?P<dir>\bup|\bdown): (?P<which>highest|lowest) (?P<x>{NUM}) against a normal range of (?P<lo>{NUM})\.\.(?P<hi>{NUM}); "
+    rf"(?P<dir>\bup|\bdown): (?P<which>highest|lowest) (?P<x>{NUM}) against a normal range of "
+    rf"(?P<lo>{NUM})\.\.(?P<hi>{NUM}); "
     rf"median (?P<a>{NUM}) -> (?P<b>{NUM})(?P<note> \(most points did not follow\))? \(robust z (?P<z>{NUM})"
 )
 _ROSE = re.compile(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.text_consistency import contradictions
 
 from incidentlens.bench import nezha
 from incidentlens.bench.rca import case_brief
 from incidentlens.report.render import OutputFormat, render
-from tests.text_consistency import contradictions
 
 
 def test_no_brief_contradicts_its_numbers(shared_data: Path) -> None:

@@ -9,7 +9,8 @@ def test_consistent_sentences_pass() -> None:
     good = [
         "CpuUsage(m) on cart up: highest 20.16 against a normal range of 0.5476..2.258; median 1.291 -> 19.77"
         " (robust z +59.6, cpu)",
-        "x on cart down: lowest 2.068 against a normal range of 2.727..5.052; median 4.84 -> 2.408 (robust z -7.7, cpu)",
+        "x on cart down: lowest 2.068 against a normal range of 2.727..5.052; median 4.84 -> 2.408"
+        " (robust z -7.7, cpu)",
         "x on cart up: highest 9 against a normal range of 1..5; median 3 -> 2 (most points did not follow)"
         " (robust z +2.0, latency)",
         "frontend -> cart p50 as the caller measures it rose from a median of 0.005 (usual range 0.004..0.007)"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.text_consistency import contradictions
 
 from incidentlens.investigation import InvestigationRequest, run
 from incidentlens.report.render import OutputFormat, render
 from incidentlens.simulate import FAULTS, simulate
-from tests.text_consistency import contradictions
 
 FAULT_NAMES = sorted(name for name in FAULTS if name != "none")
 
