@@ -39,6 +39,8 @@ from incidentlens.telemetry.protocol import TelemetryQueries
 ONSET_BIN_NS = 30 * 1_000_000_000
 # Names that may be error or latency series (the metric analysis decides which kind each is).
 SYMPTOM_NAMES = r"(?i)error|fail|5xx|success|exception|latency|duration|response_time|p50|p9\d|seconds|_ms"
+# Cumulative counters (and histogram parts) always climb: their departure from a level says nothing of an onset.
+CUMULATIVE = ("_total", "_sum", "_count", "_bucket")
 LOCATE_TOP = 3  # hypotheses that get code regions, code locations and trace features
 MAX_LOCI = 3
 
@@ -101,7 +103,7 @@ def detect_windows(
             symptoms = [
                 s
                 for s in queries.metric_series(TimeRange(start, end), SYMPTOM_NAMES)
-                if metric_kind(s.name) in (MetricKind.ERRORS, MetricKind.LATENCY)
+                if metric_kind(s.name) in (MetricKind.ERRORS, MetricKind.LATENCY) and not s.name.endswith(CUMULATIVE)
             ]
             onset_ns = metric_onset(
                 symptoms, reference_end_ns=search_from, search_from_ns=search_from, search_to_ns=search_to
