@@ -43,7 +43,7 @@ def test_held_out_folds_use_the_other_folds_choice_and_the_value_is_restored() -
     assert names == ["dataset alpha", "dataset beta", "fault cpu", "fault delay"]
     assert all(f.chosen == {"call_edges.Z_DEGRADED": 5.0} for f in folds)
     assert all(f.held_out[0] == 1.0 and f.in_sample[0] == 1.0 for f in folds)
-    assert pooled["dataset"][0] == 1.0 and pooled["fault"][0] == 1.0
+    assert pooled["dataset"][0] == 1.0 and pooled["fault-type"][0] == 1.0
     assert call_edges.Z_DEGRADED == 5.0
     text = loo_table(folds, pooled, shipped)
     assert "pooled, leave-one-dataset-out" in text and "folds that chose another value: none" in text

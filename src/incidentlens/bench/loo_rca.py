@@ -114,7 +114,7 @@ def leave_one_out(
     faults = sorted({c.truth.fault_type for c in cases})
     folds += [(f"fault {f}", [c for c in cases if c.truth.fault_type == f]) for f in faults] if len(faults) > 1 else []
     results: list[FoldResult] = []
-    pooled: dict[str, dict[str, CaseScore]] = {"dataset": {}, "fault": {}}
+    pooled: dict[str, dict[str, CaseScore]] = {"dataset": {}, "fault-type": {}}
     for name, held in folds:
         held_ids = {c.case_id for c in held}
         setting: Setting = {}
@@ -148,7 +148,7 @@ def leave_one_out(
                 {d.label: v for d, v in setting.items()},
             )
         )
-        pooled[name.split(" ", 1)[0]].update({s.case_id: s for s in held_scores})
+        pooled["dataset" if name.startswith("dataset") else "fault-type"].update({s.case_id: s for s in held_scores})
     return results, {
         kind: (*_objective(list(pool.values())), _ece(list(pool.values()))) for kind, pool in pooled.items() if pool
     }
@@ -167,7 +167,7 @@ def loo_table(
     whole = summarise(shipped, with_inner=False)
     for kind, p in pooled.items():
         lines.append(
-            f"{'pooled, leave-one-' + kind + '-out':34s} {len(shipped):5d}   {float(whole['AC@1']):14.2f}"
+            X {len(shipped):5d}   {float(whole['AC@1']):14.2f}"
             f" {float(whole['AC@3']):4.2f} {_ece(shipped):5.3f}   {p[0]:13.2f} {p[1]:4.2f} {p[2]:5.3f}"
         )
     changed = [f"{r.fold}: {k}={v:g}" for r in results for k, v in r.chosen.items() if v != _shipped(k)]
