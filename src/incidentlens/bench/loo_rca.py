@@ -167,7 +167,7 @@ def loo_table(
     whole = summarise(shipped, with_inner=False)
     for kind, p in pooled.items():
         lines.append(
-            X {len(shipped):5d}   {float(whole['AC@1']):14.2f}"
+            f"{'pooled, leave-one-' + kind + '-out':34s} {len(shipped):5d}   {float(whole['AC@1']):14.2f}"
             f" {float(whole['AC@3']):4.2f} {_ece(shipped):5.3f}   {p[0]:13.2f} {p[1]:4.2f} {p[2]:5.3f}"
         )
     changed = [f"{r.fold}: {k}={v:g}" for r in results for k, v in r.chosen.items() if v != _shipped(k)]
