@@ -8,8 +8,8 @@ from incidentlens.model import TimeRange
 from incidentlens.telemetry.rows import MetricShift
 
 
-def test_support_is_half_the_points_and_at_least_two() -> None:
-    assert [support_needed(n) for n in (1, 2, 3, 4, 5, 20)] == [1, 2, 2, 2, 3, 10]
+def test_support_is_a_quarter_of_the_points_and_at_least_two() -> None:
+    assert [support_needed(n) for n in (1, 2, 3, 4, 5, 9, 20)] == [1, 2, 2, 2, 2, 3, 5]
 
 
 def test_one_blip_in_many_points_is_no_shift() -> None:

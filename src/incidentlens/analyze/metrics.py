@@ -67,7 +67,7 @@ def robust_z(shift: MetricShift) -> float:
     The incident median decides; for symptom series it is weighted by the share of incident points that leave
     the range the normal period itself reached (a heavy-tailed latency series that stays inside its usual
     range is not anomalous, however far its median moved). With only a few points after onset the median
-    lags, so the level that half of the incident points (at least two) reach also counts, at a discount: one
+    lags, so the level that a quarter of the incident points (at least two) reach also counts, at a discount: one
     blip never makes a shift (`shifts.support_needed`).
     """
     spread = max(1.4826 * shift.baseline_mad, 0.05 * abs(shift.baseline_median), 1e-9)
@@ -108,7 +108,7 @@ _RATIO = re.compile(r"ratio|utili[sz]ation|throttl", re.I)
 def saturated(shift: MetricShift) -> bool:
     """A resource "saturation" claim holds: near a limit, or held outside its own normal range.
 
-    Held far outside means at least half of the incident points (two or more) twice as far above the median as
+    Held far outside means at least a quarter of the incident points (two or more) twice as far above the median as
     the highest value the normal period reached; near a limit means a percentage at 80 or more (a ratio at
     0.8). A one-point burst of a starting
     process, or a level its normal period also reached, is a weak finding, never a resource fault.

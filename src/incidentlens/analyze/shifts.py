@@ -1,7 +1,7 @@
 """A rise that holds: the level most incident points reach, against the normal period's median and spread.
 
-One blip is not a shift. The level is the value that at least half of the incident points (and never fewer
-than two when there are two) reach or exceed, so a single spike leaves it at the series' usual values.
+One blip is not a shift. The level is the value that at least a quarter of the incident points (and never
+fewer than two when there are two) reach or exceed, so a single spike leaves it at the series' usual values.
 The usual range quoted beside it is the normal period's 10th to 90th percentile, and a shift counts only
 when the level is above it too, so the text never calls a value inside that range a rise.
 """
@@ -16,6 +16,7 @@ import numpy as np
 MAD_TO_SIGMA = 1.4826
 RELATIVE_SPREAD_FLOOR = 0.05  # a flat series still varies by 5 % of its level before a move counts
 MIN_BASELINE_POINTS = 3
+SUPPORT_SHARE_DIVISOR = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,9 @@ class SustainedShift:
 
 
 def support_needed(points: int) -> int:
-    """Half of the incident points, at least two (one when there is only one)."""
-    return min(points, max(2, math.ceil(points / 2)))
+    """A quarter of the incident points, at least two (one when there is only one): several points, so that
+    one blip is never a shift, while a fault that shows in part of a long incident window still counts."""
+    return min(points, max(2, math.ceil(points / SUPPORT_SHARE_DIVISOR)))
 
 
 def sustained_shift(
