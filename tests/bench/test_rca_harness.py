@@ -185,3 +185,21 @@ def test_nezha_fault_free_windows_split_a_reference_minute(nezha_dir: Path) -> N
     result = run(Dataset.NEZHA, [], fault_free=windows[:1])
     assert result.outcomes == [] and len(result.fault_free) == 1
     assert report_json(result)["fault_free"]["windows"] == 1
+
+
+def test_nezha_edge_files_become_istio_labelled_edge_series(nezha_dir: Path) -> None:
+    case = nezha.discover(nezha_dir, system="onlineboutique")[0]
+    sink = RowSink()
+    with TelemetryStore() as store:
+        case.load(store, sink)
+        rows = store.rows(
+            "SELECT DISTINCT service, json_extract_string(labels, '$.source_workload'),"
+            " json_extract_string(labels, '$.destination_workload'), json_extract_string(labels, '$.reporter')"
+            " FROM metrics WHERE name = $1",
+            [nezha.EDGE_METRIC],
+        )
+    reporters = {r[3] for r in rows}
+    assert reporters == {"source", "destination"}
+    assert all(service == callee and caller and caller != callee for service, caller, callee, _ in rows)
+    assert ("frontend", "checkoutservice") in {(r[1], r[2]) for r in rows}
+    assert not [p for p in sink.problems if "edge" in p.reason]

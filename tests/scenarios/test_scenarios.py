@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.text_consistency import contradictions
 
 from incidentlens.investigation import InvestigationRequest, run
+from incidentlens.report.render import OutputFormat, render
 from incidentlens.simulate import FAULTS, simulate
 
 FAULT_NAMES = sorted(name for name in FAULTS if name != "none")
@@ -24,6 +26,7 @@ def test_top_hypothesis_names_the_true_service(tmp_path: Path, fault: str) -> No
     assert top.supporting, "a hypothesis without evidence must not be shown"
     assert all(e in result.evidence for e in top.supporting)
     assert 0.0 < top.confidence <= 0.99
+    assert contradictions(render(result.brief, OutputFormat.MARKDOWN)) == []
 
 
 def test_code_fault_locates_the_faulty_file_and_owner(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from incidentlens.analyze.evidence_ids import evidence_id, strength
 from incidentlens.analyze.findings import Analysis
+from incidentlens.analyze.shifts import support_needed
 from incidentlens.model import AnalyzerKind, Evidence, EvidenceKind, FaultKind, Finding, TimeRange
 from incidentlens.telemetry.rows import MetricShift
 
@@ -66,8 +67,8 @@ def robust_z(shift: MetricShift) -> float:
     The incident median decides; for symptom series it is weighted by the share of incident points that leave
     the range the normal period itself reached (a heavy-tailed latency series that stays inside its usual
     range is not anomalous, however far its median moved). With only a few points after onset the median
-    lags, so the second most extreme point outside that range also counts, at a discount (the second, so
-    that one spike is not an incident).
+    lags, so the level that a quarter of the incident points (at least two) reach also counts, at a discount: one
+    blip never makes a shift (`shifts.support_needed`).
     """
     spread = max(1.4826 * shift.baseline_mad, 0.05 * abs(shift.baseline_median), 1e-9)
     z_median = (shift.incident_median - shift.baseline_median) / spread
@@ -75,13 +76,49 @@ def robust_z(shift: MetricShift) -> float:
     below = [v for v in shift.values if v < shift.baseline_min]
     outside = above if z_median >= 0 else below
     share = len(outside) / len(shift.values) if shift.values else 0.0
-    deviations = sorted((v - shift.baseline_median for v in above + below), key=abs, reverse=True)
-    z_second = deviations[1] / spread if len(deviations) >= 2 else 0.0
+    z_held = _held_level_z(shift, spread)
     # A resource's own level (cpu, memory, pools) counts whole; symptoms that propagate (latency, errors,
     # traffic) are often heavy-tailed and count only as far as they leave their usual range.
     z_main = z_median if metric_kind(shift.name) in RESOURCE_KINDS else z_median * share
-    z = z_main if abs(z_main) >= 0.5 * abs(z_second) else 0.5 * z_second
+    z = z_main if abs(z_main) >= 0.5 * abs(z_held) else 0.5 * z_held
     return float(np.clip(z, -100.0, 100.0))
+
+
+def _held_level_z(shift: MetricShift, spread: float) -> float:
+    """The z of the level that enough incident points reach outside the normal range (0 when none is held)."""
+    n = len(shift.values)
+    if n < 2:
+        return 0.0
+    need = support_needed(n)
+    high = sorted(shift.values, reverse=True)[need - 1]
+    low = sorted(shift.values)[need - 1]
+    z_up = (high - shift.baseline_median) / spread if high > shift.baseline_max else 0.0
+    z_down = (low - shift.baseline_median) / spread if low < shift.baseline_min else 0.0
+    return z_up if abs(z_up) >= abs(z_down) else z_down
+
+
+# A percentage or ratio this close to its ceiling is near a limit whatever its history.
+NEAR_LIMIT_SHARE = 0.8
+# Far outside: at least this many times as far above the median as the normal period ever went.
+FAR_OUTSIDE = 2.0
+_PERCENT = re.compile(r"%|percent|pct", re.I)
+_RATIO = re.compile(r"ratio|utili[sz]ation|throttl", re.I)
+
+
+def saturated(shift: MetricShift) -> bool:
+    """A resource "saturation" claim holds: near a limit, or held outside its own normal range.
+
+    Held far outside means at least a quarter of the incident points (two or more) twice as far above the median as
+    the highest value the normal period reached; near a limit means a percentage at 80 or more (a ratio at
+    0.8). A one-point burst of a starting
+    process, or a level its normal period also reached, is a weak finding, never a resource fault.
+    """
+    need = support_needed(len(shift.values)) if shift.values else 1
+    level = sorted(shift.values, reverse=True)[need - 1] if shift.values else shift.incident_median
+    ceiling = 100.0 if _PERCENT.search(shift.name) else 1.0 if _RATIO.search(shift.name) else None
+    if ceiling is not None and level >= NEAR_LIMIT_SHARE * ceiling:
+        return True
+    return level - shift.baseline_median > FAR_OUTSIDE * max(shift.baseline_max - shift.baseline_median, 0.0)
 
 
 def shared_series(shifts: list[MetricShift]) -> set[tuple[str, str]]:
@@ -114,6 +151,9 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
     for (service, kind), scored in sorted(best.items()):
         scored.sort(key=lambda pair: (-abs(pair[0]), pair[1].name))
         z, top = scored[0]
+        if kind in RESOURCE_KINDS and z > 0 and not saturated(top):
+            # A series of the same resource that is held high (or near its limit) speaks for it instead.
+            z, top = next(((zz, s) for zz, s in scored if zz >= Z_THRESHOLD and saturated(s)), (z, top))
         ev = Evidence(
             id=evidence_id(EvidenceKind.METRIC_ANOMALY, service, top.name, top.labels),
             kind=EvidenceKind.METRIC_ANOMALY,
@@ -128,9 +168,9 @@ def metric_findings(shifts: list[MetricShift], *, incident: TimeRange) -> Analys
         )
         # Less CPU, memory or network used is less work arriving: a consequence of a failure elsewhere,
         # so it counts only weakly, for the service that lost its load.
-        resource = kind in RESOURCE_KINDS and z > 0
+        resource = kind in RESOURCE_KINDS and z > 0 and saturated(top)
         fault = FAULT_OF_KIND.get(kind, FaultKind.UNKNOWN) if resource else FaultKind.UNKNOWN
-        dropped_load = kind in RESOURCE_KINDS and z < 0
+        dropped_load = kind in RESOURCE_KINDS and (z < 0 or not resource)
         analyzer = (
             AnalyzerKind.METRIC_WEAK
             if abs(z) < Z_THRESHOLD or dropped_load

@@ -11,9 +11,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+import gzip
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+import orjson
 
 from incidentlens.analyze.windows import Windows
 from incidentlens.bench.cases import BenchCase, Loaded, Truth, alert_row, report_unparsed, stage_csv
@@ -342,3 +345,69 @@ def _load_metrics(store: TelemetryStore, sink: RowSink, inp: NezhaInput) -> None
         " FROM bench_nezha_points WHERE TRY_CAST(raw AS DOUBLE) IS NOT NULL"
     )
     store.execute("DROP TABLE bench_nezha_metrics; DROP TABLE bench_nezha_points")
+    _load_edges(store, sink, inp)
+
+
+# Online Boutique's service-mesh edge files: the p50 latency (seconds) of each `caller_callee` edge as the
+# caller's proxy measures it (`source_50`) and as the callee's does (`destination_50`). They become what
+# Istio reports for the same thing: labels `source_workload`, `destination_workload` and `reporter`.
+EDGE_FILES = (("source_50", "source"), ("destination_50", "destination"))
+EDGE_METRIC = "request_duration_seconds_p50"
+
+
+def _edge_pairs(metric_dir: Path) -> list[tuple[str, str]]:
+    """Caller -> callee pairs of `dependency.csv` (`Source,Target,Weight`), to split `caller_callee` columns."""
+    found = sorted(metric_dir.glob("dependency.csv*"))
+    if not found:
+        return []
+    opener = gzip.open if found[0].suffix == ".gz" else open
+    with opener(found[0], "rt", newline="", encoding="utf-8") as fh:
+        return [(r["Source"], r["Target"]) for r in csv.DictReader(fh) if r.get("Source") and r.get("Target")]
+
+
+def _split_edge(column: str, pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
+    for caller, callee in pairs:
+        if column == f"{caller}_{callee}":
+            return caller, callee
+    caller, sep, callee = column.partition("_")
+    return (caller, callee) if sep and caller and callee else None
+
+
+def _load_edges(store: TelemetryStore, sink: RowSink, inp: NezhaInput) -> None:
+    """`source_50`/`destination_50` edge columns -> one Istio-labelled latency series per edge and reporter."""
+    metric_dir = inp.system_dir / "rca_data" / inp.date / "metric"
+    pairs = _edge_pairs(metric_dir)
+    lo, hi = inp.inject_ns - METRICS_BEFORE_NS, inp.inject_ns + METRICS_AFTER_NS
+    for stem, reporter in EDGE_FILES:
+        files = sorted(str(p) for p in metric_dir.glob(f"{stem}.csv*"))
+        if not files:
+            continue
+        stage_csv(store, sink, "bench_nezha_edges", files)
+        columns = [str(r[0]) for r in store.rows("SELECT column_name FROM (DESCRIBE bench_nezha_edges)")]
+        skip = ("time", "timestamp", "filename", "line")
+        edges = {c: _split_edge(c, pairs) for c in columns if c.lower() not in skip}
+        for column, ends in edges.items():
+            if ends is None:
+                sink.problem(files[0], f"edge column {column!r} is not caller_callee")
+        store.execute(
+            "CREATE OR REPLACE TEMP TABLE bench_nezha_edges AS SELECT * EXCLUDE (p),"
+            " coalesce(epoch_ns(TRY_STRPTIME(p.d || ' ' || p.c, '%Y-%m-%d %H:%M:%S'))"
+            "  + coalesce(TRY_CAST(rpad(nullif(p.f, ''), 9, '0') AS BIGINT), 0),"
+            "  TRY_CAST(TRY_CAST(TimeStamp AS DOUBLE) * 1e9 AS BIGINT)) AS ts"
+            f" FROM (SELECT *, {_TIME_PARTS_SQL} AS p FROM bench_nezha_edges)"
+        )
+        report_unparsed(store, sink, "bench_nezha_edges", "ts IS NOT NULL", "edge row without a readable time")
+        for column, ends in edges.items():
+            if ends is None:
+                continue
+            labels = orjson.dumps(
+                {"source_workload": ends[0], "destination_workload": ends[1], "reporter": reporter}
+            ).decode()
+            store.execute(
+                "INSERT INTO metrics (ts_ns, service, name, labels, value, source)"
+                f' SELECT ts, $1, $2, $3, TRY_CAST("{column}" AS DOUBLE), filename FROM bench_nezha_edges'
+                f' WHERE ts BETWEEN {lo} AND {hi} AND TRY_CAST("{column}" AS DOUBLE) IS NOT NULL'
+                f' AND NOT isnan(TRY_CAST("{column}" AS DOUBLE))',
+                [ends[1], EDGE_METRIC, labels],
+            )
+        store.execute("DROP TABLE bench_nezha_edges")

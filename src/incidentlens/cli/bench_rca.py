@@ -9,6 +9,7 @@ import orjson
 import typer
 
 from incidentlens.bench.cases import BenchCase
+from incidentlens.bench.loo_rca import leave_one_out, loo_table
 from incidentlens.bench.rca import (
     CaseOutcome,
     Dataset,
@@ -18,6 +19,7 @@ from incidentlens.bench.rca import (
     report_json,
     report_table,
     run,
+    run_case,
 )
 from incidentlens.cli.app import err, out
 from incidentlens.cli.commands_bench import bench_app
@@ -71,6 +73,9 @@ def bench_rca(
     ),
     case_id: str | None = typer.Option(None, "--case", help="Print this case's brief instead of scoring."),
     fmt: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", help="Format of the --case brief."),
+    loo: bool = typer.Option(
+        False, "--loo", help="Also print leave-one-dataset-out and leave-one-fault-type-out figures of the defaults."
+    ),
 ) -> None:
     """Run every case through the same pipeline as `investigate` and score the ranked services.
 
@@ -95,3 +100,12 @@ def bench_rca(
         sys.stdout.write(orjson.dumps(report_json(result), option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     out.print(report_table(result), highlight=False, markup=False)
+    if loo:
+        shipped = [o.score for o in result.outcomes]
+        folds, pooled = leave_one_out(
+            cases,
+            shipped,
+            lambda chosen: [run_case(c).score for c in chosen],
+            progress=None if quiet else lambda text: err.print(f"leave-one-out: {text}", highlight=False, markup=False),
+        )
+        out.print(loo_table(folds, pooled, shipped), highlight=False, markup=False)

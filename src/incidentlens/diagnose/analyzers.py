@@ -40,6 +40,7 @@ ANALYZERS: dict[AnalyzerKind, AnalyzerSpec] = {
     AnalyzerKind.METRIC_RESOURCE: AnalyzerSpec(0.75, Role.DECISIVE),
     AnalyzerKind.TRACE_LATENCY: AnalyzerSpec(0.7, Role.DECISIVE, felt=True, latency=True),
     AnalyzerKind.EDGE_LATENCY: AnalyzerSpec(0.75, Role.DECISIVE, felt=True, latency=True),
+    AnalyzerKind.CALL_EDGES: AnalyzerSpec(0.8, Role.DECISIVE, felt=True, latency=True),
     AnalyzerKind.METRIC_LOCAL_LATENCY: AnalyzerSpec(0.3, Role.DECISIVE, felt=True, latency=True),
     # A changed service's new pods departing from its old ones at the same moments (`analyze/deploys.py`).
     AnalyzerKind.DEPLOY_PODS: AnalyzerSpec(0.9, Role.DECISIVE, felt=True),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from incidentlens.analyze.call_edges import call_edge_findings, call_graph_edges, edge_series
 from incidentlens.analyze.changes import change_findings, change_window
 from incidentlens.analyze.deploys import DEPLOY_SERIES, deploy_findings
 from incidentlens.analyze.edges import edge_latency_findings
@@ -39,6 +40,8 @@ from incidentlens.telemetry.protocol import TelemetryQueries
 ONSET_BIN_NS = 30 * 1_000_000_000
 # Names that may be error or latency series (the metric analysis decides which kind each is).
 SYMPTOM_NAMES = r"(?i)error|fail|5xx|success|exception|latency|duration|response_time|p50|p9\d|seconds|_ms"
+# Cumulative counters (and histogram parts) always climb: their departure from a level says nothing of an onset.
+CUMULATIVE = ("_total", "_sum", "_count", "_bucket")
 LOCATE_TOP = 3  # hypotheses that get code regions, code locations and trace features
 MAX_LOCI = 3
 
@@ -101,7 +104,7 @@ def detect_windows(
             symptoms = [
                 s
                 for s in queries.metric_series(TimeRange(start, end), SYMPTOM_NAMES)
-                if metric_kind(s.name) in (MetricKind.ERRORS, MetricKind.LATENCY)
+                if metric_kind(s.name) in (MetricKind.ERRORS, MetricKind.LATENCY) and not s.name.endswith(CUMULATIVE)
             ]
             onset_ns = metric_onset(
                 symptoms, reference_end_ns=search_from, search_from_ns=search_from, search_to_ns=search_to
@@ -131,6 +134,9 @@ def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: Tim
     result.extend(silence_findings(volumes, baseline=base, incident=inc))
     result.extend(log_findings(queries.log_message_groups(base, inc), baseline=base, incident=inc))
     result.extend(metric_findings(queries.metric_shifts(metric_baseline or base, inc), incident=inc))
+    mbase = metric_baseline or base
+    edges = edge_series(queries.edge_series(TimeRange(min(mbase.start_ns, inc.start_ns), inc.end_ns)))
+    result.extend(call_edge_findings(edges, baseline=mbase, incident=inc))
     result.extend(code_path_findings(queries, base, inc))
     result.extend(change_findings(queries.changes(change_window(windows.onset_ns)), onset_ns=windows.onset_ns))
     result.extend(rollout_findings(queries, windows, metric_baseline or base))
@@ -185,7 +191,8 @@ def investigate(
     bounds = queries.bounds()
     if bounds is None:
         raise InputError("no logs, spans or metrics to investigate: ingest telemetry first")
-    graph = build_graph(queries.edges(TimeRange(bounds.start_ns, bounds.end_ns)))
+    everything = TimeRange(bounds.start_ns, bounds.end_ns)
+    graph = build_graph(queries.edges(everything) + call_graph_edges(edge_series(queries.edge_series(everything))))
     scores = score_services(analysis.findings, graph)
     hypotheses, abstained = build_hypotheses(scores, analysis.evidence)
     located = tuple(

@@ -26,6 +26,7 @@ class AnalyzerKind(StrEnum):
     DEPENDENCY_ERRORS = "dependency_errors"
     TRACE_LATENCY = "trace_latency"
     EDGE_LATENCY = "edge_latency"
+    CALL_EDGES = "call_edges"
     SILENCE = "silence"
     CODE_PATH = "code_path"
     LOG_TEMPLATES = "log_templates"

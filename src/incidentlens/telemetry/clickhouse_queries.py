@@ -27,6 +27,7 @@ from incidentlens.telemetry.rows import (
     Bounds,
     Edge,
     EdgeGap,
+    EdgeMetricSeries,
     EntryStats,
     ErrorOrigin,
     FrameGroup,
@@ -39,7 +40,13 @@ from incidentlens.telemetry.rows import (
     ServiceVolume,
     TraceSpanRow,
 )
-from incidentlens.telemetry.series_identity import INSTANCE_LABELS, REPLACED_WITHIN_NS, STARTUP_NAMES, STARTUP_NS
+from incidentlens.telemetry.series_identity import (
+    EDGE_CALLEE_LABELS,
+    INSTANCE_LABELS,
+    REPLACED_WITHIN_NS,
+    STARTUP_NAMES,
+    STARTUP_NS,
+)
 
 
 class ClickHouseQueries:
@@ -368,6 +375,23 @@ class ClickHouseQueries:
             for r in rows
         ]
         return sorted(series, key=lambda s: (s.service, s.name, s.labels))
+
+    def edge_series(self, window: TimeRange) -> list[EdgeMetricSeries]:
+        drop = ", ".join(literal(k) for k in INSTANCE_LABELS)
+        callee = ", ".join(literal(k) for k in EDGE_CALLEE_LABELS)
+        rows = self.rows(
+            "SELECT name, l, arrayMap(p -> p.1, s), arrayMap(p -> p.2, s) FROM ("
+            " SELECT name, l, arraySort(groupArray((ts_ns, v))) AS s FROM ("
+            "  SELECT name, toJSONString(mapSort(mapFilter((k, v) -> k NOT IN (" + drop + "), labels))) AS l,"
+            f"  ts_ns, avg(value) AS v FROM {self.metrics(window)}"
+            f"  WHERE ts_ns BETWEEN {int(window.start_ns)} AND {int(window.end_ns)}"
+            f"  AND hasAny(mapKeys(labels), [{callee}]) GROUP BY name, l, ts_ns)"
+            " GROUP BY name, l) ORDER BY name, l"
+        )
+        return [
+            EdgeMetricSeries(str(r[0]), str(r[1]), tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3]))
+            for r in rows
+        ]
 
     def metric_series(self, window: TimeRange, names_like: str) -> list[MetricPoints]:
         rows = self.rows(

@@ -15,6 +15,7 @@ from incidentlens.telemetry.rows import (
     Bounds,
     Edge,
     EdgeGap,
+    EdgeMetricSeries,
     EntryStats,
     ErrorOrigin,
     FrameGroup,
@@ -85,4 +86,8 @@ class TelemetryQueries(Protocol):
 
     def labelled_series(self, window: TimeRange, names_like: str) -> list[LabelledSeries]:
         """Like `metric_series`, but one series per label set: replicas and call edges kept apart."""
+        ...
+
+    def edge_series(self, window: TimeRange) -> list[EdgeMetricSeries]:
+        """Call-edge series (service mesh, servicegraph: a caller and a callee label) with their labels."""
         ...

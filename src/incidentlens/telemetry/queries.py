@@ -14,6 +14,7 @@ from incidentlens.telemetry.rows import (
     Bounds,
     Edge,
     EdgeGap,
+    EdgeMetricSeries,
     EntryStats,
     ErrorOrigin,
     FrameGroup,
@@ -26,7 +27,13 @@ from incidentlens.telemetry.rows import (
     ServiceVolume,
     TraceSpanRow,
 )
-from incidentlens.telemetry.series_identity import INSTANCE_LABELS, REPLACED_WITHIN_NS, STARTUP_NAMES, STARTUP_NS
+from incidentlens.telemetry.series_identity import (
+    EDGE_CALLEE_LABELS,
+    INSTANCE_LABELS,
+    REPLACED_WITHIN_NS,
+    STARTUP_NAMES,
+    STARTUP_NS,
+)
 from incidentlens.telemetry.store import TelemetryStore
 
 PEER_SQL = (
@@ -38,6 +45,8 @@ PEER_SQL = (
 )
 # Labels that name one process rather than the series: removed (JSON merge patch with null) before grouping.
 _INSTANCE_LABELS_NULL = "{" + ", ".join(f'"{k}": null' for k in INSTANCE_LABELS) + "}"
+# A series with one of these labels may be a call edge (`analyze/call_edges.py` decides which pairs).
+EDGE_LABELS_REGEX = '"(' + "|".join(EDGE_CALLEE_LABELS) + ')"\\s*:'
 _LINKS_TYPE = """'[{"trace_id": "VARCHAR", "span_id": "VARCHAR"}]'"""
 
 
@@ -437,6 +446,18 @@ class DuckDBQueries:
             [window.start_ns, window.end_ns, names_like],
         )
         return [MetricPoints(r[0], r[1], tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3])) for r in rows]
+
+    def edge_series(self, window: TimeRange) -> list[EdgeMetricSeries]:
+        rows = self.store.rows(
+            "WITH raw AS (SELECT name, json_merge_patch(labels, '" + _INSTANCE_LABELS_NULL + "')::VARCHAR AS labels,"
+            "  ts_ns, value FROM metrics WHERE value IS NOT NULL AND isfinite(value) AND ts_ns BETWEEN $1 AND $2"
+            "  AND labels LIKE '{%' AND regexp_matches(labels, $3)),"
+            " p AS (SELECT name, labels, ts_ns, avg(value) AS v FROM raw GROUP BY ALL)"
+            " SELECT name, labels, list(ts_ns ORDER BY ts_ns), list(v ORDER BY ts_ns) FROM p"
+            " GROUP BY name, labels ORDER BY name, labels",
+            [window.start_ns, window.end_ns, EDGE_LABELS_REGEX],
+        )
+        return [EdgeMetricSeries(r[0], r[1], tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3])) for r in rows]
 
 
 def _label_pairs(raw: str | None) -> tuple[tuple[str, str], ...]:

@@ -189,3 +189,14 @@ class LabelledSeries:
         """The first non-empty value among `names`, else empty."""
         found = dict(self.labels)
         return next((found[n] for n in names if found.get(n)), "")
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeMetricSeries:
+    """One call-edge series (its labels, instance labels removed, as a JSON object; replicas averaged) as
+    time-ordered points."""
+
+    name: str
+    labels: str  # JSON object
+    times: tuple[int, ...]
+    values: tuple[float, ...]

@@ -29,3 +29,12 @@ STARTUP_NAMES = "(?i)cpu|mem|working_set|rss|heap"
 STARTUP_NS = 60 * 1_000_000_000
 # A pod is a replacement when another pod of its service reported the same metric this long before it began.
 REPLACED_WITHIN_NS = 2 * 60 * 1_000_000_000
+# A series with one of these labels may be a call edge: the callee's label in Istio, Linkerd and the OTel
+# servicegraph connector (`analyze/call_edges.py` decides which caller/callee pairs).
+EDGE_CALLEE_LABELS = (
+    "destination_workload",
+    "destination_app",
+    "destination_canonical_service",
+    "dst_deployment",
+    "server",
+)
