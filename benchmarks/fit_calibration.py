@@ -81,9 +81,9 @@ def main() -> int:
         wrong_sure = int(((q >= 0.9) & (y == 0)).sum())
         print(
             f"{name}: ECE {ece(q, y):.3f} over {len(rows)} cases; wrong at >= 0.9: {wrong_sure} "
-            f"({wrong_sure / len(rows):.1%}); abstained (< {ABSTAIN_CONFIDENCE}) on fault-free "
-            f"{int((q[~faulty] < ABSTAIN_CONFIDENCE).sum())}/{int((~faulty).sum())}, on faults "
-            f"{int((q[faulty] < ABSTAIN_CONFIDENCE).sum())}/{int(faulty.sum())}"
+            f"({wrong_sure / len(rows):.1%}); abstained (<= {ABSTAIN_CONFIDENCE}) on fault-free "
+            f"{int((q[~faulty] <= ABSTAIN_CONFIDENCE).sum())}/{int((~faulty).sum())}, on faults "
+            f"{int((q[faulty] <= ABSTAIN_CONFIDENCE).sum())}/{int(faulty.sum())}"
         )
     for source in sorted(set(sources)):
         held = sources == source

@@ -7,8 +7,8 @@ jointly, by `benchmarks/fit_calibration.py` over every benchmark case we have: f
 Online Boutique, RCD Sock Shop, simulated bundles of every fault type) and inputs with no fault at all (Nezha's
 fault-free minutes, healthy simulated bundles, every format sample, random text), where naming any service
 is wrong. One mapping serves every dataset; its leave-one-source-out error is reported by the same script.
-A near tie is never decisive, so its confidence is capped. The same number decides abstention: below
-`ABSTAIN_CONFIDENCE` the brief says "not enough evidence".
+A near tie is never decisive, so its confidence is capped at the abstention line. The same number decides
+abstention: at or below `ABSTAIN_CONFIDENCE` the brief says "not enough evidence".
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ CANDIDATES_WEIGHT = 4.285
 CANDIDATES_SATURATE = 10
 TIE_MARGIN = 0.05
 TIE_CAP = 0.5
-# More likely wrong than right: say "not enough evidence" rather than name a service.
+# No more likely right than wrong: say "not enough evidence" rather than name a service.
 ABSTAIN_CONFIDENCE = 0.5
 
 

@@ -118,6 +118,7 @@ def build_hypotheses(scores: list[ServiceScore], evidence: dict[str, Evidence]) 
                 component=component,
             )
         )
-    # One number decides: the confidence shown is the one that decides abstention.
-    abstain = not hypotheses or hypotheses[0].confidence < ABSTAIN_CONFIDENCE
+    # One number decides: the confidence shown is the one that decides abstention. A coin flip (a near tie is
+    # capped there) is not evidence, so the threshold itself abstains.
+    abstain = not hypotheses or hypotheses[0].confidence <= ABSTAIN_CONFIDENCE
     return hypotheses, abstain
