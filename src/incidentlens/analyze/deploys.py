@@ -104,10 +104,10 @@ def deploy_findings(
 def _evidence(
     rollout: Rollout, best: Contrast | None, growth: StepGrowth | None, score: float, incident: TimeRange
 ) -> Evidence:
+    n = len(rollout.steps)
+    steps = f"{n} step" if n == 1 else f"{n} steps"
     what = f"rollout of {rollout.service} to {rollout.version or 'a new version'}" + (
-        f" (from {rollout.previous}, {len(rollout.steps)} steps)"
-        if rollout.previous
-        else f" ({len(rollout.steps)} steps)"
+        f" (from {rollout.previous}, {steps})" if rollout.previous else f" ({steps})"
     )
     parts = [what]
     if best is not None:
