@@ -24,9 +24,9 @@ from incidentlens.report.assistance import MODEL_LABEL, Assistance
 from incidentlens.store import fixes_repository as fixes
 from incidentlens.store.database import Database
 from incidentlens.store.repository import get_incident
-from incidentlens.workflow.audit import append_audit
 from incidentlens.workflow.config import Settings
 from incidentlens.workflow.investigations import recorded_repository
+from incidentlens.workflow.proposals import store_proposals
 from incidentlens.workflow.validate import repo_config
 
 __all__ = ["DraftedPatch", "draft_patch"]
@@ -77,26 +77,14 @@ def draft_patch(
         service=chosen.service,
         author=f"model:{assistant.provider.name}/{assistant.provider.model}",
     )
-    with db.session() as session:
-        stored = fixes.insert_proposals(
-            session, incident_id=incident_id, investigation_id=latest, proposals=[proposal], now=now
-        )
-        for item in stored:
-            append_audit(
-                session,
-                actor=item.proposal.author,
-                entity="fix_proposal",
-                entity_id=item.proposal.id,
-                action="proposed",
-                at=now,
-                incident_id=incident_id,
-                data={
-                    "kind": item.proposal.kind,
-                    "hypothesis": item.proposal.hypothesis_id,
-                    "hash": item.content_hash,
-                    "drafted_by": "model",
-                },
-            )
+    stored = store_proposals(
+        db,
+        incident_id=incident_id,
+        investigation_id=latest,
+        proposals=[proposal],
+        now=now,
+        audit_extra={"drafted_by": "model"},
+    )
     if not stored:
         return DraftedPatch(drafted.assistance, None, "the same patch is already proposed")
     return DraftedPatch(drafted.assistance, stored[0])

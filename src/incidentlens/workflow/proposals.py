@@ -14,7 +14,7 @@ from typing import Any
 
 from incidentlens.errors import RepositoryError
 from incidentlens.locate.git import Git, open_repository, scratch_worktree
-from incidentlens.model import Evidence, EvidenceKind, Hypothesis
+from incidentlens.model import Evidence, EvidenceKind, FixProposal, Hypothesis
 from incidentlens.propose.build import RepoView, build_proposals, config_key
 from incidentlens.store import fixes_repository as fixes
 from incidentlens.store.database import Database
@@ -73,9 +73,23 @@ def generate_proposals(
             if notes is not None:
                 notes.append(f"{h.id}: repository not read: {exc}")
         built.extend(build_proposals(hypothesis=h, evidence=evidence, view=view, baseline_minutes=baseline_minutes))
+    return store_proposals(db, incident_id=incident_id, investigation_id=latest.id, proposals=built, now=now)
+
+
+def store_proposals(
+    db: Database,
+    *,
+    incident_id: str,
+    investigation_id: int,
+    proposals: list[FixProposal],
+    now: datetime,
+    audit_extra: Mapping[str, str] | None = None,
+) -> list[fixes.StoredProposal]:
+    """Store new proposals and their `proposed` audit entries in one transaction; returns the ones not already
+    proposed (the same content is stored once)."""
     with db.session() as session:
         stored = fixes.insert_proposals(
-            session, incident_id=incident_id, investigation_id=latest.id, proposals=built, now=now
+            session, incident_id=incident_id, investigation_id=investigation_id, proposals=proposals, now=now
         )
         for item in stored:
             append_audit(
@@ -86,7 +100,12 @@ def generate_proposals(
                 action="proposed",
                 at=now,
                 incident_id=incident_id,
-                data={"kind": item.proposal.kind, "hypothesis": item.proposal.hypothesis_id, "hash": item.content_hash},
+                data={
+                    "kind": item.proposal.kind,
+                    "hypothesis": item.proposal.hypothesis_id,
+                    "hash": item.content_hash,
+                    **(audit_extra or {}),
+                },
             )
     return stored
 
