@@ -24,6 +24,7 @@ from incidentlens.simulate import Truth, simulate
 from incidentlens.sources.clickhouse import ClickHouseSource
 from incidentlens.sources.config import parse_source
 from incidentlens.sources.files import FileSource
+from incidentlens.telemetry import clickhouse_logqueries
 from incidentlens.telemetry.clickhouse_connection import ClickHouseConnection, connect
 from incidentlens.telemetry.clickhouse_ddl import create_statements
 from incidentlens.telemetry.clickhouse_load import copy_store
@@ -111,7 +112,11 @@ def test_every_pushed_down_question_answers_as_duckdb(loaded: Loaded) -> None:
     assert ch.trace_spans("", 50) == duck.trace_spans("", 50) == ([], 0)
 
 
-def test_log_messages_are_counted_alike_and_id_only_variants_are_folded(loaded: Loaded) -> None:
+@pytest.mark.parametrize("listed", [10_000, 0], ids=["messages-listed", "shapes-as-subquery"])
+def test_log_messages_are_counted_alike_and_id_only_variants_are_folded(
+    loaded: Loaded, listed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clickhouse_logqueries, "_MAX_LISTED_MESSAGES", listed)
     duck = DuckDBQueries(loaded.store)
     windows = detect_windows(duck)
     b, i = windows.baseline, windows.incident
@@ -124,6 +129,8 @@ def test_log_messages_are_counted_alike_and_id_only_variants_are_folded(loaded: 
     assert _rows(exact, skip=(8, 9, 10)) == _rows(want, skip=(8, 9, 10))  # example line and its file may differ
     folded = ClickHouseQueries(loaded.conn, schema, whole, max_message_groups=50).log_message_groups(b, i)
     assert len(folded) < len(want) // 2  # messages carrying per-request ids cross as one row per shape
+    narrow = {(g.service, g.level, g.message) for g in folded} & {(g.service, g.level, g.message) for g in want}
+    assert narrow  # shapes with few messages still cross message by message
     for level in ("ERROR", "INFO"):
         for window in ("baseline_count", "incident_count"):
             total = sum(getattr(g, window) for g in want if g.level == level)

@@ -9,7 +9,7 @@ grouped by their text in SQL and parsed here with the ingest readers' parser, so
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from incidentlens.analyze.stacktraces import find_stacktrace, parse_stacktrace
 from incidentlens.model import TimeRange
@@ -21,6 +21,9 @@ from incidentlens.telemetry.rows import FrameGroup, LoggerCount, LogMessageGroup
 if TYPE_CHECKING:
     from incidentlens.telemetry.clickhouse_queries import ClickHouseQueries
 
+# Messages of narrow shapes listed by key in the second query (about 20 bytes each: inside ClickHouse's
+# default 256 KiB query size).
+_MAX_LISTED_MESSAGES = 10_000
 # Tokens of hex digits (and dashes) holding at least one decimal digit (ids, counters, uuids, addresses);
 # then any other digit run (`1234us`) goes too. Only the grouping uses this shape; the miner sees real lines.
 _VARIABLE_TOKEN = r"\\b[0-9a-fA-F-]*[0-9][0-9a-fA-F-]*\\b"
@@ -46,10 +49,9 @@ def log_message_groups(q: ClickHouseQueries, baseline: TimeRange, incident: Time
     )
     cap = q.max_message_groups
     if cap is None:
-        sql = f"SELECT service, level, message, {aggregates} FROM {lines} GROUP BY service, level, message"
+        rows = q.rows(f"SELECT service, level, message, {aggregates} FROM {lines} GROUP BY service, level, message")
     else:
-        sql = _folded(lines, aggregates, min(max(int(cap), 1), 100))
-    rows = q.rows(sql)
+        rows = _folded(q, lines, aggregates, min(max(int(cap), 1), 100))
     groups = [
         LogMessageGroup(
             str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), str(r[7]), str(r[8]), "",
@@ -60,18 +62,37 @@ def log_message_groups(q: ClickHouseQueries, baseline: TimeRange, incident: Time
     return sorted(groups, key=lambda g: (g.service, g.level, g.message))
 
 
-def _folded(lines: str, aggregates: str, cap: int) -> str:
-    """Narrow shapes message by message, wide ones (over `cap` messages, at most 100) as one row each."""
-    return (
-        "WITH l AS (SELECT service, level, message, body, trace_id, tk, exception_type, ts_ns, inc,"
-        f"  replaceRegexpAll(replaceRegexpAll(message, '{_VARIABLE_TOKEN}', '0'), '[0-9]+', '0') AS"
-        f" shape FROM {lines}),"
-        f" s AS (SELECT service, level, shape, uniqUpTo({cap})(message) AS variants,"
-        f"  argMin(message, (NOT inc, ts_ns)) AS sample, {aggregates} FROM l GROUP BY service, level, shape)"
-        f" SELECT service, level, message, {aggregates} FROM l"
-        f" WHERE (service, level, shape) IN (SELECT service, level, shape FROM s WHERE variants <= {cap})"
-        " GROUP BY service, level, message"
-        f" UNION ALL SELECT * EXCEPT (shape, variants) FROM s WHERE variants > {cap}"
+def _folded(q: ClickHouseQueries, lines: str, aggregates: str, cap: int) -> list[tuple[Any, ...]]:
+    """Narrow shapes message by message, wide ones (over `cap` messages, at most 100) as one row each.
+
+    The first pass masks every message once and groups by shape: wide shapes come back whole, narrow ones as
+    the 64-bit keys of their (at most `cap`) messages; the second groups the lines holding those messages,
+    without masking again. One statement with the shapes as a subquery would mask and group every line three
+    times (ClickHouse inlines each reference to a `WITH` subquery).
+    """
+    message_key = "cityHash64(service, level, message)"
+    shaped = (
+        "(SELECT service, level, message, body, trace_id, tk, exception_type, ts_ns, inc,"
+        f" replaceRegexpAll(replaceRegexpAll(message, '{_VARIABLE_TOKEN}', '0'), '[0-9]+', '0') AS shape"
+        f" FROM {lines})"
+    )
+    shapes = q.rows(
+        f"SELECT uniqUpTo({cap})(message) > {cap}, service, level, argMin(message, (NOT inc, ts_ns)), {aggregates},"
+        f" groupUniqArray({cap + 1})({message_key}) FROM {shaped} GROUP BY service, level, shape"
+    )
+    rows = [tuple(r[1:-1]) for r in shapes if r[0]]
+    narrow = sorted({int(key) for r in shapes if not r[0] for key in r[-1]})
+    if not narrow:
+        return rows
+    keys = ", ".join(map(str, narrow))
+    if len(narrow) > _MAX_LISTED_MESSAGES:  # past ClickHouse's query size: the narrow shapes as a subquery
+        keys = (
+            f"SELECT arrayJoin(groupUniqArray({cap + 1})({message_key})) FROM {shaped}"
+            f" GROUP BY service, level, shape HAVING uniqUpTo({cap})(message) <= {cap}"
+        )
+    return rows + q.rows(
+        f"SELECT service, level, message, {aggregates} FROM {lines}"
+        f" WHERE {message_key} IN ({keys}) GROUP BY service, level, message"
     )
 
 
