@@ -13,7 +13,7 @@ sources:
 Options: `traces_table`, `logs_table`, `metrics_tables` (the exporter's names by default, `db.table` allowed),
 `settings` (ClickHouse query settings, e.g. `{max_memory_usage: 2000000000}`), `max_message_variants` (a
 message shape with more distinct messages crosses as one row, default 50, at most 100) and `sample_traces_above`
-(past this many spans in the window, default 2,000,000, self time, call gaps and the call graph read a
+(past this many spans in the window, default 500,000, self time, call gaps and the call graph read a
 deterministic sample of whole traces, counts scaled up, said in the brief; `null` reads every trace).
 """
 
@@ -41,7 +41,7 @@ _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?\Z")
 _SETTING = re.compile(r"^[a-z_][a-z0-9_]*\Z")
 DEFAULT_MAX_MESSAGE_VARIANTS = 50
 # Past this many spans in the window, self time, call gaps and the call graph read a sample of whole traces.
-DEFAULT_SAMPLE_TRACES_ABOVE = 2_000_000
+DEFAULT_SAMPLE_TRACES_ABOVE = 500_000
 
 
 class ClickHouseSource:
