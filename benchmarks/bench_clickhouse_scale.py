@@ -38,12 +38,16 @@ SPAN_HOUR_NS = 60 * MINUTE_NS
 ONSET_NS = T0_NS + 45 * MINUTE_NS
 ALERT_NS = ONSET_NS + 2 * MINUTE_NS
 SERVER = Path(__file__).resolve().parent.parent / "tests" / "sources" / "chdb_http_server.py"
-# Query settings for a 2-core machine and a bounded engine: groupings and sorts spill to disk past ~300 MB
-# (parent/child analyses are groupings, not joins, so they spill too).
-CLICKHOUSE_SETTINGS = {
-    "max_threads": 2,
-    "max_bytes_before_external_group_by": 300_000_000,
-    "max_bytes_before_external_sort": 300_000_000,
+# Query settings for this 2-core machine. In process (`pushdown`) the engine's memory is the process's, so
+# groupings and sorts spill to disk past ~300 MB (parent/child analyses are groupings, not joins, so they spill
+# too); a server (`http`) keeps its own memory and runs with its defaults.
+CLICKHOUSE_SETTINGS: dict[str, dict[str, int]] = {
+    "pushdown": {
+        "max_threads": 2,
+        "max_bytes_before_external_group_by": 300_000_000,
+        "max_bytes_before_external_sort": 300_000_000,
+    },
+    "http": {"max_threads": 2},
 }
 
 # Slot: (service expression, span name expression, kind, parent slot, peer.service expression)
@@ -189,7 +193,7 @@ def _child_investigate(mode: str, target: str, alert: Path) -> None:
         result = _copy_everything(Path(target), files, window)
     else:
         config = parse_source(
-            "otel", {"kind": "clickhouse", "url": target, "timeout_seconds": 600, "settings": CLICKHOUSE_SETTINGS}
+            "otel", {"kind": "clickhouse", "url": target, "timeout_seconds": 600, "settings": CLICKHOUSE_SETTINGS[mode]}
         )
         result = run(InvestigationRequest(sources=(files, ClickHouseSource(config)), window=window))
     wall = time.perf_counter() - started
@@ -261,13 +265,27 @@ def investigate(mode: str, db: Path, alert: Path, timeout: float) -> dict[str, o
         return {"error": f"did not finish in {timeout:.0f} s"}
     finally:
         if server is not None:
+            server_peak_mb = _peak_rss_mb(server.pid)
             server.terminate()
             server.wait(timeout=30)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
         return {"error": f"exit {proc.returncode}: {tail[:200]}"}
     figures: dict[str, object] = orjson.loads(proc.stdout.strip().splitlines()[-1])
+    if server is not None:
+        figures["server_peak_rss_mb"] = server_peak_mb
     return figures
+
+
+def _peak_rss_mb(pid: int) -> int | None:
+    """A live process's peak resident memory (Linux `VmHWM`), for the server beside the measured process."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None
 
 
 def _size(text: str) -> int:
@@ -318,7 +336,8 @@ def main() -> int:
             print(
                 f"{size:>8} {size:>8} {mode:>9} {figures['wall_s']:>7} {figures['cpu_s']:>6}"
                 f" {figures['peak_rss_mb']:>11}"
-                f"  leading {figures['leading']} ({figures['confidence']}), inputs {figures['inputs']}",
+                f"  leading {figures['leading']} ({figures['confidence']}), inputs {figures['inputs']}"
+                + (f", ClickHouse server peak RSS {figures['server_peak_rss_mb']} MB" if mode == "http" else ""),
                 flush=True,
             )
     if args.dir is None:

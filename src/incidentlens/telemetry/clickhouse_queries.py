@@ -189,31 +189,32 @@ class ClickHouseQueries:
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
         base, inc = windows_sql(baseline, incident, "s.start_ns")
         spans, logs = self.spans(baseline, incident), self.logs(baseline, incident)
+        # Only the traces holding a failure are read whole; a span meets its children in one group (as in
+        # `clickhouse_tracequeries`), so it is known whether it has children and whether any of them fails.
         rows = self.rows(
             "WITH logerr AS (SELECT tk, sk, argMin(body, ts_ns) AS body, max(exception_type) AS exc,"
             f"  1 AS hit FROM {logs} WHERE level IN ('ERROR', 'FATAL') AND span_id != '' GROUP BY tk, sk),"
-            " e AS (SELECT s.trace_id AS trace_id, s.tk AS tk, s.sk AS sk, s.pk AS pk,"
-            " s.parent_span_id AS parent_span_id,"
-            "  s.service AS service, s.name AS name, s.kind AS kind, s.peer AS peer, s.start_ns AS start_ns,"
-            f"  {inc} AS inc,"
+            " s AS (SELECT s.trace_id AS trace_id, s.tk AS tk, s.sk AS sk, s.pk AS pk,"
+            "  s.parent_span_id AS parent_span_id, s.service AS service, s.name AS name, s.kind AS kind,"
+            f"  s.peer AS peer, s.start_ns AS start_ns, {inc} AS inc,"
+            f"  (s.status = 'ERROR' OR l.hit = 1) AND ({base} OR {inc}) AS failed,"
             "  if(s.status_message != '', s.status_message,"
             "   if(l.hit = 1, leftUTF8(splitByChar('\\n', l.body)[1], 300), '')) AS message,"
             "  if(s.exc != '', s.exc, l.exc) AS exc"
             f"  FROM {spans} AS s LEFT JOIN logerr AS l ON l.tk = s.tk AND l.sk = s.sk"
-            f"  WHERE (s.status = 'ERROR' OR l.hit = 1) AND ({base} OR {inc})),"
-            " ekids AS (SELECT DISTINCT tk, pk, 1 AS hit FROM e WHERE parent_span_id != ''),"
-            " kids AS (SELECT DISTINCT s.tk AS tk, s.pk AS pk, 1 AS hit"
-            f"  FROM {spans} AS s WHERE s.parent_span_id != '' AND s.tk IN (SELECT tk FROM e)),"
-            " o AS (SELECT e.service AS service, e.name AS name, e.kind AS kind, e.peer AS peer, e.inc AS inc,"
-            "  e.message AS message, e.exc AS exc, e.trace_id AS trace_id, e.start_ns AS start_ns,"
-            "  k.hit = 1 AS has_children FROM e"
-            "  LEFT JOIN ekids AS x ON x.tk = e.tk AND x.pk = e.sk"
-            "  LEFT JOIN kids AS k ON k.tk = e.tk AND k.pk = e.sk WHERE x.hit = 0)"
+            f"  WHERE s.tk IN (SELECT tk FROM {spans} WHERE status = 'ERROR' UNION ALL SELECT tk FROM logerr)),"
+            " g AS (SELECT anyIf(failed, role = 0) AS n_failed, anyIf(service, role = 0) AS service,"
+            "  anyIf(name, role = 0) AS name, anyIf(kind, role = 0) AS kind, anyIf(peer, role = 0) AS peer,"
+            "  anyIf(inc, role = 0) AS inc, anyIf(message, role = 0) AS message, anyIf(exc, role = 0) AS exc,"
+            "  anyIf(trace_id, role = 0) AS trace_id, anyIf(start_ns, role = 0) AS start_ns,"
+            "  countIf(role = 1) > 0 AS has_children, countIf(role = 1 AND failed) AS failing_children"
+            " FROM s ARRAY JOIN [0, 1] AS role WHERE role = 0 OR parent_span_id != ''"
+            " GROUP BY tk, if(role = 0, sk, pk) HAVING countIf(role = 0) > 0)"
             " SELECT service, name, kind, peer,"
             "  countIf(inc) > 0 AND countIf(inc AND has_children) * 2 >= countIf(inc),"
             "  countIf(inc), countIf(NOT inc), argMinIf(message, start_ns, inc), argMinIf(exc, start_ns, inc),"
             "  argMinIf(trace_id, start_ns, inc), minIf(start_ns, inc)"
-            " FROM o GROUP BY service, name, kind, peer"
+            " FROM g WHERE n_failed AND failing_children = 0 GROUP BY service, name, kind, peer"
         )
         return [
             ErrorOrigin(str(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4]), int(r[5]), int(r[6]), str(r[7]),
