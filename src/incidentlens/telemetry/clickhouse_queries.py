@@ -37,6 +37,7 @@ from incidentlens.telemetry.rows import (
     MetricPoints,
     MetricShift,
     SelfTimeShift,
+    ServiceBin,
     ServiceVolume,
     TraceSpanRow,
 )
@@ -185,6 +186,17 @@ class ClickHouseQueries:
             " GROUP BY b ORDER BY b"
         )
         return [(int(b), int(es), int(el), int(root), int(slow)) for b, es, el, root, slow in rows]
+
+    def service_timeline(self, window: TimeRange, bin_ns: int) -> list[ServiceBin]:
+        start, end, bin_ns = int(window.start_ns), int(window.end_ns), int(bin_ns)
+        served = "(parent_span_id = '' OR kind IN ('SERVER', 'CONSUMER'))"
+        rows = self.rows(
+            f"SELECT service, {start} + intDiv(start_ns - {start}, {bin_ns}) * {bin_ns} AS b, countIf({served}),"
+            f" countIf(status = 'ERROR'), {q_if(0.9, '(end_ns - start_ns) / 1e6', served)}"
+            f" FROM {self.spans(window)} WHERE service != '' AND start_ns BETWEEN {start} AND {end}"
+            " GROUP BY service, b ORDER BY service, b"
+        )
+        return [ServiceBin(str(r[0]), int(r[1]), int(r[2]), int(r[3]), float(r[4])) for r in rows]
 
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
         base, inc = windows_sql(baseline, incident, "s.start_ns")

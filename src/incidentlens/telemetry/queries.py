@@ -24,6 +24,7 @@ from incidentlens.telemetry.rows import (
     MetricPoints,
     MetricShift,
     SelfTimeShift,
+    ServiceBin,
     ServiceVolume,
     TraceSpanRow,
 )
@@ -146,6 +147,17 @@ class DuckDBQueries:
             " FROM e GROUP BY b ORDER BY b",
             [window.start_ns, window.end_ns, bin_ns, reference_end_ns],
         )
+
+    def service_timeline(self, window: TimeRange, bin_ns: int) -> list[ServiceBin]:
+        rows = self.store.rows(
+            "SELECT service, $1 + (start_ns - $1) // $3 * $3 AS b,"
+            " count(*) FILTER (WHERE " + _SERVED + "),"
+            " count(*) FILTER (WHERE status = 'ERROR'),"
+            " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.9) FILTER (WHERE " + _SERVED + "), 0)"
+            " FROM spans WHERE service <> '' AND start_ns BETWEEN $1 AND $2 GROUP BY service, b ORDER BY service, b",
+            [window.start_ns, window.end_ns, bin_ns],
+        )
+        return [ServiceBin(r[0], int(r[1]), int(r[2]), int(r[3]), float(r[4])) for r in rows]
 
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
         """Failing spans with no failing child, grouped by service, operation, kind and peer.
@@ -458,6 +470,10 @@ class DuckDBQueries:
             [window.start_ns, window.end_ns, EDGE_LABELS_REGEX],
         )
         return [EdgeMetricSeries(r[0], r[1], tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3])) for r in rows]
+
+
+# A span that served a request: an entry span, or the server/consumer side of a call.
+_SERVED = "(parent_span_id = '' OR kind IN ('SERVER', 'CONSUMER'))"
 
 
 def _label_pairs(raw: str | None) -> tuple[tuple[str, str], ...]:

@@ -166,6 +166,17 @@ class TraceSpanRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceBin:
+    """One service in one time bin: requests it served, spans of it that failed, its served requests' p90."""
+
+    service: str
+    start_ns: int
+    served: int  # entry spans and server/consumer spans of the service
+    errors: int  # its spans with an error status
+    p90_ms: float  # over its served spans; 0 when it served none
+
+
+@dataclass(frozen=True, slots=True)
 class MetricPoints:
     """One series (a service's metric, its replicas averaged) as time-ordered points."""
 
