@@ -108,7 +108,7 @@ def main() -> int:
             return utility(predict(xz[rest], wz), yz[rest], faulty[rest])
 
         best = max(grid, key=lambda z: (score(z), z == shipped))
-        picks[source] = best
+        picks[str(source)] = best
         xb, yb, sb = data[best]
         # The held-out source is analysed at the setting the others chose (its answers may differ).
         loso[held] = predict(xb[sb == source], fit(xb[sb != source], yb[sb != source]))
