@@ -15,7 +15,8 @@ MIN_ERRORS = 3
 MIN_BASELINE_CALLS = 5
 MIN_INCIDENT_CALLS = 10  # a median of fewer calls moves by chance
 MIN_EXPECTED_REQUESTS = 10
-# A failure the normal period already had is a known, recurring one: more of it is a fault only beyond
+# A failure the normal period already had (the same place, and no new exception type in at least
+# `MIN_ERRORS` of the incident's failures) is a known, recurring one: more of it is a fault only beyond
 # chance. Its normal count is a sample too (one error in 26 minutes says little about the normal rate, and nine
 # in the next ten minutes can be luck, the more so as the onset is placed where errors cluster), so the rise
 # must pass the conditional binomial test of the two counts (`logdiff.rate_test`) at this z. A failure the
@@ -54,7 +55,8 @@ def error_origin_findings(
         z = poisson_excess_z(o.count, o.baseline_count * scale)
         if z < 3:
             continue
-        if o.baseline_count and _rise_z(o.count, o.baseline_count, baseline=baseline, incident=incident) < MIN_RISE_Z:
+        known = o.baseline_count > 0 and o.new_kind_count < MIN_ERRORS
+        if known and _rise_z(o.count, o.baseline_count, baseline=baseline, incident=incident) < MIN_RISE_Z:
             continue
         unanswered = o.kind in ("CLIENT", "PRODUCER") and not o.has_children and o.peer in known_services
         service = o.peer if unanswered else o.service

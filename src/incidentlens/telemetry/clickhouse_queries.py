@@ -220,16 +220,18 @@ class ClickHouseQueries:
             "  e.message AS message, e.exc AS exc, e.trace_id AS trace_id, e.start_ns AS start_ns,"
             "  k.hit = 1 AS has_children FROM e"
             "  LEFT JOIN ekids AS x ON x.tk = e.tk AND x.pk = e.sk"
-            "  LEFT JOIN kids AS k ON k.tk = e.tk AND k.pk = e.sk WHERE x.hit = 0)"
+            "  LEFT JOIN kids AS k ON k.tk = e.tk AND k.pk = e.sk WHERE x.hit = 0),"
+            " w AS (SELECT o.*, sum(if(inc, 0, 1)) OVER (PARTITION BY service, name, kind, peer, exc) AS exc_before"
+            "  FROM o)"
             " SELECT service, name, kind, peer,"
             "  countIf(inc) > 0 AND countIf(inc AND has_children) * 2 >= countIf(inc),"
             "  countIf(inc), countIf(NOT inc), argMinIf(message, start_ns, inc), argMinIf(exc, start_ns, inc),"
-            "  argMinIf(trace_id, start_ns, inc), minIf(start_ns, inc)"
-            " FROM o GROUP BY service, name, kind, peer"
+            "  argMinIf(trace_id, start_ns, inc), minIf(start_ns, inc), countIf(inc AND exc != '' AND exc_before = 0)"
+            " FROM w GROUP BY service, name, kind, peer"
         )
         return [
             ErrorOrigin(str(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4]), int(r[5]), int(r[6]), str(r[7]),
-                        str(r[8]), str(r[9]), int(r[10]))
+                        str(r[8]), str(r[9]), int(r[10]), int(r[11]))
             for r in rows
         ]  # fmt: skip
 

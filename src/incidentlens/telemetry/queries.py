@@ -182,15 +182,19 @@ class DuckDBQueries:
             " o AS (SELECT e.*, k.trace_id IS NOT NULL AS has_children FROM e"
             "  LEFT JOIN ekids x ON x.trace_id = e.trace_id AND x.parent_span_id = e.span_id"
             "  LEFT JOIN kids k ON k.trace_id = e.trace_id AND k.parent_span_id = e.span_id"
-            "  WHERE x.trace_id IS NULL)"
+            "  WHERE x.trace_id IS NULL),"
+            # How often the normal period failed with the same exception type in the same place.
+            " w AS (SELECT o.*, sum(CASE WHEN inc THEN 0 ELSE 1 END)"
+            "  OVER (PARTITION BY service, name, kind, peer, exc) AS exc_before FROM o)"
             " SELECT service, name, kind, peer,"
             "  coalesce(avg(CASE WHEN has_children THEN 1.0 ELSE 0.0 END) FILTER (WHERE inc), 0) >= 0.5,"
             "  count(*) FILTER (WHERE inc),"
             "  count(*) FILTER (WHERE NOT inc), coalesce(any_value(message) FILTER (WHERE inc), ''),"
             "  coalesce(any_value(exc) FILTER (WHERE inc), ''),"
             "  coalesce(min_by(trace_id, start_ns) FILTER (WHERE inc), ''),"
-            "  coalesce(min(start_ns) FILTER (WHERE inc), 0)"
-            " FROM o GROUP BY service, name, kind, peer",
+            "  coalesce(min(start_ns) FILTER (WHERE inc), 0),"
+            "  count(*) FILTER (WHERE inc AND exc <> '' AND exc_before = 0)"
+            " FROM w GROUP BY service, name, kind, peer",
             [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
         )
         return [ErrorOrigin(*r) for r in rows]

@@ -29,6 +29,8 @@ class ErrorOrigin:
     exception_type: str
     example_trace: str
     first_ns: int
+    # Incident failures with an exception type this place never failed with in the normal period.
+    new_kind_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
