@@ -1,8 +1,9 @@
 """The incident onset from the data: per-service error and latency series, dated by their change points.
 
 Spans give, per service and minute, the errors of its spans and the p90 of the requests it served; symptom
-metrics (error ratios, latencies) give their own series. The earliest significant rise in the search range
-(`changepoints.estimate_onset`) dates the onset and names the service and signal that moved first.
+metrics (error ratios, latencies) give their own series. The strongest change point in the search range
+(among plain shifts, the earliest; `changepoints.estimate_onset`) dates the onset and names its service and
+signal.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def detect_windows(
 ) -> Windows:
     """Normal period, incident and onset from the data, narrowed to `within` when the window was given.
 
-    The onset is `onset_ns` when given, else the earliest significant change point of a service's error or
+    The onset is `onset_ns` when given, else the strongest change point of a service's error or
     latency series before the alert (or in the last two thirds of the data without an alert), else the first
     sustained departure of all errors or slow requests, else a moment fixed by the alert.
     """
@@ -136,7 +136,7 @@ def detect_windows(
 def change_point_onset(
     queries: TelemetryQueries, span: TimeRange, *, search_from_ns: int, search_to_ns: int
 ) -> Onset | None:
-    """The earliest significant change point of a service's error or latency series (spans and symptom metrics)."""
+    """The strongest change point of a service's error or latency series (spans and symptom metrics)."""
     bins = queries.service_timeline(span, CHANGE_POINT_BIN_NS)
     series = span_series(bins, start_ns=span.start_ns, end_ns=span.end_ns, bin_ns=CHANGE_POINT_BIN_NS)
     symptoms = [s for s in queries.metric_series(span, SYMPTOM_NAMES) if not s.name.endswith(CUMULATIVE)]
