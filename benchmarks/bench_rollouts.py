@@ -6,7 +6,8 @@ defective version) should end in "not enough evidence". Both rankings come from 
 run. The departure threshold of the deploy-aware analysis (`analyze/deploy_pods.DEPART_Z`) is also chosen by
 leave-one-fault-kind-out: for each kind, the grid value that scores best on the other kinds (hits plus
 fault-free abstentions) is applied to the held-out kind, and that held-out figure is reported beside the
-in-sample one.
+in-sample one. The onset found from the data is compared with the first step of the defective version's rollout:
+the share within `ONSET_TOLERANCE` of it is reported, with the share dated by a change point.
 
 Usage: python benchmarks/bench_rollouts.py [--bundles 60] [--normal 20] [--grid 3 4 6 8] [--json]
 """
@@ -30,6 +31,7 @@ from incidentlens.simulate.rollout_plan import ROLLOUT_FAULTS
 from incidentlens.telemetry.store import TelemetryStore
 
 KINDS = tuple(f for f in ROLLOUT_FAULTS if f != "rollout_none")
+ONSET_TOLERANCE_NS = 120 * 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class Outcome:
     latest: tuple[str, ...]  # services by their last deploy before the alert, most recent first
     named_version: bool  # the leading claim names the defective version
     named_pods: bool  # ... and its pods
+    onset_error_ns: int  # found onset minus the first defective step (0 without a defect)
+    onset_reason: str
 
 
 def latest_changes(bundle: Path, alert_ns: int) -> tuple[str, ...]:
@@ -60,13 +64,21 @@ def latest_changes(bundle: Path, alert_ns: int) -> tuple[str, ...]:
 
 def investigate(
     store: TelemetryStore, bundle: Path | None, depart_z: float
-) -> tuple[tuple[str, ...], bool, float, str]:
+) -> tuple[tuple[str, ...], bool, float, str, int, str]:
     deploy_pods.DEPART_Z = depart_z  # the swept default, read at call time
     request = InvestigationRequest.for_files([bundle]) if bundle is not None else InvestigationRequest(sources=())
     result = run_on_store(store, request)
     ranked = tuple(h.service for h in result.hypotheses)
     top = result.hypotheses[0] if result.hypotheses else None
-    return ranked, result.brief.abstained, top.confidence if top else 0.0, top.claim if top else ""
+    w = result.windows
+    return (
+        ranked,
+        result.brief.abstained,
+        top.confidence if top else 0.0,
+        top.claim if top else "",
+        w.onset_ns,
+        w.onset_reason,
+    )
 
 
 def run_bundle(kind: str, seed: int, grid: list[float]) -> dict[float, Outcome]:
@@ -77,7 +89,7 @@ def run_bundle(kind: str, seed: int, grid: list[float]) -> dict[float, Outcome]:
         truth = simulate_rollout(kind, seed=seed, out=bundle)
         latest = latest_changes(bundle, truth.alert_ns)
         for i, z in enumerate(grid):
-            ranked, abstained, confidence, claim = investigate(store, bundle if i == 0 else None, z)
+            ranked, abstained, confidence, claim, onset_ns, reason = investigate(store, bundle if i == 0 else None, z)
             out[z] = Outcome(
                 kind,
                 seed,
@@ -88,6 +100,8 @@ def run_bundle(kind: str, seed: int, grid: list[float]) -> dict[float, Outcome]:
                 latest,
                 bool(truth.version) and truth.version in claim,
                 bool(truth.pods) and all(p in claim for p in truth.pods),
+                onset_ns - truth.change_ns if truth.service else 0,
+                reason,
             )
     return out
 
@@ -142,12 +156,16 @@ def main() -> int:
         "leave_one_kind_out_picks": picks,
         "names_version": sum(o.named_version for o in chosen if top_k(o, 1)) / max(1, sum(top_k(o, 1) for o in chosen)),
         "names_pods": sum(o.named_pods for o in chosen if top_k(o, 1)) / max(1, sum(top_k(o, 1) for o in chosen)),
+        "onset_within_2_min": _onset_share(chosen),
+        "onset_by_change_point": round(sum("change point" in o.onset_reason for o in chosen) / max(1, n), 3),
         "per_kind": {
             kind: {
                 "bundles": len(rows),
                 "top1": _share(rows, 1),
                 "top3": _share(rows, 3),
                 "latest_top1": _share(rows, 1, True),
+                "onset_within_2_min": _onset_share(rows),
+                "onset_errors_s": [round(o.onset_error_ns / 1e9) for o in rows],
                 "misses": [f"seed {o.seed}: {list(o.ranked[:3])} vs {o.truth}" for o in rows if not top_k(o, 1)],
             }
             for kind in KINDS
@@ -177,6 +195,11 @@ def main() -> int:
     print(f"\n{n} rollouts (DEPART_Z {default}): IncidentLens AC@1 {il['top1']:.2f} AC@3 {il['top3']:.2f}; "
           f"latest change AC@1 {lc['top1']:.2f} AC@3 {lc['top3']:.2f}")  # fmt: skip
     print(f"leave-one-fault-kind-out AC@1 {report['leave_one_kind_out_top1']:.2f} (picks {picks})")
+    print(
+        f"onset within 2 min of the defective rollout's first step: {report['onset_within_2_min']:.2f}"
+        f" (dated by a change point: {report['onset_by_change_point']:.2f}); per kind "
+        + ", ".join(f"{k} {r['onset_within_2_min']:.2f}" for k, r in report["per_kind"].items())
+    )
     print(f"correct top-1 naming the version {report['names_version']:.2f}, the pods {report['names_pods']:.2f}")
     ff = report["fault_free"]
     print(
@@ -185,6 +208,10 @@ def main() -> int:
     )
     print(f"grid {report['grid']} ({report['seconds']} s)")
     return 0
+
+
+def _onset_share(rows: list[Outcome]) -> float:
+    return round(sum(abs(o.onset_error_ns) <= ONSET_TOLERANCE_NS for o in rows) / max(1, len(rows)), 3)
 
 
 def _share(rows: list[Outcome], k: int, baseline: bool = False) -> float:

@@ -3,7 +3,9 @@
 Runs the same analysis as `investigate` on Nezha and RCD cases, simulated bundles and fault-free inputs, and
 writes one JSON line per case: the top two service scores, how many analysers support the top one, how many
 services are anomalous, and whether the top service is the true one (never, without a fault).
-Usage: python benchmarks/calibration_data.py OUT.jsonl [--seeds 1 2 3] [--normal-seeds 20]
+With `--grid`, every case is analysed once per value of `analyze/traces.MIN_RISE_Z` (the telemetry is loaded
+once) and each row records its value, so `fit_calibration.py` can choose it leave one source out.
+Usage: python benchmarks/calibration_data.py OUT.jsonl [--seeds 1 2 3] [--normal-seeds 20] [--grid 3 4 5]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import orjson
 
+from incidentlens.analyze import traces
 from incidentlens.analyze.topology import build_graph
 from incidentlens.bench.rca import Dataset, discover, fault_free_cases
 from incidentlens.diagnose.rank import score_services
@@ -29,9 +32,23 @@ from incidentlens.telemetry.queries import DuckDBQueries
 from incidentlens.telemetry.store import TelemetryStore
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+GRID: list[float] = []  # values of traces.MIN_RISE_Z to analyse each case with; empty: the shipped one
 
 
-def features(store: TelemetryStore, windows: object = None, metric_baseline: object = None) -> dict[str, object]:
+def features(store: TelemetryStore, windows: object = None, metric_baseline: object = None) -> list[dict[str, object]]:
+    """One feature row per grid value (the shipped setting alone without a grid)."""
+    shipped = traces.MIN_RISE_Z
+    rows = []
+    try:
+        for z in GRID or [shipped]:
+            traces.MIN_RISE_Z = z  # read at call time
+            rows.append({"min_rise_z": z, **_features(store, windows, metric_baseline)})
+    finally:
+        traces.MIN_RISE_Z = shipped
+    return rows
+
+
+def _features(store: TelemetryStore, windows: object = None, metric_baseline: object = None) -> dict[str, object]:
     q = DuckDBQueries(store)
     w = windows or detect_windows(q)
     a = analyse(q, w, metric_baseline=metric_baseline)  # type: ignore[arg-type]
@@ -48,7 +65,7 @@ def features(store: TelemetryStore, windows: object = None, metric_baseline: obj
     }
 
 
-def file_features(paths: list[Path]) -> dict[str, object] | None:
+def file_features(paths: list[Path]) -> list[dict[str, object]] | None:
     """Features of investigating files as a user would; None when they are refused with a clear error."""
     try:
         with TelemetryStore() as store:
@@ -69,17 +86,17 @@ def fault_free_rows(normal_seeds: int) -> list[dict[str, object]]:
         with TelemetryStore() as store:
             loaded = case.load(store, RowSink())
             f = features(store, loaded.windows, loaded.metric_baseline)
-        rows.append({"source": "nezha-normal", "case": case.case_id, "truth": "", **f})
+        rows.extend({"source": "nezha-normal", "case": case.case_id, "truth": "", **g} for g in f)
     for seed in range(101, 101 + normal_seeds):
         with tempfile.TemporaryDirectory() as tmp:
             simulate("none", seed=seed, out=Path(tmp) / "b", with_repo=False)
             f = file_features([Path(tmp) / "b"])
         if f is not None:
-            rows.append({"source": "simulated-normal", "case": f"none-{seed}", "truth": "", **f})
+            rows.extend({"source": "simulated-normal", "case": f"none-{seed}", "truth": "", **g} for g in f)
     for sample in sorted(p for p in (DATA / "formats").rglob("*") if p.is_file() and p.suffix not in (".md", ".sql")):
         f = file_features([sample])
         if f is not None:
-            rows.append({"source": "formats", "case": sample.name, "truth": "", **f})
+            rows.extend({"source": "formats", "case": sample.name, "truth": "", **g} for g in f)
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         text = Path(tmp) / "random.log"
@@ -90,7 +107,7 @@ def fault_free_rows(normal_seeds: int) -> list[dict[str, object]]:
         for junk in (text, binary):
             f = file_features([junk])
             if f is not None:
-                rows.append({"source": "junk", "case": junk.name, "truth": "", **f})
+                rows.extend({"source": "junk", "case": junk.name, "truth": "", **g} for g in f)
     return rows
 
 
@@ -99,21 +116,23 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--normal-seeds", type=int, default=20, help="healthy simulated bundles (seeds 101..)")
+    parser.add_argument("--grid", type=float, nargs="*", default=[], help="values of traces.MIN_RISE_Z to sweep")
     args = parser.parse_args()
+    GRID[:] = args.grid
     rows = []
     for dataset, folder in ((Dataset.NEZHA, DATA / "nezha"), (Dataset.RCD, DATA / "rcd-sockshop")):
         for case in discover(dataset, folder):
             with TelemetryStore() as store:
                 loaded = case.load(store, RowSink())
                 f = features(store, loaded.windows, loaded.metric_baseline)
-            rows.append({"source": case.system, "case": case.case_id, "truth": case.truth.service, **f})
+            rows.extend({"source": case.system, "case": case.case_id, "truth": case.truth.service, **g} for g in f)
     for fault in FAULTS:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as tmp:
                 truth = simulate(fault, seed=seed, out=Path(tmp) / "b", with_repo=False)
                 f = file_features([Path(tmp) / "b"])
             assert f is not None
-            rows.append({"source": "simulated", "case": f"{fault}-{seed}", "truth": truth.service, **f})
+            rows.extend({"source": "simulated", "case": f"{fault}-{seed}", "truth": truth.service, **g} for g in f)
     rows.extend(fault_free_rows(args.normal_seeds))
     with args.out.open("wb") as fh:
         for row in rows:

@@ -30,3 +30,13 @@ def test_a_change_clearly_after_the_onset_weighs_nothing_but_stays_visible() -> 
     score, summary = _score(-0.7, ChangeKind.CONFIG)
     assert score == 0.0
     assert "0.7 min after onset (too late to have started it)" in summary
+
+
+def test_an_onset_dated_to_the_minute_keeps_a_change_inside_that_minute() -> None:
+    # A per-minute change point dates the onset to the start of the minute that first moved; a deploy 40 s
+    # into that minute may have caused it, one two minutes later cannot have.
+    inside = Change(kind=ChangeKind.DEPLOY, ts_ns=ONSET + 40_000_000_000, service="cart", description="v2")
+    later = Change(kind=ChangeKind.DEPLOY, ts_ns=ONSET + 2 * MINUTE, service="pay", description="v3")
+    analysis = change_findings([inside, later], onset_ns=ONSET, onset_tolerance_ns=MINUTE)
+    scores = {f.service: f.score for f in analysis.findings}
+    assert scores["cart"] > 0.9 and scores["pay"] == 0.0

@@ -113,3 +113,13 @@ def test_files_report_what_is_missing(bundle: tuple[Path, Truth]) -> None:
     result = run(InvestigationRequest.for_files([folder / "metrics", folder / "alerts"]))
     assert "no traces from any source" in result.brief.coverage_gaps
     assert "no logs from any source" in result.brief.coverage_gaps
+
+
+def test_the_onset_is_dated_by_a_change_point_and_the_timeline_says_where(bundle: tuple[Path, Truth]) -> None:
+    folder, truth = bundle
+    result = run(InvestigationRequest.for_files([folder]))
+    reason = result.windows.onset_reason
+    assert reason.startswith("onset estimated at ") and " change point (" in reason
+    assert abs(result.windows.onset_ns - truth.onset_ns) <= 2 * MINUTE_NS
+    onset = next(e for e in result.brief.timeline if e.kind == "onset")
+    assert onset.text == reason and onset.ts_ns == result.windows.onset_ns

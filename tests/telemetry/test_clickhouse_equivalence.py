@@ -74,6 +74,9 @@ def _rows(rows: list[object], *, skip: tuple[int, ...] = ()) -> list[tuple[objec
     return sorted(out, key=repr)
 
 
+MINUTE = 60_000_000_000
+
+
 def test_every_pushed_down_question_answers_as_duckdb(loaded: Loaded) -> None:
     duck = DuckDBQueries(loaded.store)
     bounds = duck.bounds()
@@ -100,6 +103,7 @@ def test_every_pushed_down_question_answers_as_duckdb(loaded: Loaded) -> None:
         ("edge_gaps", ch.edge_gaps(b, i), duck.edge_gaps(b, i), (7,)),
         ("exception_frames", ch.exception_frames(culprit, i), duck.exception_frames(culprit, i), (3,)),
         ("metric_series", ch.metric_series(whole, "error|latency"), duck.metric_series(whole, "error|latency"), ()),
+        ("service_timeline", ch.service_timeline(whole, MINUTE), duck.service_timeline(whole, MINUTE), ()),
         ("labelled_series", ch.labelled_series(whole, "cpu|error"), duck.labelled_series(whole, "cpu|error"), ()),
     ]  # fmt: skip
     for name, got, want, skip in pairs:

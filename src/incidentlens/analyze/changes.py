@@ -20,8 +20,10 @@ def change_window(onset_ns: int) -> TimeRange:
     return TimeRange(onset_ns - LOOKBACK_NS, onset_ns + AFTER_ONSET_NS)
 
 
-def change_findings(changes: list[Change], *, onset_ns: int) -> Analysis:
+def change_findings(changes: list[Change], *, onset_ns: int, onset_tolerance_ns: int = ONSET_TOLERANCE_NS) -> Analysis:
     """Every change in the look-back window is evidence; closeness to onset sets its weight.
+
+    `onset_tolerance_ns`: how precisely the onset is known (a change within it may still have started it).
 
     Whether a change matters also depends on whether its service shows anomalies; the ranking
     weighs that, not this analyser.
@@ -29,7 +31,7 @@ def change_findings(changes: list[Change], *, onset_ns: int) -> Analysis:
     out = Analysis()
     for ch in changes:
         minutes_before = (onset_ns - ch.ts_ns) / 60e9
-        too_late = ch.ts_ns > onset_ns + ONSET_TOLERANCE_NS
+        too_late = ch.ts_ns > onset_ns + max(onset_tolerance_ns, ONSET_TOLERANCE_NS)
         proximity = 0.0 if too_late else math.exp(-max(minutes_before, 0.0) / HALF_LIFE_MINUTES * math.log(2))
         kind = ch.kind.value
         fault = FaultKind.CONFIG if ch.kind in (ChangeKind.CONFIG, ChangeKind.FEATURE_FLAG) else FaultKind.CODE

@@ -21,6 +21,9 @@ class Windows:
     onset_ns: int
     alert_ns: int | None
     onset_reason: str
+    # How precisely the onset is known: the width of the bin or step that dated it. A change within it may
+    # still have started the incident (see `changes.change_findings`).
+    onset_resolution_ns: int = GUARD_NS
 
 
 def _first_sustained(values: np.ndarray, starts: np.ndarray, threshold: float, lo: int, hi: int) -> int | None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import networkx as nx
 
 from incidentlens.analyze.call_edges import call_edge_findings, call_graph_edges, edge_series
+from incidentlens.analyze.changepoints import Onset, estimate_onset
 from incidentlens.analyze.changes import change_findings, change_window
 from incidentlens.analyze.deploys import DEPLOY_SERIES, deploy_findings
 from incidentlens.analyze.edges import edge_latency_findings
@@ -20,6 +22,7 @@ from incidentlens.analyze.findings import Analysis
 from incidentlens.analyze.locus import find_loci
 from incidentlens.analyze.logs import log_findings
 from incidentlens.analyze.metrics import MetricKind, metric_findings, metric_kind
+from incidentlens.analyze.onset import metric_symptom_series, span_series
 from incidentlens.analyze.topology import build_graph
 from incidentlens.analyze.traces import error_origin_findings, latency_findings, silence_findings
 from incidentlens.analyze.windows import (
@@ -38,6 +41,7 @@ from incidentlens.model import AnalyzerKind, ChangeKind, FaultKind, Finding, Hyp
 from incidentlens.telemetry.protocol import TelemetryQueries
 
 ONSET_BIN_NS = 30 * 1_000_000_000
+CHANGE_POINT_BIN_NS = 60 * 1_000_000_000  # per-minute series for change points
 # Names that may be error or latency series (the metric analysis decides which kind each is).
 SYMPTOM_NAMES = r"(?i)error|fail|5xx|success|exception|latency|duration|response_time|p50|p9\d|seconds|_ms"
 # Cumulative counters (and histogram parts) always climb: their departure from a level says nothing of an onset.
@@ -80,8 +84,9 @@ def detect_windows(
 ) -> Windows:
     """Normal period, incident and onset from the data, narrowed to `within` when the window was given.
 
-    The onset is `onset_ns` when given, else the first sustained departure of errors or slow requests before
-    the alert (or in the last two thirds of the data without an alert).
+    The onset is `onset_ns` when given, else the strongest change point of a service's error or
+    latency series before the alert (or in the last two thirds of the data without an alert), else the first
+    sustained departure of all errors or slow requests, else a moment fixed by the alert.
     """
     bounds = queries.bounds()
     if bounds is None:
@@ -97,6 +102,15 @@ def detect_windows(
             search_from, search_to = alert_ns - DEFAULT_SEARCH_BEFORE_ALERT_NS, alert_ns
         else:
             search_from, search_to = start + (end - start) // 3, end
+        found = change_point_onset(queries, TimeRange(start, end), search_from_ns=search_from, search_to_ns=search_to)
+        if found is not None:
+            windows = choose_windows(data_start_ns=start, data_end_ns=end, alert_ns=alert_ns, onset_ns=found.ts_ns)
+            at = datetime.fromtimestamp(found.ts_ns / 1e9, tz=UTC).strftime("%H:%M")
+            return dataclasses.replace(
+                windows,
+                onset_reason=f"onset estimated at {at} from {found.reason}",
+                onset_resolution_ns=found.resolution_ns,
+            )
         timeline = queries.error_timeline(TimeRange(start, end), ONSET_BIN_NS, reference_end_ns=search_from)
         onset_ns = detect_onset(timeline, search_from_ns=search_from, search_to_ns=search_to)
         if onset_ns is None and not any(b[1] or b[2] or b[3] for b in timeline):
@@ -119,6 +133,17 @@ def detect_windows(
     return dataclasses.replace(windows, onset_reason="given by the user")
 
 
+def change_point_onset(
+    queries: TelemetryQueries, span: TimeRange, *, search_from_ns: int, search_to_ns: int
+) -> Onset | None:
+    """The strongest change point of a service's error or latency series (spans and symptom metrics)."""
+    bins = queries.service_timeline(span, CHANGE_POINT_BIN_NS)
+    series = span_series(bins, start_ns=span.start_ns, end_ns=span.end_ns, bin_ns=CHANGE_POINT_BIN_NS)
+    symptoms = [s for s in queries.metric_series(span, SYMPTOM_NAMES) if not s.name.endswith(CUMULATIVE)]
+    series += metric_symptom_series(symptoms)
+    return estimate_onset(series, search_from_ns=search_from_ns, search_to_ns=search_to_ns)
+
+
 def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: TimeRange | None = None) -> Analysis:
     """Every analyser over the windows. `metric_baseline`: a longer normal period for metrics (60 s series
     need more points than one minute)."""
@@ -138,7 +163,8 @@ def analyse(queries: TelemetryQueries, windows: Windows, *, metric_baseline: Tim
     edges = edge_series(queries.edge_series(TimeRange(min(mbase.start_ns, inc.start_ns), inc.end_ns)))
     result.extend(call_edge_findings(edges, baseline=mbase, incident=inc))
     result.extend(code_path_findings(queries, base, inc))
-    result.extend(change_findings(queries.changes(change_window(windows.onset_ns)), onset_ns=windows.onset_ns))
+    changes = queries.changes(change_window(windows.onset_ns))
+    result.extend(change_findings(changes, onset_ns=windows.onset_ns, onset_tolerance_ns=windows.onset_resolution_ns))
     result.extend(rollout_findings(queries, windows, metric_baseline or base))
     return result
 

@@ -37,6 +37,7 @@ from incidentlens.telemetry.rows import (
     MetricPoints,
     MetricShift,
     SelfTimeShift,
+    ServiceBin,
     ServiceVolume,
     TraceSpanRow,
 )
@@ -186,6 +187,17 @@ class ClickHouseQueries:
         )
         return [(int(b), int(es), int(el), int(root), int(slow)) for b, es, el, root, slow in rows]
 
+    def service_timeline(self, window: TimeRange, bin_ns: int) -> list[ServiceBin]:
+        start, end, bin_ns = int(window.start_ns), int(window.end_ns), int(bin_ns)
+        served = "(parent_span_id = '' OR kind IN ('SERVER', 'CONSUMER'))"
+        rows = self.rows(
+            f"SELECT service, {start} + intDiv(start_ns - {start}, {bin_ns}) * {bin_ns} AS b, countIf({served}),"
+            f" countIf(status = 'ERROR'), {q_if(0.9, '(end_ns - start_ns) / 1e6', served)}"
+            f" FROM {self.spans(window)} WHERE service != '' AND start_ns BETWEEN {start} AND {end}"
+            " GROUP BY service, b ORDER BY service, b"
+        )
+        return [ServiceBin(str(r[0]), int(r[1]), int(r[2]), int(r[3]), float(r[4])) for r in rows]
+
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
         base, inc = windows_sql(baseline, incident, "s.start_ns")
         spans, logs = self.spans(baseline, incident), self.logs(baseline, incident)
@@ -209,16 +221,18 @@ class ClickHouseQueries:
             "  anyIf(trace_id, role = 0) AS trace_id, anyIf(start_ns, role = 0) AS start_ns,"
             "  countIf(role = 1) > 0 AS has_children, countIf(role = 1 AND failed) AS failing_children"
             " FROM s ARRAY JOIN [0, 1] AS role WHERE role = 0 OR parent_span_id != ''"
-            " GROUP BY tk, if(role = 0, sk, pk) HAVING countIf(role = 0) > 0)"
+            " GROUP BY tk, if(role = 0, sk, pk) HAVING countIf(role = 0) > 0),"
+            " w AS (SELECT g.*, sum(if(inc, 0, 1)) OVER (PARTITION BY service, name, kind, peer, exc) AS exc_before"
+            "  FROM g WHERE n_failed AND failing_children = 0)"
             " SELECT service, name, kind, peer,"
             "  countIf(inc) > 0 AND countIf(inc AND has_children) * 2 >= countIf(inc),"
             "  countIf(inc), countIf(NOT inc), argMinIf(message, start_ns, inc), argMinIf(exc, start_ns, inc),"
-            "  argMinIf(trace_id, start_ns, inc), minIf(start_ns, inc)"
-            " FROM g WHERE n_failed AND failing_children = 0 GROUP BY service, name, kind, peer"
+            "  argMinIf(trace_id, start_ns, inc), minIf(start_ns, inc), countIf(inc AND exc != '' AND exc_before = 0)"
+            " FROM w GROUP BY service, name, kind, peer"
         )
         return [
             ErrorOrigin(str(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4]), int(r[5]), int(r[6]), str(r[7]),
-                        str(r[8]), str(r[9]), int(r[10]))
+                        str(r[8]), str(r[9]), int(r[10]), int(r[11]))
             for r in rows
         ]  # fmt: skip
 

@@ -25,6 +25,7 @@ from incidentlens.telemetry.rows import (
     MetricPoints,
     MetricShift,
     SelfTimeShift,
+    ServiceBin,
     ServiceVolume,
     TraceSpanRow,
 )
@@ -43,6 +44,10 @@ class TelemetryQueries(Protocol):
     def changes(self, window: TimeRange) -> list[Change]: ...
 
     def error_timeline(self, window: TimeRange, bin_ns: int, *, reference_end_ns: int) -> list[TimelineBin]: ...
+
+    def service_timeline(self, window: TimeRange, bin_ns: int) -> list[ServiceBin]:
+        """Per service and time bin (bins start at `window.start_ns`): served requests, errors, latency."""
+        ...
 
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]: ...
 

@@ -24,6 +24,7 @@ from incidentlens.telemetry.rows import (
     MetricPoints,
     MetricShift,
     SelfTimeShift,
+    ServiceBin,
     ServiceVolume,
     TraceSpanRow,
 )
@@ -147,6 +148,17 @@ class DuckDBQueries:
             [window.start_ns, window.end_ns, bin_ns, reference_end_ns],
         )
 
+    def service_timeline(self, window: TimeRange, bin_ns: int) -> list[ServiceBin]:
+        rows = self.store.rows(
+            "SELECT service, $1 + (start_ns - $1) // $3 * $3 AS b,"
+            " count(*) FILTER (WHERE " + _SERVED + "),"
+            " count(*) FILTER (WHERE status = 'ERROR'),"
+            " coalesce(quantile_cont((end_ns - start_ns) / 1e6, 0.9) FILTER (WHERE " + _SERVED + "), 0)"
+            " FROM spans WHERE service <> '' AND start_ns BETWEEN $1 AND $2 GROUP BY service, b ORDER BY service, b",
+            [window.start_ns, window.end_ns, bin_ns],
+        )
+        return [ServiceBin(r[0], int(r[1]), int(r[2]), int(r[3]), float(r[4])) for r in rows]
+
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
         """Failing spans with no failing child, grouped by service, operation, kind and peer.
 
@@ -170,15 +182,19 @@ class DuckDBQueries:
             " o AS (SELECT e.*, k.trace_id IS NOT NULL AS has_children FROM e"
             "  LEFT JOIN ekids x ON x.trace_id = e.trace_id AND x.parent_span_id = e.span_id"
             "  LEFT JOIN kids k ON k.trace_id = e.trace_id AND k.parent_span_id = e.span_id"
-            "  WHERE x.trace_id IS NULL)"
+            "  WHERE x.trace_id IS NULL),"
+            # How often the normal period failed with the same exception type in the same place.
+            " w AS (SELECT o.*, sum(CASE WHEN inc THEN 0 ELSE 1 END)"
+            "  OVER (PARTITION BY service, name, kind, peer, exc) AS exc_before FROM o)"
             " SELECT service, name, kind, peer,"
             "  coalesce(avg(CASE WHEN has_children THEN 1.0 ELSE 0.0 END) FILTER (WHERE inc), 0) >= 0.5,"
             "  count(*) FILTER (WHERE inc),"
             "  count(*) FILTER (WHERE NOT inc), coalesce(any_value(message) FILTER (WHERE inc), ''),"
             "  coalesce(any_value(exc) FILTER (WHERE inc), ''),"
             "  coalesce(min_by(trace_id, start_ns) FILTER (WHERE inc), ''),"
-            "  coalesce(min(start_ns) FILTER (WHERE inc), 0)"
-            " FROM o GROUP BY service, name, kind, peer",
+            "  coalesce(min(start_ns) FILTER (WHERE inc), 0),"
+            "  count(*) FILTER (WHERE inc AND exc <> '' AND exc_before = 0)"
+            " FROM w GROUP BY service, name, kind, peer",
             [baseline.start_ns, baseline.end_ns, incident.start_ns, incident.end_ns],
         )
         return [ErrorOrigin(*r) for r in rows]
@@ -458,6 +474,10 @@ class DuckDBQueries:
             [window.start_ns, window.end_ns, EDGE_LABELS_REGEX],
         )
         return [EdgeMetricSeries(r[0], r[1], tuple(int(t) for t in r[2]), tuple(float(v) for v in r[3])) for r in rows]
+
+
+# A span that served a request: an entry span, or the server/consumer side of a call.
+_SERVED = "(parent_span_id = '' OR kind IN ('SERVER', 'CONSUMER'))"
 
 
 def _label_pairs(raw: str | None) -> tuple[tuple[str, str], ...]:

@@ -29,6 +29,8 @@ class ErrorOrigin:
     exception_type: str
     example_trace: str
     first_ns: int
+    # Incident failures with an exception type this place never failed with in the normal period.
+    new_kind_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,17 @@ class TraceSpanRow:
     start_ns: int
     end_ns: int
     error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceBin:
+    """One service in one time bin: requests it served, spans of it that failed, its served requests' p90."""
+
+    service: str
+    start_ns: int
+    served: int  # entry spans and server/consumer spans of the service
+    errors: int  # its spans with an error status
+    p90_ms: float  # over its served spans; 0 when it served none
 
 
 @dataclass(frozen=True, slots=True)
