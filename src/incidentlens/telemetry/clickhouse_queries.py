@@ -201,8 +201,9 @@ class ClickHouseQueries:
     def error_origins(self, baseline: TimeRange, incident: TimeRange) -> list[ErrorOrigin]:
         base, inc = windows_sql(baseline, incident, "s.start_ns")
         spans, logs = self.spans(baseline, incident), self.logs(baseline, incident)
-        # Only the traces holding a failure are read whole; a span meets its children in one group (as in
-        # `clickhouse_tracequeries`), so it is known whether it has children and whether any of them fails.
+        # Only the traces holding a failure are read whole; a failing span meets its children in one group (as
+        # in `clickhouse_tracequeries`), so it is known whether it has children and whether any of them fails.
+        # Only failing spans bring their text into the grouping: the other spans come as children only.
         rows = self.rows(
             "WITH logerr AS (SELECT tk, sk, argMin(body, ts_ns) AS body, max(exception_type) AS exc,"
             f"  1 AS hit FROM {logs} WHERE level IN ('ERROR', 'FATAL') AND span_id != '' GROUP BY tk, sk),"
@@ -215,15 +216,15 @@ class ClickHouseQueries:
             "  if(s.exc != '', s.exc, l.exc) AS exc"
             f"  FROM {spans} AS s LEFT JOIN logerr AS l ON l.tk = s.tk AND l.sk = s.sk"
             f"  WHERE s.tk IN (SELECT tk FROM {spans} WHERE status = 'ERROR' UNION ALL SELECT tk FROM logerr)),"
-            " g AS (SELECT anyIf(failed, role = 0) AS n_failed, anyIf(service, role = 0) AS service,"
+            " g AS (SELECT anyIf(service, role = 0) AS service,"
             "  anyIf(name, role = 0) AS name, anyIf(kind, role = 0) AS kind, anyIf(peer, role = 0) AS peer,"
             "  anyIf(inc, role = 0) AS inc, anyIf(message, role = 0) AS message, anyIf(exc, role = 0) AS exc,"
             "  anyIf(trace_id, role = 0) AS trace_id, anyIf(start_ns, role = 0) AS start_ns,"
             "  countIf(role = 1) > 0 AS has_children, countIf(role = 1 AND failed) AS failing_children"
-            " FROM s ARRAY JOIN [0, 1] AS role WHERE role = 0 OR parent_span_id != ''"
+            " FROM s ARRAY JOIN [0, 1] AS role WHERE (role = 0 AND failed) OR (role = 1 AND parent_span_id != '')"
             " GROUP BY tk, if(role = 0, sk, pk) HAVING countIf(role = 0) > 0),"
             " w AS (SELECT g.*, sum(if(inc, 0, 1)) OVER (PARTITION BY service, name, kind, peer, exc) AS exc_before"
-            "  FROM g WHERE n_failed AND failing_children = 0)"
+            "  FROM g WHERE failing_children = 0)"
             " SELECT service, name, kind, peer,"
             "  countIf(inc) > 0 AND countIf(inc AND has_children) * 2 >= countIf(inc),"
             "  countIf(inc), countIf(NOT inc), argMinIf(message, start_ns, inc), argMinIf(exc, start_ns, inc),"
