@@ -306,7 +306,12 @@ def main() -> int:
     parser.add_argument("--modes", default="pushdown,http,copy")
     parser.add_argument("--dir", type=Path, default=None, help="keep generated databases here (reused when present)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per investigation")
-    parser.add_argument("--copy-limit", type=_size, default=20_000_000, help="largest size the copy path tries")
+    parser.add_argument(
+        "--copy-limit",
+        type=_size,
+        default=5_000_000,
+        help="largest size the copy path tries (it needs ~1.2 GB per M rows)",
+    )
     args = parser.parse_args()
     try:
         import chdb  # noqa: F401
