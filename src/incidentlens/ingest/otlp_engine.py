@@ -7,8 +7,9 @@ number, to the per-record reader, which names each bad record with its file and 
 read whole (a damaged line, bad UTF-8, an unexpected structure) or with blank lines (DuckDB skips them, so
 its row numbers would not be line numbers) is read by the per-record reader alone.
 
-The file is parsed once, on a connection of its own (a failing read cannot abort the ingest transaction),
-into a Parquet file of converted spans beside the store; the ingest transaction inserts from it.
+The file is parsed and converted in one streaming pass, on a connection of its own (a failing read cannot
+abort the ingest transaction), into a temporary Parquet file of converted spans; the ingest transaction
+inserts the good lines' spans from it.
 """
 
 from __future__ import annotations
@@ -80,18 +81,18 @@ def _value(v: str) -> str:
 def _pieces(attrs: str) -> str:
     """`"key":value` texts of a KeyValue list (NULL entries where Python must decide)."""
     return (
-        f"list_transform(coalesce({attrs}, []), lambda a: CASE WHEN {_plain_string(_text('a.key'))} THEN"
-        f" {_text('a.key')} || ':' || ({_value('a.value')}) END)"
+        f"coalesce(list_transform({attrs}, lambda a: CASE WHEN {_plain_string(_text('a.key'))} THEN"
+        f" {_text('a.key')} || ':' || ({_value('a.value')}) END), [])"
     )
 
 
 def _keys(attrs: str) -> str:
-    return f"list_transform(coalesce({attrs}, []), lambda a: {_text('a.key')})"
+    return f"coalesce(list_transform({attrs}, lambda a: {_text('a.key')}), [])"
 
 
 def _exception_event(span: str) -> str:
     """The first "exception" event of a span (NULL when none): the span's recorded error."""
-    return f"list_filter(coalesce({span}.events, []), lambda e: {_text('e.name')} = '\"exception\"')[1]"
+    return f"list_filter({span}.events, lambda e: {_text('e.name')} = '\"exception\"')[1]"
 
 
 def _exception_pieces(event: str) -> str:
@@ -99,8 +100,9 @@ def _exception_pieces(event: str) -> str:
     picks = []
     for key in _EXCEPTION_KEYS:
         name = quote('"' + key + '"')
-        found = f"list_filter(coalesce({event}.attributes, []), lambda a: {_text('a.key')} = {name})"
-        picks.append(f"CASE WHEN len({found}) = 0 THEN [] ELSE [{name} || ':' || ({_value(f'{found}[-1].value')})] END")
+        found = f"list_filter({event}.attributes, lambda a: {_text('a.key')} = {name})"
+        piece = f"{name} || ':' || ({_value(f'{found}[-1].value')})"
+        picks.append(f"CASE WHEN coalesce(len({found}), 0) = 0 THEN [] ELSE [{piece}] END")
     return f"flatten([{', '.join(picks)}])"
 
 
@@ -160,15 +162,16 @@ def _flat_sql(path: Path) -> str:
     """One row per span, still in OTLP form: its line, whether its line and resource are readable in SQL
     (`ok`), its resource's attributes as JSON text, their keys, and its service.
 
-    Materialised before conversion: converting straight after three `unnest`s of a few long lines makes DuckDB
-    copy each line's nested vectors again for every output chunk (time grows with the square of a line's size).
+    No `coalesce(list, [])` on the nested input anywhere: after the `unnest`s each chunk's lists point into
+    whole lines' vectors, which coalesce copies again for every chunk (time grows with the square of a line).
     """
     source = (
         f"read_json({quote(str(path))}, format = 'newline_delimited', columns = {_COLUMNS},"
         f" compression = {compression(path)}, maximum_object_size = 268435456)"
     )
     # A service.name that is not a string is left to Python, as is every repeated attribute key.
-    service = f"list_filter(coalesce(res.resource.attributes, []), lambda a: {_text('a.key')} = '\"service.name\"')"
+    service = f"list_filter(res.resource.attributes, lambda a: {_text('a.key')} = '\"service.name\"')"
+    service_name = _string(f"{service}[1].value.stringValue", other="NULL")
     # Resource attributes are converted once per resource.
     return (
         f"WITH r AS (SELECT row_number() OVER () AS line, resourceSpans AS rs,"
@@ -180,10 +183,10 @@ def _flat_sql(path: Path) -> str:
         f" {_keys('res.resource.attributes')} AS r_keys FROM x),"
         f" z AS (SELECT line, ok AND list_aggregate(r_pieces, 'count') = len(r_pieces)"
         f" AND list_unique(r_keys) = len(r_keys) AS ok, array_to_string(r_pieces, ',') AS r_text, r_keys,"
-        f" CASE WHEN len({service}) = 0 THEN '' ELSE {_string(f'{service}[1].value.stringValue', other='NULL')}"
-        f" END AS service, unnest(CASE WHEN ok THEN coalesce(res.scopeSpans, []) ELSE [NULL] END) AS sc FROM y)"
+        f" CASE WHEN coalesce(len({service}), 0) = 0 THEN '' ELSE {service_name}"
+        f" END AS service, unnest(CASE WHEN ok THEN res.scopeSpans ELSE [NULL] END) AS sc FROM y)"
         f" SELECT line, ok, r_text, r_keys, service,"
-        f" unnest(CASE WHEN ok THEN coalesce(sc.spans, []) ELSE [NULL] END) AS sp FROM z"
+        f" unnest(CASE WHEN ok THEN sc.spans ELSE [NULL] END) AS sp FROM z"
     )
 
 
@@ -228,15 +231,11 @@ def read_spans_with_engine(path: Path, sink: RowSink) -> set[int] | None:
     engine = sink.engine
     if engine is None or path.stat().st_size < ENGINE_MIN_BYTES or has_blank_line(path, is_gzip(path)):
         return None
-    flat = "_incidentlens_otlp_spans"
+    converted = f"WITH flat AS ({_flat_sql(path)}), {_converted_sql('flat').removeprefix('WITH ')}"
     with tempfile.TemporaryDirectory(prefix="incidentlens-otlp-") as scratch:
         staged = Path(scratch) / "spans.parquet"
-        try:
-            # On a connection of its own (its temporary table goes with it): a failure leaves the ingest as it was.
-            engine.rows_apart(
-                f"CREATE TEMP TABLE {flat} AS {_flat_sql(path)};"
-                f" COPY ({_converted_sql(flat)}) TO {quote(str(staged))} (FORMAT parquet, COMPRESSION lz4_raw)"
-            )
+        try:  # on a connection of its own: a failing read leaves the ingest transaction as it was
+            engine.rows_apart(f"COPY ({converted}) TO {quote(str(staged))} (FORMAT parquet, COMPRESSION lz4_raw)")
         except StoreError:
             return None  # damaged, or a structure SQL does not read: the per-record reader names each problem
         stage = f"read_parquet({quote(str(staged))})"
