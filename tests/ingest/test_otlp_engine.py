@@ -4,6 +4,7 @@ falling back to it for anything SQL does not convert exactly, and to it alone fo
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,9 @@ def test_a_file_duckdb_cannot_read_goes_whole_to_the_per_record_reader(tmp_path:
     for name, text in (
         ("damaged.jsonl", f"{good}\n{{not json\n{good}\n"),
         ("blank.jsonl", f"{good}\n\n{good}\n"),
+        ("spaces.jsonl", f"{good}\n \t\r\n{good}"),
+        ("trailing.jsonl", f"{good}\n{good}\n\n"),
+        ("empty-last.jsonl", f"{good}\n{good}\n" + json.dumps({"resourceSpans": []}) + "\n"),
         ("structure.jsonl", f"{good}\n" + json.dumps({"resourceSpans": {"not": "a list"}}) + f"\n{good}\n"),
     ):
         path = tmp_path / name
@@ -182,15 +186,13 @@ def test_a_file_duckdb_cannot_read_goes_whole_to_the_per_record_reader(tmp_path:
         assert _same_both_ways(path) == 2
         rows, problems, _ = _load(path, engine=True)
         assert len(rows) == 3  # two spans and the log count
-        if name == "blank.jsonl":
+        if name not in ("damaged.jsonl", "structure.jsonl"):
             assert problems == []
         else:
             assert problems[0].startswith(f"{path}:2: ")
 
 
 def test_gzip_file(tmp_path: Path) -> None:
-    import gzip
-
     path = tmp_path / "traces.jsonl.gz"
     path.write_bytes(gzip.compress("".join(json.dumps(_request(_span())) + "\n" for _ in range(3)).encode()))
     assert _same_both_ways(path) == 0

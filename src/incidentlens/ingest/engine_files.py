@@ -1,15 +1,13 @@
-"""What the readers that hand whole files to DuckDB share: SQL quoting, gzip and line checks, the size floor."""
+"""What the readers that hand whole files to DuckDB share: SQL quoting, gzip, line counts, the size floor."""
 
 from __future__ import annotations
 
 import gzip
-import re
 from pathlib import Path
 
 # Below this size the per-record readers are about as fast as planning the SQL (0.1-0.2 s a file).
 ENGINE_MIN_BYTES = 256 << 10
 _BLOCK = 1 << 24
-_BLANK = re.compile(rb"(?:\A|\n)[ \t\r]*(?:\n|\Z)")
 
 
 def quote(text: str) -> str:
@@ -35,20 +33,3 @@ def line_count(path: Path, gz: bool) -> int:
             n += block.count(b"\n")
             last = block[-1:]
     return n + (last != b"\n")
-
-
-def has_blank_line(path: Path, gz: bool) -> bool:
-    """Whether some line is empty or only whitespace: DuckDB's JSON reader skips such lines, so its row numbers
-    would no longer be line numbers. Read in large blocks; a partial last line is carried to the next block."""
-    carry = b""
-    with gzip.open(path, "rb") if gz else path.open("rb") as fh:
-        while block := fh.read(_BLOCK):
-            text = carry + block
-            cut = text.rfind(b"\n")
-            if cut < 0:
-                carry = text
-                continue
-            if _BLANK.search(text[:cut]):
-                return True
-            carry = text[cut + 1 :]
-    return False

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from incidentlens.errors import StoreError
-from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, has_blank_line, is_gzip, quote
+from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, is_gzip, line_count, quote
 from incidentlens.ingest.otlp_common import MAX_NS, SPAN_ID_WIDTH, TRACE_ID_WIDTH
 from incidentlens.ingest.otlp_traces import KINDS, STATUSES
 from incidentlens.ingest.sink import RowSink
@@ -229,7 +229,7 @@ def read_spans_with_engine(path: Path, sink: RowSink) -> set[int] | None:
     """Insert the spans of the lines SQL converts exactly; the numbers of the lines left for the per-record
     reader, or None when the whole file must go to it."""
     engine = sink.engine
-    if engine is None or path.stat().st_size < ENGINE_MIN_BYTES or has_blank_line(path, is_gzip(path)):
+    if engine is None or path.stat().st_size < ENGINE_MIN_BYTES:
         return None
     converted = f"WITH flat AS ({_flat_sql(path)}), {_converted_sql('flat').removeprefix('WITH ')}"
     with tempfile.TemporaryDirectory(prefix="incidentlens-otlp-") as scratch:
@@ -239,6 +239,10 @@ def read_spans_with_engine(path: Path, sink: RowSink) -> set[int] | None:
         except StoreError:
             return None  # damaged, or a structure SQL does not read: the per-record reader names each problem
         stage = f"read_parquet({quote(str(staged))})"
+        # DuckDB skips blank lines, so its row numbers are line numbers only when its last row is the last line
+        # (a last line without spans also sends the file to the per-record reader: rare, and still correct).
+        if engine.rows(f"SELECT max(line) FROM {stage}")[0][0] != line_count(path, is_gzip(path)):
+            return None
         leftover = {int(n) for (n,) in engine.rows(f"SELECT DISTINCT line FROM {stage} WHERE NOT good")}
         where = f"WHERE good AND line NOT IN (SELECT line FROM {stage} WHERE NOT good)" if leftover else "WHERE good"
         sink.bulk_insert(
