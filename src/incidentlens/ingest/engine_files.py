@@ -33,3 +33,19 @@ def line_count(path: Path, gz: bool) -> int:
             n += block.count(b"\n")
             last = block[-1:]
     return n + (last != b"\n")
+
+
+def line_stats(path: Path, gz: bool) -> tuple[int, int]:
+    """(physical lines, bytes of the longest line): DuckDB's JSON reader needs the longest object's size, and
+    holds buffers of about that size per thread, so it gets what the file needs, not a fixed maximum."""
+    n, longest, current = 0, 0, 0
+    with gzip.open(path, "rb") if gz else path.open("rb") as fh:
+        while block := fh.read(_BLOCK):
+            start = 0
+            while (end := block.find(b"\n", start)) >= 0:
+                longest = max(longest, current + end - start)
+                current, start, n = 0, end + 1, n + 1
+            current += len(block) - start
+    if current:
+        n, longest = n + 1, max(longest, current)
+    return n, longest

@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 from incidentlens.errors import StoreError
-from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, is_gzip, line_count, quote
+from incidentlens.ingest.common import MAX_BATCH_LINE_BYTES
+from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, is_gzip, line_stats, quote
 from incidentlens.ingest.otlp_common import MAX_NS, SPAN_ID_WIDTH, TRACE_ID_WIDTH
 from incidentlens.ingest.otlp_traces import KINDS, STATUSES
 from incidentlens.ingest.sink import RowSink
@@ -158,7 +159,7 @@ def _integer_text(json: str) -> str:
     return f"CASE WHEN regexp_full_match({t}, '-?[1-9][0-9]*|0') THEN {t} END"
 
 
-def _flat_sql(path: Path) -> str:
+def _flat_sql(path: Path, longest: int) -> str:
     """One row per span, still in OTLP form: its line, whether its line and resource are readable in SQL
     (`ok`), its resource's attributes as JSON text, their keys, and its service.
 
@@ -167,7 +168,7 @@ def _flat_sql(path: Path) -> str:
     """
     source = (
         f"read_json({quote(str(path))}, format = 'newline_delimited', columns = {_COLUMNS},"
-        f" compression = {compression(path)}, maximum_object_size = 268435456)"
+        f" compression = {compression(path)}, maximum_object_size = {max(longest + 1, 1 << 20)})"
     )
     # A service.name that is not a string is left to Python, as is every repeated attribute key.
     service = f"list_filter(res.resource.attributes, lambda a: {_text('a.key')} = '\"service.name\"')"
@@ -231,7 +232,10 @@ def read_spans_with_engine(path: Path, sink: RowSink) -> set[int] | None:
     engine = sink.engine
     if engine is None or path.stat().st_size < ENGINE_MIN_BYTES:
         return None
-    converted = f"WITH flat AS ({_flat_sql(path)}), {_converted_sql('flat').removeprefix('WITH ')}"
+    lines, longest = line_stats(path, is_gzip(path))
+    if longest > MAX_BATCH_LINE_BYTES:
+        return None  # the per-record reader reports the over-long line
+    converted = f"WITH flat AS ({_flat_sql(path, longest)}), {_converted_sql('flat').removeprefix('WITH ')}"
     with tempfile.TemporaryDirectory(prefix="incidentlens-otlp-") as scratch:
         staged = Path(scratch) / "spans.parquet"
         try:  # on a connection of its own: a failing read leaves the ingest transaction as it was
@@ -241,7 +245,7 @@ def read_spans_with_engine(path: Path, sink: RowSink) -> set[int] | None:
         stage = f"read_parquet({quote(str(staged))})"
         # DuckDB skips blank lines, so its row numbers are line numbers only when its last row is the last line
         # (a last line without spans also sends the file to the per-record reader: rare, and still correct).
-        if engine.rows(f"SELECT max(line) FROM {stage}")[0][0] != line_count(path, is_gzip(path)):
+        if engine.rows(f"SELECT max(line) FROM {stage}")[0][0] != lines:
             return None
         leftover = {int(n) for (n,) in engine.rows(f"SELECT DISTINCT line FROM {stage} WHERE NOT good")}
         where = f"WHERE good AND line NOT IN (SELECT line FROM {stage} WHERE NOT good)" if leftover else "WHERE good"
