@@ -32,9 +32,13 @@ def _engine_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(otlp_engine, "ENGINE_MIN_BYTES", 0)
 
 
-def _load(path: Path, *, engine: bool) -> tuple[list[tuple[Any, ...]], list[str], int]:
-    """Span rows and log counts, problems (or the error), and how many spans the per-record reader made."""
-    with TelemetryStore() as store, store.transaction():
+def _load(path: Path, *, engine: bool, store_path: Path | None = None) -> tuple[list[tuple[Any, ...]], list[str], int]:
+    """Span rows and log counts, problems (or the error), and how many spans the per-record reader made.
+
+    With `store_path`, an on-disk store held to 1 GB, as investigations of big inputs use.
+    """
+    limit = "1GB" if store_path is not None else ""
+    with TelemetryStore(store_path, memory_limit=limit) as store, store.transaction():
         sink = RowSink()
         sink.attach(store.append_buffer, store if engine else None)
         try:
@@ -92,6 +96,8 @@ def test_simulated_bundle_spans_read_by_the_engine(tmp_path: Path) -> None:
     assert len(rows) > 1000  # ...yet every span is there, exception events included
     assert any('"exception.stacktrace":' in r[10] for r in rows)
     assert any(r[11] != "[]" for r in rows)
+    bounded, _, by_python = _load(traces, engine=True, store_path=tmp_path / "store.duckdb")
+    assert bounded == rows and by_python == 0  # also on the on-disk store big investigations use
 
 
 def test_shared_otlp_samples_as_exporter_lines(formats_dir: Path, tmp_path: Path) -> None:
