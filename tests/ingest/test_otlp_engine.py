@@ -155,6 +155,14 @@ def test_lines_sql_cannot_convert_go_to_the_per_record_reader(tmp_path: Path) ->
         _request(_span(name=7, parentSpanId="0000000000000000")),
         _request(_span(name=True)),
         _request(_span(), service=12),
+        {
+            "resourceSpans": [
+                {
+                    "resource": {"attributes": [{"key": "service.name", "value": {"intValue": "12"}}]},
+                    "scopeSpans": [{"spans": [_span()]}],
+                }
+            ]
+        },
         _request(_span(), extra=[{"key": "service.name", "value": {"stringValue": "again"}}]),
         {"resourceSpans": [{"instrumentationLibrarySpans": [{"spans": [_span()]}]}]},
         {"resourceSpans": [None, {"scopeSpans": [None, {"spans": None}]}]},
@@ -262,9 +270,11 @@ _VALID_VALUES = st.one_of(
     st.builds(lambda x: {"doubleValue": x}, st.floats(allow_nan=False, allow_infinity=False)),
     st.builds(lambda b: {"boolValue": b}, st.booleans()),
 )
-_VALID_ATTRS = st.lists(
-    st.fixed_dictionaries({"key": st.text(min_size=1, max_size=6), "value": _VALID_VALUES}), max_size=4
+_VALID_KEYS = st.one_of(
+    st.sampled_from(["service.name", "exception.type", "exception.message", "exception.stacktrace"]),
+    st.text(min_size=1, max_size=6),
 )
+_VALID_ATTRS = st.lists(st.fixed_dictionaries({"key": _VALID_KEYS, "value": _VALID_VALUES}), max_size=4)
 _VALID_SPANS = st.fixed_dictionaries(
     {
         "traceId": st.text(alphabet="0123456789abcdefABCDEF", min_size=1, max_size=32),

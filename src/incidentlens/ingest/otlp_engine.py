@@ -172,7 +172,8 @@ def _flat_sql(path: Path, longest: int) -> str:
     )
     # A service.name that is not a string is left to Python, as is every repeated attribute key.
     service = f"list_filter(res.resource.attributes, lambda a: {_text('a.key')} = '\"service.name\"')"
-    service_name = _string(f"{service}[1].value.stringValue", other="NULL")
+    found = f"{service}[1].value.stringValue"
+    service_name = f"CASE WHEN {found} IS NULL THEN NULL ELSE {_string(found, other='NULL')} END"
     # Resource attributes are converted once per resource.
     return (
         f"WITH r AS (SELECT row_number() OVER () AS line, resourceSpans AS rs,"
