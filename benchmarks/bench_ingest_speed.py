@@ -6,7 +6,8 @@ For each size (millions of log lines) a bundle is simulated once (`incidentlens 
 bad_deploy_exception --seed 1 --scale S --trace-sample R`, about 15,230 log lines per unit of scale) and kept
 in `--work`. Then, side by side in one run, each in its own process so memory is its own:
 - logs: the tool's reader into an in-memory store vs DuckDB `read_json_auto` of the same files into a table;
-- spans: the tool's OTLP reader vs DuckDB `read_json` + `unnest` of resourceSpans/scopeSpans/spans;
+- spans: the tool's OTLP reader (and, with `--before-src`, the other tree's) vs DuckDB `read_json` + `unnest` of
+  resourceSpans/scopeSpans/spans;
 - end to end: `incidentlens investigate BUNDLE --no-record --no-memory --format json`, wall time and peak RSS
   (`/usr/bin/time -v`), for these sources and, with `--before-src`, another source tree (e.g. main's),
   alternating so machine load hits both alike.
@@ -148,6 +149,9 @@ def main() -> None:
             tool_s, tool_mb, tool_rows = script(_TOOL_LOGS, [traces], opts.src)
             duck_s, duck_mb, duck_rows = script(_DUCKDB_SPANS, [traces], opts.src)
             side_by_side("spans", (tool_s, tool_mb, tool_rows), "read_json+unnest", (duck_s, duck_mb, duck_rows))
+            if opts.before_src:  # the same spans file through the other tree's readers, in the same run
+                before = script(_TOOL_LOGS, [traces], opts.before_src)
+                side_by_side("spans (before)", before, "read_json+unnest", (duck_s, duck_mb, duck_rows))
         if opts.no_e2e:
             continue
         for name, src in trees:

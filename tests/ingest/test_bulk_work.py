@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from incidentlens.ingest.common import paused_gc
-from incidentlens.ingest.jsonlogs_engine import line_count
+from incidentlens.ingest.engine_files import line_count
 from incidentlens.ingest.runner import read_paths
 from incidentlens.ingest.sink import RowSink
 

@@ -381,3 +381,11 @@ def test_out_of_range_values(tmp_path: Path) -> None:
     (row,) = rows(sink, "spans")
     assert orjson.loads(row["attributes"])["big"] == str(2**64)
     assert "out of range" in sink.problems[0].reason and sink.problems[0].reason.startswith("span #1:")
+
+
+def test_superscript_digits_are_not_numbers(tmp_path: Path) -> None:
+    # "²".isdigit() is True but int("²") fails: such text is a bad value, not a crash.
+    span = otlp_span(kind="²", startTimeUnixNano="²")
+    sink = read(write_json(tmp_path, traces_request(otlp_span(kind="²"), span)))
+    assert [r["kind"] for r in rows(sink, "spans")] == ["UNSPECIFIED"]
+    assert sink.problems[0].reason.startswith("span #1: startTimeUnixNano")

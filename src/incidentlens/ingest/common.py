@@ -10,7 +10,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -108,7 +108,7 @@ def _parse_time_ns(value: Any) -> int | None:
     text = str(value).strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isdecimal():
         return _int_epoch_to_ns(int(text))
     try:
         return _epoch_to_ns(float(text))
@@ -276,9 +276,16 @@ def iter_lines(path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE_BYTE
             yield lineno, text.rstrip("\r\n")
 
 
-def iter_json_lines(path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, Any]]:
-    """Parsed JSON values of a JSON-lines file; a bad line is a reported problem, not an abort."""
+def iter_json_lines(
+    path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE_BYTES, only: Container[int] | None = None
+) -> Iterator[tuple[int, Any]]:
+    """Parsed JSON values of a JSON-lines file; a bad line is a reported problem, not an abort.
+
+    With `only`, lines with other numbers are skipped unparsed (the rest of the file was read another way).
+    """
     for lineno, text in iter_lines(path, sink, max_line_bytes=max_line_bytes):
+        if only is not None and lineno not in only:
+            continue
         if not text.strip():
             continue
         try:

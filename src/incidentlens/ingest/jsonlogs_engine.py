@@ -10,13 +10,13 @@ UTF-8) is read by the per-record reader alone, which names each bad line.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from incidentlens.errors import StoreError
 from incidentlens.ingest.common import LEVEL_NAMES, MAX_LINE_BYTES
+from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, is_gzip, line_count, quote
 from incidentlens.ingest.sink import RowSink, SqlEngine
 
 # The per-record reader's key tables, in its priority order (imported by jsonlogs.py from here too).
@@ -39,8 +39,6 @@ _DOCKER_KEYS = frozenset({"log", "stream", "time", "attrs"})
 _PYTHON_ONLY = frozenset((*STACK_KEYS, *EXC_TYPE_KEYS, *OTLP_KEYS, "@mt"))
 _ISO = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2}|UTC)?$"
 _BATCH = 10_000
-# Below this size the per-record reader is about as fast as planning the SQL (0.1-0.2 s a file).
-ENGINE_MIN_BYTES = 256 << 10
 _SCALE = "['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']"
 
 
@@ -55,22 +53,8 @@ class EngineResult:
     leftover: Iterator[tuple[int, str]]
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _path_sql(key: str) -> str:
-    return _quote('$."' + key + '"')
-
-
-def line_count(path: Path, gz: bool) -> int:
-    """Physical lines (a last line without newline counts), read in large blocks: no object per line."""
-    n, last = 0, b"\n"
-    with gzip.open(path, "rb") if gz else path.open("rb") as fh:
-        while block := fh.read(1 << 24):
-            n += block.count(b"\n")
-            last = block[-1:]
-    return n + (last != b"\n")
+    return quote('$."' + key + '"')
 
 
 def _role_keys(keys: list[str]) -> dict[str, str] | None:
@@ -112,12 +96,12 @@ def _attributes(keys: list[str], roles: dict[str, str], index: dict[str, int]) -
     used = set(roles.values())
     if "level" in roles and "level_value" in keys:
         used.add("level_value")  # logback repeats the level as a number
-    pairs = ", ".join(f"{_quote(k)}, t[{index[k]}]" for k in keys if k not in used)
+    pairs = ", ".join(f"{quote(k)}, t[{index[k]}]" for k in keys if k not in used)
     return f"CAST(json_object({pairs}) AS VARCHAR)" if pairs else "'{}'"
 
 
 def _levels_sql() -> str:
-    names = " ".join(f"WHEN {_quote(k)} THEN {_quote(v)}" for k, v in LEVEL_NAMES.items())
+    names = " ".join(f"WHEN {quote(k)} THEN {quote(v)}" for k, v in LEVEL_NAMES.items())
     return (
         f"CASE WHEN level_t IS NULL THEN '' WHEN left(level_t, 1) = '\"' THEN (CASE lower(level_s) {names} END)"
         f" WHEN regexp_full_match(level_t, '[0-9]+') THEN (CASE WHEN level_n BETWEEN 1 AND 24 THEN"
@@ -130,7 +114,7 @@ def _levels_sql() -> str:
 # Times, in steps so each value is computed once: ISO text (seconds from DuckDB's parser, nanoseconds from
 # the digits), integers and floats by magnitude (s, ms, us, ns), exactly as `common.parse_time_ns`.
 _TIME_STEP_1 = (
-    f"CASE WHEN left(time_t, 1) = '\"' THEN regexp_extract(time_s, {_quote(_ISO)}, ['d', 'c', 'f', 'z']) END AS m,"
+    f"CASE WHEN left(time_t, 1) = '\"' THEN regexp_extract(time_s, {quote(_ISO)}, ['d', 'c', 'f', 'z']) END AS m,"
     " CASE WHEN regexp_full_match(time_t, '-?[0-9]+') THEN TRY_CAST(time_t AS HUGEINT) END AS time_n,"
     " CASE WHEN regexp_full_match(time_t, '-?[0-9.eE+-]+') THEN TRY_CAST(time_t AS DOUBLE) END AS time_x"
 )
@@ -167,9 +151,8 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     engine = sink.engine
     if engine is None or path.stat().st_size < ENGINE_MIN_BYTES:
         return None
-    with path.open("rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    source = f"read_ndjson_objects({_quote(str(path))}, compression={_quote('gzip' if gz else 'none')},"
+    gz = is_gzip(path)
+    source = f"read_ndjson_objects({quote(str(path))}, compression={compression(path)},"
     source += " maximum_object_size=268435456)"
     try:
         shapes = engine.rows_apart(f"SELECT json_keys(json) AS k, count(*) FROM {source} GROUP BY k")
@@ -188,7 +171,7 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
         if roles is None:
             continue
         sid = len(known) + 1
-        known.append(f"WHEN [{', '.join(_quote(k) for k in keys)}] THEN {sid}")
+        known.append(f"WHEN [{', '.join(quote(k) for k in keys)}] THEN {sid}")
         for role, key in roles.items():
             picks[f"{role}_t"].append(f"WHEN {sid} THEN t[{index[key]}]")
             picks[f"{role}_s"].append(f"WHEN {sid} THEN s[{index[key]}]")
@@ -225,7 +208,7 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     stage = "_incidentlens_jsonlogs_stage"
     engine.execute(
         f"CREATE OR REPLACE TEMP TABLE {stage} AS {staged} SELECT line, good, ts_ns,"
-        f" coalesce(service_s, {_quote(service)}) AS service, level, coalesce(body_s, '') AS body,"
+        f" coalesce(service_s, {quote(service)}) AS service, level, coalesce(body_s, '') AS body,"
         f" {_id_sql('trace', 32)} AS trace_id, {_id_sql('span', 16)} AS span_id, coalesce(logger_s, '') AS logger,"
         f" attributes, CASE WHEN NOT good THEN json::VARCHAR END AS raw FROM v"
     )
@@ -234,7 +217,7 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
             "logs",
             "ts_ns, service, level, body, trace_id, span_id, logger, exception_type, frames, attributes, source",
             f"SELECT ts_ns, service, level, body, trace_id, span_id, logger, '', '[]', attributes,"
-            f" {_quote(str(path) + ':')} || line FROM {stage} WHERE good",
+            f" {quote(str(path) + ':')} || line FROM {stage} WHERE good",
         )
     except BaseException:
         engine.execute(f"DROP TABLE IF EXISTS {stage}")

@@ -157,7 +157,7 @@ def unix_nano(record: dict[str, Any], key: str) -> int:
         value = raw
     elif isinstance(raw, float) and math.isfinite(raw):
         value = int(raw)
-    elif isinstance(raw, str) and raw.strip().isdigit():
+    elif isinstance(raw, str) and raw.strip().isdecimal():
         value = int(raw.strip())
     else:
         raise RecordError(f"{key} {str(raw)[:40]!r} is not an integer of nanoseconds")
@@ -246,12 +246,23 @@ def _not_a_request(value: Any) -> str:
     return "not an OTLP export request (no resourceSpans, resourceLogs or resourceMetrics)"
 
 
-def read_otlp_file(path: Path, sink: RowSink) -> None:
-    """Read an OTLP/JSON document or JSON-lines file of export requests into the sink."""
+def read_otlp_file(path: Path, sink: RowSink, *, spans_by_engine: bool = False) -> None:
+    """Read an OTLP/JSON document or JSON-lines file of export requests into the sink.
+
+    With `spans_by_engine` and a store engine, DuckDB reads the span lines it can convert exactly
+    (`otlp_engine`); the other lines, or the whole file when DuckDB cannot read it, come here record by record.
+    """
     if _is_json_lines(path):
+        only: set[int] | None = None
+        if spans_by_engine and sink.engine is not None:
+            from incidentlens.ingest.otlp_engine import read_spans_with_engine  # it imports the span enums
+
+            only = read_spans_with_engine(path, sink)
+            if only is not None and not only:
+                return
         lineno = 0
         try:
-            for lineno, request in iter_json_lines(path, sink, max_line_bytes=MAX_BATCH_LINE_BYTES):
+            for lineno, request in iter_json_lines(path, sink, max_line_bytes=MAX_BATCH_LINE_BYTES, only=only):
                 where = Position(str(path), lineno)
                 if not add_request(request, sink, where):
                     where.problem(sink, _not_a_request(request))
@@ -275,4 +286,4 @@ class OtlpReader:
         return first_signal_key(head) == self.key
 
     def read(self, path: Path, sink: RowSink) -> None:
-        read_otlp_file(path, sink)
+        read_otlp_file(path, sink, spans_by_engine=self.key == "resourceSpans")

@@ -24,7 +24,7 @@ from incidentlens.ingest.sink import RowSink
 def _level(record: dict[str, Any]) -> str:
     """From severityNumber (1-24) when set, else the severityText name."""
     number = record.get("severityNumber")
-    if isinstance(number, str) and number.strip().isdigit():
+    if isinstance(number, str) and number.strip().isdecimal():
         number = int(number)
     level = normalize_level(number) if isinstance(number, int) and number > 0 else ""
     return level or normalize_level(record.get("severityText"))

@@ -33,7 +33,7 @@ def _enum(value: Any, names: tuple[str, ...], prefix: str) -> str:
         return names[value] if 0 <= value < len(names) else names[0]
     if isinstance(value, str):
         text = value.strip().upper()
-        if text.isdigit():
+        if text.isdecimal():
             return _enum(int(text), names, prefix)
         text = text.removeprefix(prefix)
         return text if text in names else names[0]
