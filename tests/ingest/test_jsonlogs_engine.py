@@ -11,12 +11,9 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.ingest.engine_load import load
 
-from incidentlens.errors import FormatError
 from incidentlens.ingest import jsonlogs_engine
-from incidentlens.ingest.runner import read_paths
-from incidentlens.ingest.sink import RowSink
-from incidentlens.telemetry.store import TelemetryStore
 
 _COLUMNS = "ts_ns, service, level, body, trace_id, span_id, logger, exception_type, frames, attributes, source"
 
@@ -28,19 +25,10 @@ def _engine_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _load(path: Path, *, engine: bool) -> tuple[list[tuple[Any, ...]], list[str], int]:
     """Rows (attributes parsed), problems (or the error), and how many rows the per-record reader made."""
-    with TelemetryStore() as store, store.transaction():
-        sink = RowSink()
-        sink.attach(store.append_buffer, store if engine else None)
-        try:
-            report = read_paths([path], sink, forced_format="jsonlogs")
-        except FormatError as exc:
-            return [], [str(exc)], 0
-        by_python = len(sink.logs)  # rows the per-record reader buffered (small files: never flushed)
-        store.append(sink)
-        rows = store.rows(f"SELECT {_COLUMNS} FROM logs ORDER BY source")
-    problems = [str(p) for f in report.files for p in f.problems]
-    parsed = [(*r[:9], orjson.loads(r[9]), r[10]) for r in rows]
-    return parsed, problems, by_python
+    query = f"SELECT {_COLUMNS} FROM logs ORDER BY source"
+    got = load(path, forced_format="jsonlogs", table="logs", queries=(query,), engine=engine)
+    parsed = [(*r[:9], orjson.loads(r[9]), r[10]) for r in got.rows]
+    return parsed, got.problems, got.by_python
 
 
 def _same_both_ways(path: Path) -> int:

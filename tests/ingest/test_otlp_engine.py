@@ -13,13 +13,10 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.ingest.engine_load import load
 
-from incidentlens.errors import FormatError
 from incidentlens.ingest import otlp_engine
-from incidentlens.ingest.runner import read_paths
-from incidentlens.ingest.sink import RowSink
 from incidentlens.simulate import simulate
-from incidentlens.telemetry.store import TelemetryStore
 
 _COLUMNS = (
     "trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns, status, status_message,"
@@ -33,23 +30,13 @@ def _engine_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _load(path: Path, *, engine: bool, store_path: Path | None = None) -> tuple[list[tuple[Any, ...]], list[str], int]:
-    """Span rows and log counts, problems (or the error), and how many spans the per-record reader made.
-
-    With `store_path`, an on-disk store held to 1 GB, as investigations of big inputs use.
-    """
-    limit = "1GB" if store_path is not None else ""
-    with TelemetryStore(store_path, memory_limit=limit) as store, store.transaction():
-        sink = RowSink()
-        sink.attach(store.append_buffer, store if engine else None)
-        try:
-            report = read_paths([path], sink, forced_format="otlp-traces")
-        except FormatError as exc:
-            return [], [str(exc)], 0
-        by_python = len(sink.spans)  # rows the per-record reader buffered (small files: never flushed)
-        store.append(sink)
-        rows = store.rows(f"SELECT {_COLUMNS} FROM spans ORDER BY source, trace_id, span_id, start_ns, name")
-        rows += store.rows("SELECT count(*), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM logs")
-    return rows, [str(p) for f in report.files for p in f.problems], by_python
+    """Span rows and log counts, problems (or the error), and how many spans the per-record reader made."""
+    spans = f"SELECT {_COLUMNS} FROM spans ORDER BY source, trace_id, span_id, start_ns, name"
+    logs = "SELECT count(*), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM logs"
+    got = load(
+        path, forced_format="otlp-traces", table="spans", queries=(spans, logs), engine=engine, store_path=store_path
+    )
+    return got.rows, got.problems, got.by_python
 
 
 def _same_both_ways(path: Path) -> int:

@@ -97,11 +97,10 @@ def change_point(
     spread = max(scale, 1.4826 * float(np.median(np.abs(before_part - np.median(before_part)))))
     rho = _lag_one(before_part)
     inflation = math.sqrt((1 + rho) / (1 - rho))
-    rise = float(np.median(x[best_k:]) - np.median(before_part))
-    z = rise / (spread * inflation * _MEDIAN_FACTOR * math.sqrt(1 / best_k + 1 / (n - best_k)))
+    before, after = float(np.median(before_part)), float(np.median(x[best_k:]))
+    z = (after - before) / (spread * inflation * _MEDIAN_FACTOR * math.sqrt(1 / best_k + 1 / (n - best_k)))
     if z < min_z:
         return None
-    before = float(np.median(x[:best_k]))
     start = best_k
     level = before + DEPART_SCALES * spread
     while start > 1:  # one point back in the noise does not end a ramp's run, two do
@@ -111,7 +110,7 @@ def change_point(
             start -= 2
         else:
             break
-    return ChangePoint(start, int(times[start]), before, float(np.median(x[best_k:])), round(min(z, MAX_Z), 2))
+    return ChangePoint(start, int(times[start]), before, after, round(min(z, MAX_Z), 2))
 
 
 def estimate_onset(series: Sequence[Series], *, search_from_ns: int, search_to_ns: int) -> Onset | None:

@@ -241,7 +241,7 @@ def load_json_document(path: Path) -> Any:
 
 def iter_lines(path: Path, sink: RowSink, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
     """Numbered text lines; over-long and undecodable lines are reported and skipped, the rest kept."""
-    opener: Any = gzip.open if _is_gzip(path) else open
+    opener: Any = gzip.open if is_gzip(path) else open
     with opener(path, "rb") as fh:
         lineno = 0
         while True:
@@ -312,7 +312,7 @@ def _gunzip_head(path: Path) -> bytes:
 
 def gzip_state(path: Path) -> str:
     """ "" for a whole gzip file (or not gzip), "truncated" when it ends early, "corrupt" otherwise."""
-    if not _is_gzip(path):
+    if not is_gzip(path):
         return ""
     try:
         with gzip.open(path, "rb") as gz:
@@ -325,6 +325,7 @@ def gzip_state(path: Path) -> str:
     return ""
 
 
-def _is_gzip(path: Path) -> bool:
+def is_gzip(path: Path) -> bool:
+    """By content (the gzip magic bytes), not by name."""
     with path.open("rb") as fh:
         return fh.read(2) == b"\x1f\x8b"

@@ -15,14 +15,9 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def is_gzip(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
-
-def compression(path: Path) -> str:
-    """The `compression` argument of DuckDB's file readers for this file (by content, not name)."""
-    return quote("gzip" if is_gzip(path) else "none")
+def compression(gz: bool) -> str:
+    """The `compression` argument of DuckDB's file readers (`gz` from `common.is_gzip`: by content, not name)."""
+    return quote("gzip" if gz else "none")
 
 
 def line_count(path: Path, gz: bool) -> int:
@@ -37,7 +32,10 @@ def line_count(path: Path, gz: bool) -> int:
 
 def line_stats(path: Path, gz: bool) -> tuple[int, int]:
     """(physical lines, bytes of the longest line): DuckDB's JSON reader needs the longest object's size, and
-    holds buffers of about that size per thread, so it gets what the file needs, not a fixed maximum."""
+    holds buffers of about that size per thread, so it gets what the file needs, not a fixed maximum.
+
+    A Python step per line: meant for files of few long lines (OTLP export batches); `line_count` counts
+    short-line files without one."""
     n, longest, current = 0, 0, 0
     with gzip.open(path, "rb") if gz else path.open("rb") as fh:
         while block := fh.read(_BLOCK):

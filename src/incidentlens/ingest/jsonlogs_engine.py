@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from incidentlens.errors import StoreError
-from incidentlens.ingest.common import LEVEL_NAMES, MAX_LINE_BYTES
-from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, is_gzip, line_count, quote
+from incidentlens.ingest.common import LEVEL_NAMES, MAX_LINE_BYTES, is_gzip
+from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, line_count, quote
 from incidentlens.ingest.sink import RowSink, SqlEngine
 
 # The per-record reader's key tables, in its priority order (imported by jsonlogs.py from here too).
@@ -152,7 +152,7 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     if engine is None or path.stat().st_size < ENGINE_MIN_BYTES:
         return None
     gz = is_gzip(path)
-    source = f"read_ndjson_objects({quote(str(path))}, compression={compression(path)},"
+    source = f"read_ndjson_objects({quote(str(path))}, compression={compression(gz)},"
     source += " maximum_object_size=268435456)"
     try:
         shapes = engine.rows_apart(f"SELECT json_keys(json) AS k, count(*) FROM {source} GROUP BY k")

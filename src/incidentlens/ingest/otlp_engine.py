@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from incidentlens.errors import StoreError
-from incidentlens.ingest.common import MAX_BATCH_LINE_BYTES
-from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, is_gzip, line_stats, quote
+from incidentlens.ingest.common import MAX_BATCH_LINE_BYTES, is_gzip
+from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, line_stats, quote
 from incidentlens.ingest.otlp_common import MAX_NS, SPAN_ID_WIDTH, TRACE_ID_WIDTH
 from incidentlens.ingest.otlp_traces import KINDS, STATUSES
 from incidentlens.ingest.sink import RowSink
@@ -159,7 +159,7 @@ def _integer_text(json: str) -> str:
     return f"CASE WHEN regexp_full_match({t}, '-?[1-9][0-9]*|0') THEN {t} END"
 
 
-def _flat_sql(path: Path, longest: int) -> str:
+def _flat_sql(path: Path, longest: int, gz: bool) -> str:
     """One row per span, still in OTLP form: its line, whether its line and resource are readable in SQL
     (`ok`), its resource's attributes as JSON text, their keys, and its service.
 
@@ -168,7 +168,7 @@ def _flat_sql(path: Path, longest: int) -> str:
     """
     source = (
         f"read_json({quote(str(path))}, format = 'newline_delimited', columns = {_COLUMNS},"
-        f" compression = {compression(path)}, maximum_object_size = {max(longest + 1, 1 << 20)})"
+        f" compression = {compression(gz)}, maximum_object_size = {max(longest + 1, 1 << 20)})"
     )
     # A service.name that is not a string is left to Python, as is every repeated attribute key.
     service = f"list_filter(res.resource.attributes, lambda a: {_text('a.key')} = '\"service.name\"')"
@@ -233,10 +233,11 @@ def read_spans_with_engine(path: Path, sink: RowSink) -> set[int] | None:
     engine = sink.engine
     if engine is None or path.stat().st_size < ENGINE_MIN_BYTES:
         return None
-    lines, longest = line_stats(path, is_gzip(path))
+    gz = is_gzip(path)
+    lines, longest = line_stats(path, gz)
     if longest > MAX_BATCH_LINE_BYTES:
         return None  # the per-record reader reports the over-long line
-    converted = f"WITH flat AS ({_flat_sql(path, longest)}), {_converted_sql('flat').removeprefix('WITH ')}"
+    converted = f"WITH flat AS ({_flat_sql(path, longest, gz)}), {_converted_sql('flat').removeprefix('WITH ')}"
     with tempfile.TemporaryDirectory(prefix="incidentlens-otlp-") as scratch:
         staged = Path(scratch) / "spans.parquet"
         try:  # on a connection of its own: a failing read leaves the ingest transaction as it was
