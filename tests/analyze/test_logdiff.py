@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from statistics import NormalDist
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from incidentlens.analyze.logdiff import EXACT_LIMIT, MAX_Z, Shift, diff_counts, rate_test
 from incidentlens.analyze.logs import concentration, log_findings, mine_groups
 from incidentlens.model import EvidenceKind, TimeRange
-from incidentlens.telemetry.logqueries import LogMessageGroup
+from incidentlens.telemetry.rows import LogMessageGroup
 
 S = 1_000_000_000
 BASE = TimeRange(0, 1200 * S)  # 20 minutes of normal period
@@ -192,3 +193,19 @@ def test_a_value_as_common_in_the_normal_period_is_not_a_clue() -> None:
     (template,) = mine_groups(groups)
     assert template.template == "retry for region=<*> attempt=<*>"
     assert concentration(template) is None
+
+
+def test_a_folded_shape_names_no_value_and_dilutes_the_share_of_the_others() -> None:
+    """A folded row's message is one example of many: its lines carry values nobody has read."""
+    example = _group("cart", "ERROR", "charge failed for product_id=OLJCESPC7Z", inc=200, trace="aa")
+    (alone,) = mine_groups([dataclasses.replace(example, folded=True)])
+    assert concentration(alone) is None
+    groups = [_group("cart", "ERROR", "charge failed for product_id=OLJCESPC7Z", inc=57, trace="aa")]
+    other = _group("cart", "ERROR", "charge failed for product_id=AAAAAAAAAA", inc=43)
+    groups.append(dataclasses.replace(other, folded=True))
+    (diluted,) = mine_groups(groups)
+    assert concentration(diluted) is None  # 57 of 100 incident lines is under the 80 % bar
+    groups[1] = dataclasses.replace(groups[1], incident_count=3)
+    (clear,) = mine_groups(groups)
+    found = concentration(clear)
+    assert found is not None and found.value == "OLJCESPC7Z" and found.share == pytest.approx(0.95)

@@ -108,8 +108,11 @@ def concentration(group: TemplateGroup) -> Concentration | None:
     width = group.template.count(WILDCARD)
     inc: list[Counter[str]] = [Counter() for _ in range(width)]
     base: list[Counter[str]] = [Counter() for _ in range(width)]
+    # A folded row's lines carry unknown values: they count against every share, for no value.
+    unknown_inc = sum(m.incident_count for m in group.messages if m.folded)
+    unknown_base = sum(m.baseline_count for m in group.messages if m.folded)
     for m in group.messages:
-        params = extract_parameters(group.template, m.message)
+        params = () if m.folded else extract_parameters(group.template, m.message)
         if len(params) != width:
             continue
         for i, value in enumerate(params):
@@ -118,13 +121,15 @@ def concentration(group: TemplateGroup) -> Concentration | None:
     best: Concentration | None = None
     names = _parameter_names(group.template)
     for i in range(width):
-        lines = sum(inc[i].values())
+        if not inc[i]:
+            continue
+        lines = sum(inc[i].values()) + unknown_inc
         if lines < MIN_PARAM_LINES:
             continue
         value, n = inc[i].most_common(1)[0]
         share = n / lines
-        base_lines = sum(base[i].values())
-        base_share = base[i][value] / base_lines if base_lines else 0.0
+        base_lines = sum(base[i].values()) + unknown_base
+        base_share = (base[i][value] + unknown_base) / base_lines if base_lines else 0.0  # at most this common
         if not value.strip() or share < CONCENTRATED:
             continue
         if base_lines >= MIN_PARAM_LINES and base_share > share - BASELINE_MARGIN:

@@ -32,6 +32,7 @@ from incidentlens.sources.protocol import SourceProgress, SourceQuery, SourceRep
 from incidentlens.telemetry.clickhouse_connection import ClickHouseConnection, connect, literal
 from incidentlens.telemetry.clickhouse_queries import ClickHouseQueries
 from incidentlens.telemetry.clickhouse_schema import OtelSchema, OtelTables
+from incidentlens.telemetry.logqueries import MAX_MESSAGE_VARIANTS
 from incidentlens.telemetry.protocol import TelemetryQueries
 
 _OPTIONS = frozenset(
@@ -39,7 +40,7 @@ _OPTIONS = frozenset(
 )
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?\Z")
 _SETTING = re.compile(r"^[a-z_][a-z0-9_]*\Z")
-DEFAULT_MAX_MESSAGE_VARIANTS = 50
+DEFAULT_MAX_MESSAGE_VARIANTS = MAX_MESSAGE_VARIANTS
 # Past this many spans in the window, self time, call gaps and the call graph read a sample of whole traces.
 DEFAULT_SAMPLE_TRACES_ABOVE = 500_000
 

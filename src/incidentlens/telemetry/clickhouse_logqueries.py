@@ -15,7 +15,7 @@ from incidentlens.analyze.stacktraces import find_stacktrace, parse_stacktrace
 from incidentlens.model import TimeRange
 from incidentlens.model.stack import StackTrace
 from incidentlens.telemetry.clickhouse_connection import literal
-from incidentlens.telemetry.logqueries import MESSAGE_CHARS
+from incidentlens.telemetry.logqueries import MESSAGE_CHARS, VARIABLE_TOKEN
 from incidentlens.telemetry.rows import FrameGroup, LoggerCount, LogMessageGroup
 
 if TYPE_CHECKING:
@@ -24,9 +24,7 @@ if TYPE_CHECKING:
 # Messages of narrow shapes listed by key in the second query (about 20 bytes each: inside ClickHouse's
 # default 256 KiB query size).
 _MAX_LISTED_MESSAGES = 10_000
-# Tokens of hex digits (and dashes) holding at least one decimal digit (ids, counters, uuids, addresses);
-# then any other digit run (`1234us`) goes too. Only the grouping uses this shape; the miner sees real lines.
-_VARIABLE_TOKEN = r"\\b[0-9a-fA-F-]*[0-9][0-9a-fA-F-]*\\b"
+_VARIABLE_TOKEN = VARIABLE_TOKEN.replace("\\", "\\\\")  # as a ClickHouse string literal
 
 
 def log_message_groups(q: ClickHouseQueries, baseline: TimeRange, incident: TimeRange) -> list[LogMessageGroup]:
@@ -49,13 +47,15 @@ def log_message_groups(q: ClickHouseQueries, baseline: TimeRange, incident: Time
     )
     cap = q.max_message_groups
     if cap is None:
-        rows = q.rows(f"SELECT service, level, message, {aggregates} FROM {lines} GROUP BY service, level, message")
+        rows = q.rows(
+            f"SELECT service, level, message, {aggregates}, false FROM {lines} GROUP BY service, level, message"
+        )
     else:
         rows = _folded(q, lines, aggregates, min(max(int(cap), 1), 100))
     groups = [
         LogMessageGroup(
             str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), str(r[7]), str(r[8]), "",
-            str(r[9]), int(r[10] or 0),
+            str(r[9]), int(r[10] or 0), bool(r[11]),
         )
         for r in rows
     ]  # fmt: skip
@@ -83,7 +83,7 @@ def _folded(q: ClickHouseQueries, lines: str, aggregates: str, cap: int) -> list
         f"SELECT uniqUpTo({cap})(message) > {cap}, service, level, argMin(message, (NOT inc, ts_ns)), {estimated},"
         f" groupUniqArray({cap + 1})({message_key}) FROM {shaped} GROUP BY service, level, shape"
     )
-    rows = [tuple(r[1:-1]) for r in shapes if r[0]]
+    rows = [(*r[1:-1], True) for r in shapes if r[0]]
     narrow = sorted({int(key) for r in shapes if not r[0] for key in r[-1]})
     if not narrow:
         return rows
@@ -94,7 +94,7 @@ def _folded(q: ClickHouseQueries, lines: str, aggregates: str, cap: int) -> list
             f" GROUP BY service, level, shape HAVING uniqUpTo({cap})(message) <= {cap}"
         )
     return rows + q.rows(
-        f"SELECT service, level, message, {aggregates} FROM {lines}"
+        f"SELECT service, level, message, {aggregates}, false FROM {lines}"
         f" WHERE {message_key} IN ({keys}) GROUP BY service, level, message"
     )
 

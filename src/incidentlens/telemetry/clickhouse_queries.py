@@ -22,6 +22,7 @@ from incidentlens.telemetry.clickhouse_logqueries import (
 )
 from incidentlens.telemetry.clickhouse_schema import OtelSchema
 from incidentlens.telemetry.clickhouse_sql import Q, q_if, windows_sql
+from incidentlens.telemetry.logqueries import MAX_MESSAGE_VARIANTS
 from incidentlens.telemetry.protocol import TelemetryQueries, TimelineBin
 from incidentlens.telemetry.rows import (
     Bounds,
@@ -61,7 +62,7 @@ class ClickHouseQueries:
         *,
         local: TelemetryQueries | None = None,
         settings: str = "",
-        max_message_groups: int | None = 50,
+        max_message_groups: int | None = MAX_MESSAGE_VARIANTS,
         max_family_spans: int | None = None,
     ) -> None:
         self.conn = conn

@@ -138,6 +138,8 @@ class LogMessageGroup:
     `*_traces` count distinct trace ids per message. The example is one real line (its body, `file:line`
     and trace id, empty when it has none): the first in the incident window when the message occurs there,
     else the first in the normal period. `first_ns` is 0 when the message is absent from the incident.
+    `folded`: the row stands for a whole message shape of many id-carrying messages (`logqueries`), so its
+    message is one example and its lines' parameters are unknown.
     """
 
     service: str
@@ -152,6 +154,7 @@ class LogMessageGroup:
     example_source: str
     example_trace: str
     first_ns: int
+    folded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
