@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 from fastapi.testclient import TestClient
 
-from incidentlens.store import jobs_repository as jobs
+from incidentlens.store.intake_repository import queue_jobs
 from incidentlens.web.app import create_app
 from incidentlens.web.settings import load_web_settings
 
@@ -152,9 +152,7 @@ def test_job_fragment_polls_only_while_a_job_runs(app: object) -> None:
     assert "hx-trigger" not in idle and "No background jobs" in idle
     db = app.state.db  # type: ignore[attr-defined]
     with db.session() as session:
-        jobs.coalesce_or_enqueue(
-            session, incident_id="INC-0001", kind="investigate", payload={}, now=datetime.now(UTC), max_queued=10
-        )
+        queue_jobs(session, {"INC-0001": ({}, 1)}, kind="investigate", now=datetime.now(UTC), max_queued=10)
     busy = carol.get("/incidents/INC-0001/jobs").text
     assert 'hx-trigger="every 2s"' in busy and "queued" in busy
     assert 'hx-get="/incidents/INC-0001/jobs"' in carol.get("/incidents/INC-0001").text

@@ -9,29 +9,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidentlens.store.convert import incident_row
 from incidentlens.store.errors import NotFoundError
 from incidentlens.store.fixes_repository import app_secret
-from incidentlens.store.repository import _create_incident, _open_incident_by_fingerprint
-from incidentlens.store.rows import IncidentDraft, IncidentRow
-from incidentlens.store.tables import InvestigationRecord
 from incidentlens.store.tables_jobs import JobRecord, JobStatus
 
 __all__ = [
     "JobRow",
     "JobStatus",
     "claim_next",
-    "coalesce_or_enqueue",
     "finish_job",
     "get_job",
     "heartbeat",
     "job_counts",
     "list_jobs",
-    "open_or_touch_incident",
     "requeue_running",
     "session_key",
     "set_step",
-    "touch_open_incident",
 ]
 
 SESSION_KEY = "web_session_key"
@@ -72,76 +65,6 @@ def _row(r: JobRecord) -> JobRow:
         started_at=r.started_at,
         finished_at=r.finished_at,
     )
-
-
-def open_or_touch_incident(session: Session, *, draft: IncidentDraft, now: datetime) -> tuple[IncidentRow, bool]:
-    """The open incident with the draft's fingerprint (its `updated_at` bumped), or a new one; True if created."""
-    row = _open_incident_by_fingerprint(session, draft.alert_fingerprint)
-    created = row is None
-    if row is None:
-        row = _create_incident(session, draft, now=now)
-    else:
-        row.updated_at = now
-    session.flush()
-    count = session.scalar(sa.select(sa.func.count()).where(InvestigationRecord.incident_id == row.id)) or 0
-    return incident_row(row, investigation_count=int(count)), created
-
-
-def touch_open_incident(session: Session, *, fingerprint: str, now: datetime) -> str | None:
-    """The id of the open incident with this fingerprint (its `updated_at` bumped), or None."""
-    row = _open_incident_by_fingerprint(session, fingerprint)
-    if row is None:
-        return None
-    row.updated_at = now
-    return row.id
-
-
-def coalesce_or_enqueue(
-    session: Session,
-    *,
-    incident_id: str,
-    kind: str,
-    payload: dict[str, Any],
-    now: datetime,
-    max_queued: int,
-    alerts: int = 1,
-) -> tuple[JobRow | None, bool]:
-    """Fold into the incident's queued job if there is one, else queue a new job while fewer than `max_queued`.
-
-    `alerts` is how many alerts this payload stands for (repeats of one fingerprint in one webhook).
-
-    Returns (job, coalesced); (None, False) when the queue is full and nothing could be coalesced.
-    """
-    waiting = session.scalars(
-        sa.select(JobRecord)
-        .where(JobRecord.incident_id == incident_id, JobRecord.kind == kind, JobRecord.status == JobStatus.QUEUED)
-        .order_by(JobRecord.id)
-        .limit(1)
-    ).first()
-    if waiting is not None:
-        waiting.alerts += alerts
-        waiting.payload = payload
-        waiting.updated_at = now
-        session.flush()
-        return _row(waiting), True
-    queued = session.scalar(sa.select(sa.func.count()).where(JobRecord.status == JobStatus.QUEUED)) or 0
-    if queued >= max_queued:
-        return None, False
-    job = JobRecord(
-        incident_id=incident_id,
-        kind=kind,
-        status=JobStatus.QUEUED,
-        step="queued",
-        payload=payload,
-        alerts=alerts,
-        attempts=0,
-        error="",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(job)
-    session.flush()
-    return _row(job), False
 
 
 def claim_next(session: Session, *, now: datetime) -> JobRow | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -95,7 +95,7 @@ def add_investigation(
         row = _open_incident_by_fingerprint(session, incident.alert_fingerprint)
     created = row is None
     if row is None:
-        row = _create_incident(session, incident, now=now)
+        row = create_incident(session, incident, now=now)
     else:
         row.updated_at = now
     inv = InvestigationRecord(
@@ -264,7 +264,25 @@ def lock_fingerprint(session: Session, fingerprint: str) -> None:
     held.add(fingerprint)
 
 
-def _create_incident(session: Session, draft: IncidentDraft, *, now: datetime) -> IncidentRecord:
+def lock_fingerprints(session: Session, fingerprints: Collection[str]) -> None:
+    """`lock_fingerprint` for many at once, in sorted order (two writers locking overlapping sets cannot
+    deadlock), in one statement."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    held: set[str] = session.info.setdefault(_LOCKED_FINGERPRINTS, set())
+    wanted = sorted(set(fingerprints) - held)
+    if wanted:
+        session.execute(
+            sa.text(
+                "SELECT count(pg_advisory_xact_lock(hashtextextended(fp, 0)))"
+                " FROM (SELECT unnest(CAST(:fps AS text[])) AS fp ORDER BY 1) AS ordered"
+            ),
+            {"fps": wanted},
+        )
+        held.update(wanted)
+
+
+def create_incident(session: Session, draft: IncidentDraft, *, now: datetime) -> IncidentRecord:
     row = IncidentRecord(
         id=_next_incident_id(session),
         title=draft.title,

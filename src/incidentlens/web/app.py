@@ -16,6 +16,7 @@ from incidentlens.web.api import router as api_router
 from incidentlens.web.auth import router as auth_router
 from incidentlens.web.console import router as console_router
 from incidentlens.web.hooks import after_job
+from incidentlens.web.intake_batch import IntakeWriter
 from incidentlens.web.investigate import default_investigator
 from incidentlens.web.middleware import BodyLimit, SecurityHeaders, SettingsReloader, SettingsWatch
 from incidentlens.web.problems import install_problem_handlers
@@ -31,8 +32,8 @@ API_PREFIX = "/api/v1"
 def create_app(settings: WebSettings, *, investigator: Investigator | None = None, run_worker: bool = True) -> FastAPI:
     """Build the app on the settings' database (migrated on open).
 
-    `app.state` holds `db`, `settings` (replaced when the settings file changes), `secret_key`, `throttle`
-    and `worker`. The worker thread runs while the app's
+    `app.state` holds `db`, `settings` (replaced when the settings file changes), `secret_key`, `throttle`,
+    `worker` and `intake` (the alert writer). The worker thread runs while the app's
     lifespan does (uvicorn, or `with TestClient(app)`); `investigator` replaces the default investigation
     (tests), `run_worker=False` leaves jobs queued.
     """
@@ -49,6 +50,8 @@ def create_app(settings: WebSettings, *, investigator: Investigator | None = Non
         on_finished=after_job(settings, db),
     )
 
+    intake = IntakeWriter(db, lambda: worker.queue_size)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_worker:
@@ -56,6 +59,7 @@ def create_app(settings: WebSettings, *, investigator: Investigator | None = Non
         try:
             yield
         finally:
+            intake.close()
             worker.stop()
             db.dispose()
 
@@ -72,6 +76,7 @@ def create_app(settings: WebSettings, *, investigator: Investigator | None = Non
     app.state.settings = settings
     app.state.secret_key = secret
     app.state.worker = worker
+    app.state.intake = intake
     app.state.throttle = Throttle()
     install_problem_handlers(app)
     # Added innermost first: headers wrap everything, the body cap comes before any route reads a byte.

@@ -56,9 +56,13 @@ class UnsupportedMediaError(InputError):
     """A body whose Content-Type is not the JSON the endpoint reads."""
 
 
-class QueueFullError(StoreError):
-    """The background queue is full and the job could not be coalesced; retry after `retry_after` seconds."""
+class UnavailableError(StoreError):
+    """Nothing was recorded, for now: retry after `retry_after` seconds (503)."""
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class QueueFullError(UnavailableError):
+    """The background queue is full and the job could not be coalesced."""

@@ -9,7 +9,7 @@ sender retries; no alert is dropped silently. Resolved alerts never open inciden
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,8 @@ from incidentlens.ingest.pagerduty import add_event
 from incidentlens.ingest.sink import RowSink
 from incidentlens.model.enums import IncidentStatus, Severity
 from incidentlens.store.database import Database
-from incidentlens.store.jobs_repository import coalesce_or_enqueue, open_or_touch_incident, touch_open_incident
-from incidentlens.store.repository import lock_fingerprint
+from incidentlens.store.intake_repository import QueuedJob, open_incidents, queue_jobs, touch_incidents
+from incidentlens.store.repository import create_incident, lock_fingerprints
 from incidentlens.store.rows import IncidentDraft, StatusEvent
 from incidentlens.web.errors import QueueFullError
 from incidentlens.workflow.audit import append_audit
@@ -125,37 +125,36 @@ def accept_alerts(
 ) -> list[AlertOutcome]:
     """Open or update incidents and queue investigations for `alerts`, all in one transaction.
 
-    Alerts of the payload that share a fingerprint are written once (the last one's payload, counted as
-    that many alerts on the job), so a payload repeating one alert costs one incident update, not thousands.
-    Fingerprints are locked first, in sorted order: two replicas taking overlapping payloads cannot deadlock.
+    Set-based: the batch's fingerprints are locked (sorted, so two replicas taking overlapping batches cannot
+    deadlock), looked up, touched and queued in a few statements whatever its size; only incidents opened for
+    the first time are written one by one (with their audit entry). Alerts of the batch that share a
+    fingerprint are written once (the last one's payload, counted as that many alerts on the job).
     """
     now = now if now is not None else datetime.now(UTC)
     firing: dict[str, list[ParsedAlert]] = {}
     for alert in alerts:
         if alert.status == "firing":
             firing.setdefault(alert.fingerprint, []).append(alert)
-    outcomes: list[AlertOutcome] = []
-    written: dict[str, AlertOutcome] = {}
+    fingerprints = {alert.fingerprint for alert in alerts}
     with db.session() as session:
-        for fingerprint in sorted({a.fingerprint for a in alerts}):
-            lock_fingerprint(session, fingerprint)
-        for alert in alerts:
-            if alert.status != "firing":
-                outcomes.append(_resolved(session, alert, now))
-                continue
-            first = written.get(alert.fingerprint)
-            if first is None:
-                same = firing[alert.fingerprint]
-                first = _fire(session, same[-1], count=len(same), max_queued=max_queued, now=now)
-                written[alert.fingerprint] = first
-                outcomes.append(first)
-            else:  # a repeat within the payload: already counted on the job written for the first one
-                outcomes.append(replace(first, action="updated", coalesced=True))
-    return outcomes
+        lock_fingerprints(session, fingerprints)
+        incidents = open_incidents(session, fingerprints)
+        touch_incidents(session, list(incidents.values()), now=now)
+        opened = {fp: _open(session, same[-1], now=now) for fp, same in sorted(firing.items()) if fp not in incidents}
+        incidents.update(opened)
+        wanted = {incidents[fp]: (same[-1].replay, len(same)) for fp, same in firing.items()}
+        jobs = queue_jobs(session, wanted, kind=INVESTIGATE, now=now, max_queued=max_queued)
+        if jobs is None:
+            raise QueueFullError(
+                f"the investigation queue is full ({max_queued} waiting) and this payload's incidents have no "
+                "waiting job to join; nothing was recorded, retry later",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+    return _outcomes(alerts, incidents, set(opened), jobs)
 
 
-def _fire(session: Session, alert: ParsedAlert, *, count: int, max_queued: int, now: datetime) -> AlertOutcome:
-    """Open (or update) the incident of a firing alert and queue (or coalesce) its investigation."""
+def _open(session: Session, alert: ParsedAlert, *, now: datetime) -> str:
+    """Open the incident of a firing alert that has none (with its audit entry); its id."""
     detected = min(ns_to_datetime(alert.starts_ns), now)
     title = f"{alert.name}: {alert.summary}" if alert.summary and alert.summary != alert.name else alert.name
     draft = IncidentDraft(
@@ -171,51 +170,44 @@ def _fire(session: Session, alert: ParsedAlert, *, count: int, max_queued: int, 
             StatusEvent(IncidentStatus.OPENED, now, SYSTEM_ACTOR, f"opened by a {alert.source} webhook"),
         ),
     )
-    incident, created = open_or_touch_incident(session, draft=draft, now=now)
-    if created:
-        append_audit(
-            session,
-            actor=SYSTEM_ACTOR,
-            entity=INCIDENT_ENTITY,
-            entity_id=incident.id,
-            action="open",
-            at=now,
-            incident_id=incident.id,
-            data={
-                "title": draft.title,
-                "service": draft.service,
-                "severity": draft.severity,
-                "alert_fingerprint": alert.fingerprint,
-                "source": alert.source,
-                "events": [{"status": e.status, "at": e.at, "actor": e.actor} for e in draft.events],
-            },
-        )
-    job, coalesced = coalesce_or_enqueue(
+    incident = create_incident(session, draft, now=now)
+    append_audit(
         session,
+        actor=SYSTEM_ACTOR,
+        entity=INCIDENT_ENTITY,
+        entity_id=incident.id,
+        action="open",
+        at=now,
         incident_id=incident.id,
-        kind=INVESTIGATE,
-        payload=alert.replay,
-        now=now,
-        max_queued=max_queued,
-        alerts=count,
+        data={
+            "title": draft.title,
+            "service": draft.service,
+            "severity": draft.severity,
+            "alert_fingerprint": alert.fingerprint,
+            "source": alert.source,
+            "events": [{"status": e.status, "at": e.at, "actor": e.actor} for e in draft.events],
+        },
     )
-    if job is None:
-        raise QueueFullError(
-            f"the investigation queue is full ({max_queued} waiting) and {incident.id} has no waiting job "
-            "to join; nothing was recorded, retry later",
-            retry_after=RETRY_AFTER_SECONDS,
-        )
-    return AlertOutcome(
-        fingerprint=alert.fingerprint,
-        status=alert.status,
-        incident_id=incident.id,
-        action="opened" if created else "updated",
-        job_id=job.id,
-        coalesced=coalesced,
-    )
+    return incident.id
 
 
-def _resolved(session: Session, alert: ParsedAlert, now: datetime) -> AlertOutcome:
-    incident_id = touch_open_incident(session, fingerprint=alert.fingerprint, now=now)
-    action = "resolved_noted" if incident_id is not None else "resolved_unknown"
-    return AlertOutcome(fingerprint=alert.fingerprint, status=alert.status, incident_id=incident_id, action=action)
+def _outcomes(
+    alerts: list[ParsedAlert], incidents: dict[str, str], opened: set[str], jobs: dict[str, QueuedJob]
+) -> list[AlertOutcome]:
+    """One outcome per alert, in order: a repeat of a fingerprint reads as coalesced into the first's job."""
+    outcomes: list[AlertOutcome] = []
+    seen: set[str] = set()
+    for alert in alerts:
+        fp = alert.fingerprint
+        incident_id = incidents.get(fp)
+        if alert.status != "firing":
+            action = "resolved_noted" if incident_id is not None else "resolved_unknown"
+            outcomes.append(AlertOutcome(fp, alert.status, incident_id, action))
+            continue
+        assert incident_id is not None  # every firing fingerprint has an open incident by now
+        job = jobs[incident_id]
+        first = fp not in seen
+        seen.add(fp)
+        action = "opened" if first and fp in opened else "updated"
+        outcomes.append(AlertOutcome(fp, alert.status, incident_id, action, job.id, job.coalesced or not first))
+    return outcomes

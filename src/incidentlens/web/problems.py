@@ -27,8 +27,8 @@ from incidentlens.web.errors import (
     AuthenticationError,
     OriginError,
     PayloadTooLargeError,
-    QueueFullError,
     ThrottledError,
+    UnavailableError,
     UnsupportedMediaError,
 )
 
@@ -45,7 +45,7 @@ _SPECIFIC: tuple[tuple[type[IncidentLensError], int], ...] = (
     (OriginError, 403),
     (PayloadTooLargeError, 413),
     (UnsupportedMediaError, 415),
-    (QueueFullError, 503),
+    (UnavailableError, 503),
 )
 _log = logging.getLogger("incidentlens.web")
 
@@ -120,7 +120,7 @@ async def _incidentlens_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="incidentlens"'
-    if isinstance(exc, ThrottledError | QueueFullError):
+    if isinstance(exc, ThrottledError | UnavailableError):
         headers["Retry-After"] = str(exc.retry_after)
     if status >= 500:
         _log.warning("%s %s -> %d: %s", request.method, request.url.path, status, exc)  # the full text stays here

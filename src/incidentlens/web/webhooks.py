@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 
 from incidentlens.errors import InputError
-from incidentlens.store.database import Database
 from incidentlens.web.api.deps import RESPONDERS
 from incidentlens.web.auth import bearer_identity, check_throttle, record_failure
 from incidentlens.web.errors import AuthenticationError, PayloadTooLargeError, UnsupportedMediaError
-from incidentlens.web.intake import AlertOutcome, accept_alerts, parse_payload
+from incidentlens.web.intake import parse_payload
+from incidentlens.web.intake_batch import IntakeWriter
 from incidentlens.web.settings import WebSettings
 from incidentlens.web.worker import Worker
 
@@ -41,10 +39,6 @@ MAX_ALERTS = 1000
 MAX_DEPTH = 32  # alert payloads are a few levels deep; hundreds of levels only serve to exhaust the stack
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-# One in-process writer for alert intake on SQLite: concurrent SQLite writers would otherwise meet in the busy
-# handler, whose back-off sleeps (not the work) dominate latency under load. PostgreSQL writers lock rows (and
-# fingerprints) instead, so replicas and threads take alerts in parallel. Held only while alerts are written.
-_INTAKE_LOCK = threading.Lock()
 
 _BODY = {
     "requestBody": {
@@ -157,15 +151,8 @@ async def _receive(request: Request, source: str) -> dict[str, Any]:
     if not alerts and problems:
         raise InputError(f"no usable alert in the {source} payload: " + "; ".join(problems[:5]))
 
-    db: Database = request.app.state.db
-
-    def accept() -> list[AlertOutcome]:
-        if db.engine.dialect.name != "sqlite":
-            return accept_alerts(db, alerts=alerts, max_queued=worker.queue_size)
-        with _INTAKE_LOCK:
-            return accept_alerts(db, alerts=alerts, max_queued=worker.queue_size)
-
-    outcomes = await run_in_threadpool(accept)
+    intake: IntakeWriter = request.app.state.intake
+    outcomes = await intake.accept(alerts)
     if any(o.job_id is not None for o in outcomes):
         worker.wake()
     return {
