@@ -71,3 +71,12 @@ def test_large_files_flush_in_batches_and_still_roll_back(tmp_path: Path, monkey
             assert store.counts()["logs"] == 30
             raise RuntimeError("the file turned out bad")
         assert store.counts()["logs"] == 0
+
+
+def test_staging_folders_live_beside_the_spill_files_and_are_removed(tmp_path: Path) -> None:
+    spill = tmp_path / "workspace" / "spill"
+    with TelemetryStore(tmp_path / "t.duckdb", memory_limit="256MB", spill_dir=spill) as store:
+        with store.scratch("incidentlens-test-") as folder:
+            (folder / "staged.parquet").write_bytes(b"x")
+            assert folder.parent == spill and folder.name.startswith("incidentlens-test-")
+        assert not folder.exists()

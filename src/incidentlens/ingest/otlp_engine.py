@@ -14,7 +14,6 @@ inserts the good lines' spans from it.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from incidentlens.errors import StoreError
@@ -238,8 +237,8 @@ def read_spans_with_engine(path: Path, sink: RowSink) -> set[int] | None:
     if longest > MAX_BATCH_LINE_BYTES:
         return None  # the per-record reader reports the over-long line
     converted = f"WITH flat AS ({_flat_sql(path, longest, gz)}), {_converted_sql('flat').removeprefix('WITH ')}"
-    with tempfile.TemporaryDirectory(prefix="incidentlens-otlp-") as scratch:
-        staged = Path(scratch) / "spans.parquet"
+    with engine.scratch("incidentlens-otlp-") as scratch:
+        staged = scratch / "spans.parquet"
         try:  # on a connection of its own: a failing read leaves the ingest transaction as it was
             engine.rows_apart(f"COPY ({converted}) TO {quote(str(staged))} (FORMAT parquet, COMPRESSION lz4_raw)")
         except StoreError:

@@ -7,7 +7,9 @@ record survives. Only a file with no valid record at all becomes a FormatError (
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -56,6 +58,10 @@ class SqlEngine(Protocol):
 
     def rows_apart(self, sql: str) -> list[tuple[Any, ...]]:
         """A query over files on a connection of its own: its failure cannot abort the caller's transaction."""
+        ...
+
+    def scratch(self, prefix: str) -> AbstractContextManager[Path]:
+        """A folder for staging files, removed on exit (beside the store's spill files when it has them)."""
         ...
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -36,6 +37,7 @@ class TelemetryStore:
         """`memory_limit` (DuckDB's, e.g. "1GB"; empty: DuckDB's default) bounds the engine's memory; beyond it
         sorts, joins and aggregations spill to `spill_dir`, and an on-disk store evicts table data to its file."""
         self.path = path
+        self.spill_dir = spill_dir
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +53,13 @@ class TelemetryStore:
         except (duckdb.Error, OSError) as exc:
             raise StoreError(f"cannot open telemetry store {path or ':memory:'}: {exc}") from None
         self._in_transaction = False
+
+    @contextmanager
+    def scratch(self, prefix: str) -> Iterator[Path]:
+        """A folder for staging files, removed afterwards: beside the spill files when the store has a spill
+        folder (the workspace of a big investigation), so big staging never lands in a small system temp."""
+        with tempfile.TemporaryDirectory(prefix=prefix, dir=self.spill_dir) as folder:
+            yield Path(folder)
 
     @classmethod
     def in_workspace(cls, workspace: Path) -> TelemetryStore:
