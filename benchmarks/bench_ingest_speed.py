@@ -86,7 +86,8 @@ def timed(args: list[str], src: Path) -> tuple[float, float, str]:
     done = subprocess.run(["/usr/bin/time", "-v", *args], env=_env(src), capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
-        return wall, math.nan, f"FAILED ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
+        said = done.stderr.split("\tCommand being timed:", 1)[0].strip().splitlines()  # the tool's own words
+        return wall, math.nan, f"FAILED ({done.returncode}): {said[-3:]}"
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     return wall, (int(rss[1]) / 1024 if rss else math.nan), done.stdout
 
