@@ -52,6 +52,12 @@ def test_shared_metric_csv_files(shared_data: Path, tmp_path: Path) -> None:
 
 
 _HEAD = "time,cart_cpu,cart_mem,db_latency\n"
+
+
+def _times(*times: str) -> str:
+    return _HEAD + "".join(f"{t},1,2,3\n" for t in times)
+
+
 # (name, file text, whether the engine reads it all): every case gives the per-record reader's rows and problems.
 _CASES: list[tuple[str, str, bool]] = [
     ("epoch seconds", _HEAD + "1700000000,1.5,2,3\n1700000015,4,5,6\n", True),
@@ -63,8 +69,9 @@ _CASES: list[tuple[str, str, bool]] = [
     ("negative and float times", _HEAD + "-5,1,2,3\n+17,1,2,3\n1.7e9,1,2,3\n1e15,1,2,3\n", True),
     (
         "iso times",
-        _HEAD
-        + "2024-01-02T03:04:05Z,1,2,3\n2024-01-02 03:04,1,2,3\n2024-01-02T03:04:05.123456789+02:00,1,2,3\n2024-01-02T03:04:05 UTC,1,2,3\n",
+        _times(
+            "2024-01-02T03:04:05Z", "2024-01-02 03:04", "2024-01-02T03:04:05.123456789+02:00", "2024-01-02T03:04:05 UTC"
+        ),
         True,
     ),
     (
@@ -74,8 +81,15 @@ _CASES: list[tuple[str, str, bool]] = [
     ),
     (
         "bad times",
-        _HEAD
-        + "yesterday,1,2,3\n2024-13-01T00:00:00Z,1,2,3\n2024-01-01T24:00:00Z,1,2,3\n0001-01-01T00:00:00Z,1,2,3\n,1,2,3\n1_700,1,2,3\n1700000000,1,2,3\n",
+        _times(
+            "yesterday",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "",
+            "1_700",
+            "1700000000",
+        ),
         False,
     ),
     ("missing cells", _HEAD + "1700000000,,null,NA\n1700000015,n/a,-,None\n1700000030, ,1, \n", True),
