@@ -289,18 +289,25 @@ def test_any_responses_match_the_per_record_reader(tmp_path: Path, docs: list[An
 
 _PLAIN_LABELS = st.dictionaries(
     st.sampled_from(["__name__", "service", "job", "pod", "app", "le", "x", "é"]),
-    st.text(alphabet=st.characters(min_codepoint=32, exclude_characters="\x7f"), max_size=10),
+    # no "-": a two-part pod name with non-ASCII characters is left to Python (`str.isdigit`)
+    st.text(
+        alphabet=st.characters(min_codepoint=32, exclude_characters="\x7f-", exclude_categories=("Cs",)), max_size=10
+    ),
     max_size=5,
 )
 # JSON numbers with exponents of three digits send the file to the per-record reader (see `_LENIENT`), as do
 # times DuckDB writes with an exponent.
-_SHORT_EXPONENT = st.floats(min_value=-1e99, max_value=1e99).filter(lambda x: x == 0 or abs(x) > 1e-99)
+_SHORT_EXPONENT = st.one_of(
+    st.just(0.0), st.floats(min_value=1e-99, max_value=1e99), st.floats(min_value=-1e99, max_value=-1e-99)
+)
 _PLAIN_VALUES = st.one_of(
     st.floats().map(repr),
     _SHORT_EXPONENT,
     st.from_regex(r"-?[0-9]{1,20}(\.[0-9]{0,20})?([eE][+-]?[0-9]{1,2})?", fullmatch=True),
 )
-_PLAIN_TIMES = _SHORT_EXPONENT.filter(lambda x: x == 0 or 1e-3 < abs(x) < 8e9)
+_PLAIN_TIMES = st.one_of(
+    st.just(0.0), st.floats(min_value=1e-3, max_value=8e9), st.floats(min_value=-8e9, max_value=-1e-3)
+)
 _PLAIN_RESPONSES = st.lists(
     st.builds(
         _series,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from incidentlens.errors import StoreError
 from incidentlens.ingest.common import HEAD_BYTES, MAX_BATCH_LINE_BYTES, MAX_DOCUMENT_BYTES, is_gzip, read_head
-from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, line_stats, quote
+from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, float_kind_sql, float_value_sql, line_stats, quote
 from incidentlens.ingest.prometheus import SERVICE_LABELS, first_line_is_json
 from incidentlens.ingest.sink import RowSink
 
@@ -38,9 +38,7 @@ _LENIENT = r",[ \t\r\n]*[\]}]|[A-DF-Za-df-z]|[eE][-+]?[0-9]{3}"
 # Sample times and values are read as text (a JSON number as DuckDB writes it: a double's shortest digits, as
 # Python's repr; a JSON string as its content). A time Python's `Decimal` reads as the same decimal, small
 # enough that its nanoseconds fit a BIGINT: whole seconds and the first nine decimals (`int(Decimal)` truncates).
-_TIME = r"-?[0-9]{1,10}(\.[0-9]{1,17})?"
-# Python's `float` syntax without whitespace, underscores and the NaN/Infinity words (handled apart).
-_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_TIME = r"-?[0-9]{1,10}(\.[0-9]+)?"
 _METRIC_COLUMNS = "ts_ns, service, name, labels, value"
 
 
@@ -71,9 +69,11 @@ def _service(labels: str) -> str:
 
 
 def _service_ok(labels: str) -> str:
-    """False where `str.isdigit` and SQL could disagree: a two-part pod name with non-ASCII characters."""
-    pod = f"{labels}['pod']"
-    return f"(len(string_split(coalesce({pod}, ''), '-')) <> 2 OR regexp_full_match({pod}, '[\\x00-\\x7F]*'))"
+    """False where `str.isdigit` and SQL could disagree: the pod decides and its name has two parts, the second
+    with non-ASCII characters."""
+    named = ", ".join(f"nullif({labels}[{quote(key)}], '')" for key in SERVICE_LABELS)
+    parts = f"string_split(coalesce({labels}['pod'], ''), '-')"
+    return f"(coalesce({named}) IS NOT NULL OR len({parts}) <> 2 OR regexp_full_match({parts}[2], '[\\x00-\\x7F]*'))"
 
 
 def _series_sql(source: str) -> str:
@@ -107,16 +107,6 @@ def _series_sql(source: str) -> str:
 def _samples_sql(series: str) -> str:
     """One row per sample; a series without samples keeps one row (`sample` false), so its document's verdict
     (`good`) is kept."""
-    value = (
-        "CASE WHEN lower(x) IN ('nan', '+nan', '-nan') THEN NULL"
-        " WHEN lower(x) IN ('inf', '+inf', 'infinity', '+infinity') THEN CAST('inf' AS DOUBLE)"
-        " WHEN lower(x) IN ('-inf', '-infinity') THEN CAST('-inf' AS DOUBLE)"
-        " ELSE TRY_CAST(x AS DOUBLE) END"
-    )
-    value_ok = (
-        f"(lower(x) IN ('nan', '+nan', '-nan', 'inf', '+inf', 'infinity', '+infinity', '-inf', '-infinity')"
-        f" OR (regexp_full_match(x, '{_NUMBER}') AND TRY_CAST(x AS DOUBLE) IS NOT NULL))"
-    )
     return (
         f"WITH h AS (SELECT doc, ok, name, service, labels,"
         f" unnest(CASE WHEN ok AND len(samples) > 0 THEN samples ELSE [NULL] END) AS p,"
@@ -124,12 +114,12 @@ def _samples_sql(series: str) -> str:
         f" i AS (SELECT doc, keep, p, NOT has AS empty, name, service, labels, p[1] AS t, p[2] AS x, len(p) AS n"
         f" FROM h),"
         f" j AS (SELECT *, CASE WHEN regexp_full_match(t, '{_TIME}') THEN CAST(split_part(t, '.', 1) AS BIGINT) END"
-        f" AS secs FROM i)"
+        f" AS secs, {float_kind_sql('x')} AS kind FROM i)"
         f" SELECT doc, coalesce(keep AND (empty OR (p IS NOT NULL AND n = 2 AND secs IS NOT NULL"
-        f" AND abs(secs) < 9000000000 AND {value_ok})), false) AS good, NOT empty AS sample,"
+        f" AND abs(secs) < 9000000000 AND kind > 0)), false) AS good, NOT empty AS sample,"
         f" CASE WHEN abs(secs) < 9000000000 THEN secs * 1000000000 + CASE WHEN left(t, 1) = '-' THEN -1 ELSE 1 END"
         f" * CAST(rpad(left(split_part(t, '.', 2), 9), 9, '0') AS BIGINT) END AS ts_ns,"
-        f" service, name, labels, {value} AS value FROM j"
+        f" service, name, labels, {float_value_sql('x', 'kind')} AS value FROM j"
     )
 
 

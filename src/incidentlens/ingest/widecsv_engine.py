@@ -21,17 +21,20 @@ from pathlib import Path
 
 from incidentlens.errors import StoreError
 from incidentlens.ingest.common import HEAD_BYTES, MAX_LINE_BYTES, MAX_TIME_NS, is_gzip, read_head
-from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, quote
+from incidentlens.ingest.engine_files import (
+    ENGINE_MIN_BYTES,
+    PY_FLOAT,
+    compression,
+    float_kind_sql,
+    float_value_sql,
+    quote,
+)
 from incidentlens.ingest.sink import RowSink
 from incidentlens.ingest.widecsv import MISSING, Layout, detect_delimiter, layout_of
 
 __all__ = ["ENGINE_MIN_BYTES", "read_wide_csv_with_engine"]
 
 _SPACE = " \t\n\r\x0b\x0c"  # what str.strip() removes that SQL trims too; any other blank fails the checks
-_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
-_NAN = "('nan', '+nan', '-nan')"
-_INF = "('inf', '+inf', 'infinity', '+infinity')"
-_MINUS_INF = "('-inf', '-infinity')"
 # `common._ISO_RE` with the ranges `datetime.fromisoformat` checks: hours, minutes, seconds and offsets.
 _ISO = (
     r"(\d{4}-\d{2}-\d{2})[T ]((?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)(?:[.,](\d{1,9}))?\s*"
@@ -71,27 +74,18 @@ def _time_sql(x: str) -> str:
     return (
         f"CASE WHEN regexp_full_match({x}, '[0-9]{{1,30}}') THEN"
         f" (CASE WHEN abs({ns_int}) <= {MAX_TIME_NS} THEN CAST({ns_int} AS BIGINT) END)"
-        f" WHEN regexp_full_match({x}, {quote(_NUMBER)}) THEN"
+        f" WHEN regexp_full_match({x}, {quote(PY_FLOAT)}) THEN"
         f" (CASE WHEN abs({ns_float}) < 9.223372036854775808e18 THEN CAST({ns_float} AS BIGINT) END)"
         f" WHEN regexp_full_match({x}, {quote('^' + _ISO + '$')}) THEN"
         f" (CASE WHEN abs({ns_iso}) <= {MAX_TIME_NS} THEN CAST({ns_iso} AS BIGINT) END) END"
     )
 
 
-def _cell_sql(x: str, delimiter: str) -> tuple[str, str, str]:
-    """(present, value, ok) of a trimmed cell as `widecsv.parse_cell` reads it; ok false where Python reports
-    the cell or could read it differently."""
-    missing = "(" + ", ".join(quote(m) for m in sorted(MISSING)) + ")"
-    number = x
-    if delimiter == ";":
-        number = f"CASE WHEN regexp_full_match({x}, '[+-]?[0-9]+,[0-9]+') THEN replace({x}, ',', '.') ELSE {x} END"
-    words = f"lower({x}) IN {_NAN} OR lower({x}) IN {_INF} OR lower({x}) IN {_MINUS_INF}"
-    value = (
-        f"CASE WHEN lower({x}) IN {_NAN} THEN NULL WHEN lower({x}) IN {_INF} THEN CAST('inf' AS DOUBLE)"
-        f" WHEN lower({x}) IN {_MINUS_INF} THEN CAST('-inf' AS DOUBLE) ELSE TRY_CAST({number} AS DOUBLE) END"
-    )
-    ok = f"(lower({x}) IN {missing} OR {words} OR regexp_full_match({number}, {quote(_NUMBER)}))"
-    return f"lower({x}) NOT IN {missing}", value, ok
+def _number_sql(x: str, delimiter: str) -> str:
+    """The trimmed cell as `widecsv.parse_cell` hands it to `float`: with `;` as delimiter, a decimal comma read."""
+    if delimiter != ";":
+        return x
+    return f"CASE WHEN regexp_full_match({x}, '[+-]?[0-9]+,[0-9]+') THEN replace({x}, ',', '.') ELSE {x} END"
 
 
 def _header_line(head: str) -> tuple[int, str] | None:
@@ -128,15 +122,16 @@ def _converted_sql(path: Path, gz: bool, layout: Layout, skip: int, delimiter: s
     )
     repeated = " AND ".join(f"coalesce(c{i}, '') = {quote(cell)}" for i, cell in enumerate(layout.header))
     cells = ", ".join(f"c{s.index}" for s in layout.series)
-    present, value, ok = _cell_sql("x", delimiter)
+    kind = float_kind_sql("x", missing=tuple(sorted(MISSING)))
     return (
         f"WITH r AS (SELECT {_trim(f'c{layout.time_index}')} AS t, [{cells}] AS cells FROM {source}"
         f" WHERE NOT ({repeated})),"
-        f" s AS (SELECT {_time_sql('t')} AS ts_ns, unnest(range(1, {len(layout.series) + 1})) AS k,"
-        f" unnest(cells) AS cell FROM r),"
-        f" v AS (SELECT ts_ns, k, {_trim('cell')} AS x FROM s)"
-        f" SELECT coalesce(ts_ns IS NOT NULL AND {ok}, false) AS good, k, ts_ns, {present} AS present,"
-        f" {value} AS value FROM v"
+        f" q AS (SELECT {_time_sql('t')} AS ts_ns, cells FROM r),"  # once per row, before the cells are unnested
+        f" s AS (SELECT ts_ns, unnest(range(1, {len(layout.series) + 1})) AS k, unnest(cells) AS cell FROM q),"
+        f" v AS (SELECT ts_ns, k, {_number_sql(_trim('cell'), delimiter)} AS x FROM s),"
+        f" w AS (SELECT ts_ns, k, x, {kind} AS kind FROM v)"
+        f" SELECT ts_ns IS NOT NULL AND kind <> 0 AS good, k, ts_ns, kind > 0 AS present,"
+        f" {float_value_sql('x', 'kind')} AS value FROM w"
     )
 
 
