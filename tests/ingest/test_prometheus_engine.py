@@ -250,10 +250,30 @@ def test_bad_lines_go_to_the_per_record_reader_and_are_named(tmp_path: Path) -> 
     ]
 
 
-def test_gzip_file(tmp_path: Path) -> None:
-    path = tmp_path / "response.json.gz"
-    path.write_bytes(gzip.compress(_text(_matrix(_UP)).encode()))
-    assert _same_both_ways(path) == 2  # the text check needs a plain file
+_COMMA_ACROSS_LINES = json.dumps(_matrix(_UP), indent=2)[:-2] + ",\n\n}"  # orjson refuses it, DuckDB would not
+
+
+def test_gzip_files(tmp_path: Path) -> None:
+    plain = _text(_matrix(_UP))
+    cases = {
+        "document": plain,
+        "pretty": json.dumps(_matrix(_UP), indent=2),
+        "lines": plain + "\n" + plain + "\n",
+        "trailing comma across lines": _COMMA_ACROSS_LINES,
+        "damaged": plain[:-5],
+    }
+    for name, text in cases.items():
+        path = tmp_path / f"{name}.json.gz"
+        path.write_bytes(gzip.compress(text.encode()))
+        assert _same_both_ways(path) == 0, name  # read by the engine, or refused by both alike
+
+
+def test_trailing_comma_across_lines_refused_as_python_does(tmp_path: Path) -> None:
+    path = tmp_path / "response.json"
+    path.write_text(_COMMA_ACROSS_LINES)
+    assert _same_both_ways(path) == 0
+    refused = _load(path, engine=True)
+    assert not refused.rows and "invalid JSON" in refused.problems[0]
 
 
 _LABELS = st.dictionaries(

@@ -76,3 +76,24 @@ def float_value_sql(x: str, kind: str) -> str:
         f"CASE {kind} WHEN 1 THEN TRY_CAST({x} AS DOUBLE) WHEN 3 THEN CAST('inf' AS DOUBLE)"
         f" WHEN 4 THEN CAST('-inf' AS DOUBLE) END"
     )
+
+
+def text_size(path: Path, gz: bool) -> int:
+    """Bytes of the file's text (gunzipped, read in large blocks, when `gz`): the size of a one-document file's
+    object for DuckDB's JSON reader."""
+    if not gz:
+        return path.stat().st_size
+    total = 0
+    with gzip.open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            total += len(block)
+    return total
+
+
+def raw_lines(path: Path, gz: bool, longest: int) -> str:
+    """The file's physical lines as DuckDB's CSV reader gives them with no delimiter and no quote (column
+    `line`, NULL for a blank line; carriage returns before newlines dropped), gzip or not: raw text to check."""
+    return (
+        f"read_csv({quote(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '', quote = '',"
+        f" escape = '', auto_detect = false, compression = {compression(gz)}, max_line_size = {longest + 1024})"
+    )

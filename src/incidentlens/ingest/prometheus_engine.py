@@ -8,8 +8,7 @@ response (errors, scalars, histograms, odd values) sends its line, or the whole 
 per-record reader, which names each problem with its file and position. A file DuckDB cannot read whole
 (damaged JSON, a list of responses, an unexpected structure, blank lines), or that holds syntax DuckDB's parser
 tolerates and orjson refuses (NaN or Infinity literals, trailing commas, huge exponents, a byte order mark), is
-read by the per-record reader alone. Gzip files too: the syntax check reads the file as text, which DuckDB does
-only for plain files.
+read by the per-record reader alone. Plain or gzip.
 
 As for OTLP spans, the file is converted in one pass on a connection of its own (a failing read cannot abort the
 ingest transaction) into a Parquet file in the store's scratch folder, which the ingest transaction inserts.
@@ -22,7 +21,16 @@ from pathlib import Path
 
 from incidentlens.errors import StoreError
 from incidentlens.ingest.common import HEAD_BYTES, MAX_BATCH_LINE_BYTES, MAX_DOCUMENT_BYTES, is_gzip, read_head
-from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, float_kind_sql, float_value_sql, line_stats, quote
+from incidentlens.ingest.engine_files import (
+    ENGINE_MIN_BYTES,
+    compression,
+    float_kind_sql,
+    float_value_sql,
+    line_stats,
+    quote,
+    raw_lines,
+    text_size,
+)
 from incidentlens.ingest.prometheus import SERVICE_LABELS, first_line_is_json
 from incidentlens.ingest.sink import RowSink
 
@@ -35,6 +43,8 @@ _COLUMNS = f"{{'status': 'JSON', 'data': 'STRUCT(resultType JSON, result {_SERIE
 # Infinity), exponents of three digits (orjson refuses those beyond a double; 1e100 only costs the engine path).
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _LENIENT = r",[ \t\r\n]*[\]}]|[A-DF-Za-df-z]|[eE][-+]?[0-9]{3}"
+_COMMA_END = r",[ \t\r]*$"  # a trailing comma across lines: this line's end and the next one's start
+_CLOSING = r"^[ \t\r]*[\]}]"
 # Sample times and values are read as text (a JSON number as DuckDB writes it: a double's shortest digits, as
 # Python's repr; a JSON string as its content). A time Python's `Decimal` reads as the same decimal, small
 # enough that its nanoseconds fit a BIGINT: whole seconds and the first nine decimals (`int(Decimal)` truncates).
@@ -123,35 +133,43 @@ def _samples_sql(series: str) -> str:
     )
 
 
+def _lenient_sql(path: Path, gz: bool, longest: int) -> str:
+    """Whether the file holds syntax DuckDB's JSON parser accepts and orjson refuses, line by line (strings never
+    span lines): `_LENIENT` in a line, or a line ending in a comma before one opening with a closing bracket."""
+    strings = f"regexp_replace(coalesce(line, ''), {quote(_STRING)}, '\"\"', 'g')"
+    blanked = f"regexp_replace({strings}, 'true|false|null', '0', 'g')"
+    return (
+        f"WITH l AS (SELECT row_number() OVER () AS n, {blanked} AS b FROM {raw_lines(path, gz, longest)}),"
+        f" m AS (SELECT b, lead(b) OVER (ORDER BY n) AS following FROM l WHERE NOT regexp_full_match(b, '\\s*'))"
+        f" SELECT coalesce(bool_or(regexp_matches(b, {quote(_LENIENT)}) OR (regexp_matches(b, {quote(_COMMA_END)})"
+        f" AND regexp_matches(following, {quote(_CLOSING)}))), false) FROM m"
+    )
+
+
 def read_responses_with_engine(path: Path, sink: RowSink) -> EngineRead | None:
     """Insert the samples of the responses SQL converts exactly; None when the whole file must go to the
     per-record reader (see the module docstring)."""
     engine = sink.engine
     size = path.stat().st_size
-    if engine is None or size < ENGINE_MIN_BYTES or size > MAX_DOCUMENT_BYTES or is_gzip(path):
+    if engine is None or size < ENGINE_MIN_BYTES or size > MAX_DOCUMENT_BYTES:
         return None
     head = read_head(path)
     text = head.lstrip(" \t\r\n")
     if not text.startswith("{") or (not head.strip() and len(head) < HEAD_BYTES):
         return None  # a list of responses, a byte order mark, nothing at all: the per-record reader decides
     lines_mode = first_line_is_json(head)
-    lines, longest = line_stats(path, False)
+    gz = is_gzip(path)
+    lines, longest = line_stats(path, gz) if lines_mode else (1, text_size(path, gz))
     if lines_mode and longest > MAX_BATCH_LINE_BYTES:
         return None  # the per-record reader reports the over-long line
-    named = quote(str(path))
     try:  # on a connection of its own: a failing read leaves the ingest transaction as it was
-        odd = engine.rows_apart(
-            f"SELECT regexp_matches(regexp_replace(regexp_replace(content, {quote(_STRING)}, '\"\"', 'g'),"
-            f" 'true|false|null', '0', 'g'), {quote(_LENIENT)}) FROM read_text({named})"
-        )
+        if engine.rows_apart(_lenient_sql(path, gz, longest))[0][0]:
+            return None
     except StoreError:
         return None  # not UTF-8 text
-    if not odd or odd[0][0]:
-        return None
-    form = "newline_delimited" if lines_mode else "unstructured"
     source = (
-        f"read_json({named}, format = {quote(form)}, columns = {_COLUMNS}, compression = 'none',"
-        f" maximum_object_size = {max((longest if lines_mode else size) + 1, 1 << 20)})"
+        f"read_json({quote(str(path))}, format = {quote('newline_delimited' if lines_mode else 'unstructured')},"
+        f" columns = {_COLUMNS}, compression = {compression(gz)}, maximum_object_size = {max(longest + 1, 1 << 20)})"
     )
     converted = f"WITH series AS ({_series_sql(source)}), {_samples_sql('series').removeprefix('WITH ')}"
     with engine.scratch("incidentlens-prometheus-") as scratch:

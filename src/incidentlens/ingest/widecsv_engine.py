@@ -28,6 +28,7 @@ from incidentlens.ingest.engine_files import (
     float_kind_sql,
     float_value_sql,
     quote,
+    raw_lines,
 )
 from incidentlens.ingest.sink import RowSink
 from incidentlens.ingest.widecsv import MISSING, Layout, detect_delimiter, layout_of
@@ -105,9 +106,7 @@ def _odd_lines_sql(path: Path, gz: bool, delimiter: str) -> str:
     return (
         f"SELECT coalesce(bool_or(strlen(line) >= {MAX_LINE_BYTES - 2} OR strpos(line, chr(13)) > 0"
         f" OR (strpos(line, '\"') > 0 AND regexp_matches(line, {blanks}))), false)"
-        f" FROM read_csv({quote(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '',"
-        f" quote = '', escape = '', auto_detect = false, compression = {compression(gz)},"
-        f" max_line_size = {MAX_LINE_BYTES + 1024})"
+        f" FROM {raw_lines(path, gz, MAX_LINE_BYTES)}"
     )
 
 
