@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test check lint typecheck format bench bench-ingest clean
+.PHONY: install demo test check lint typecheck format bench bench-ingest bench-metrics clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "IncidentLens needs Python 3.11 or newer"'
@@ -47,6 +47,10 @@ bench-scale: install
 # Not in the default tests: simulates bundles of 0.1-1 M log lines (minutes). BEFORE=../main/src adds a before column.
 bench-ingest: install
 	$(BIN)/python benchmarks/bench_ingest_speed.py --sizes 0.1,0.3,1 $(if $(BEFORE),--before-src $(BEFORE))
+
+# Not in the default tests: 3 M metric samples as a Prometheus answer and a wide CSV, three ways each (a minute).
+bench-metrics: install
+	$(BIN)/python benchmarks/bench_metrics_ingest.py --samples 3000000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

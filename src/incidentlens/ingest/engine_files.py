@@ -47,3 +47,53 @@ def line_stats(path: Path, gz: bool) -> tuple[int, int]:
     if current:
         n, longest = n + 1, max(longest, current)
     return n, longest
+
+
+# Python's `float` syntax without blanks, underscores and the NaN/Infinity words (which come apart).
+PY_FLOAT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_NAN = "('nan', '+nan', '-nan')"
+_INF = "('inf', '+inf', 'infinity', '+infinity')"
+_MINUS_INF = "('-inf', '-infinity')"
+
+
+def float_kind_sql(x: str, *, missing: tuple[str, ...] = ()) -> str:
+    """What Python's `float` makes of the text `x` (no blanks around it), as an SQL kind: -1 one of the `missing`
+    words (lower case) or empty, when given; 1 a number; 2 NaN; 3 +Infinity; 4 -Infinity; 0 text `float` refuses
+    or could read differently from DuckDB (SQL leaves it to Python). Numbers are tried first: most texts are."""
+    empty = f"WHEN {x} = '' THEN -1 " if missing else ""
+    words = " WHEN lower({x}) IN (" + ", ".join(quote(m) for m in missing) + ") THEN -1" if missing else ""
+    return (
+        f"CASE {empty}WHEN regexp_full_match({x}, {quote(PY_FLOAT)}) AND TRY_CAST({x} AS DOUBLE) IS NOT NULL THEN 1"
+        f"{words.format(x=x)} WHEN lower({x}) IN {_NAN} THEN 2 WHEN lower({x}) IN {_INF} THEN 3"
+        f" WHEN lower({x}) IN {_MINUS_INF} THEN 4 ELSE 0 END"
+    )
+
+
+def float_value_sql(x: str, kind: str) -> str:
+    """The double of a text of `float_kind_sql` kind `kind`: NULL for NaN (the store's missing value), and for
+    kinds that are not numbers."""
+    return (
+        f"CASE {kind} WHEN 1 THEN TRY_CAST({x} AS DOUBLE) WHEN 3 THEN CAST('inf' AS DOUBLE)"
+        f" WHEN 4 THEN CAST('-inf' AS DOUBLE) END"
+    )
+
+
+def text_size(path: Path, gz: bool) -> int:
+    """Bytes of the file's text (gunzipped, read in large blocks, when `gz`): the size of a one-document file's
+    object for DuckDB's JSON reader."""
+    if not gz:
+        return path.stat().st_size
+    total = 0
+    with gzip.open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            total += len(block)
+    return total
+
+
+def raw_lines(path: Path, gz: bool, longest: int) -> str:
+    """The file's physical lines as DuckDB's CSV reader gives them with no delimiter and no quote (column
+    `line`, NULL for a blank line; carriage returns before newlines dropped), gzip or not: raw text to check."""
+    return (
+        f"read_csv({quote(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '', quote = '',"
+        f" escape = '', auto_detect = false, compression = {compression(gz)}, max_line_size = {longest + 1024})"
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from incidentlens.errors import FormatError
 from incidentlens.ingest.common import (
     HEAD_BYTES,
     MAX_BATCH_LINE_BYTES,
+    MAX_TIME_NS,
     dumps,
     iter_json_lines,
     load_json_document,
@@ -34,7 +35,7 @@ from incidentlens.ingest.sink import RowSink
 # A call-edge series (service mesh, servicegraph) describes the service that serves the call: Istio's and
 # Linkerd's destination labels, the OpenTelemetry servicegraph connector's `server`. They come before the
 # scrape's `job`, which names the proxy's scrape job, not the service.
-_SERVICE_LABELS = (
+SERVICE_LABELS = (
     "service",
     "service_name",
     "destination_workload",
@@ -67,7 +68,7 @@ def service_from_labels(labels: Mapping[str, str]) -> str:
     A Deployment pod `cart-7d9f8c-x2x4z` gives `cart` (the last two `-` parts are the ReplicaSet hash
     and the pod suffix); a StatefulSet pod `kafka-0` gives `kafka`; any other pod name is kept whole.
     """
-    for key in _SERVICE_LABELS:
+    for key in SERVICE_LABELS:
         value = labels.get(key)
         if isinstance(value, str) and value:
             return value
@@ -87,18 +88,19 @@ def looks_like_loki(head: str) -> bool:
     return bool(_LOKI_RE.search(head) or _STATS_RE.search(head))
 
 
-def iter_json_documents(path: Path, sink: RowSink) -> Iterator[tuple[str, Any]]:
+def iter_json_documents(path: Path, sink: RowSink, *, only: Container[int] | None = None) -> Iterator[tuple[str, Any]]:
     """(position, value) for each top-level JSON value: the elements of a JSON list, the one document,
     or every line of a JSON-lines file. Position is `#index` for list elements, `:line` for lines.
 
     JSON lines are recognised by the first non-empty line being a complete JSON value on its own,
-    which a pretty-printed document never is; a bad line is then a problem, not an abort.
+    which a pretty-printed document never is; a bad line is then a problem, not an abort. With `only`
+    (JSON lines), lines with other numbers are skipped unparsed: they were read another way.
     """
     head = read_head(path)
     if not head.strip() and len(head) < HEAD_BYTES:
         return  # an empty file holds no values; that is not a syntax error
-    if _first_line_is_json(head):
-        for lineno, value in iter_json_lines(path, sink, max_line_bytes=MAX_BATCH_LINE_BYTES):
+    if first_line_is_json(head):
+        for lineno, value in iter_json_lines(path, sink, max_line_bytes=MAX_BATCH_LINE_BYTES, only=only):
             yield f":{lineno}", value
         return
     document = load_json_document(path)
@@ -109,7 +111,8 @@ def iter_json_documents(path: Path, sink: RowSink) -> Iterator[tuple[str, Any]]:
         yield "", document
 
 
-def _first_line_is_json(head: str) -> bool:
+def first_line_is_json(head: str) -> bool:
+    """Whether a file whose first bytes are `head` is read as JSON lines (see `iter_json_documents`)."""
     lines = [line for line in head.split("\n") if line.strip()]
     if len(lines) < 2:
         return False
@@ -130,7 +133,10 @@ def sample_time_ns(value: Any) -> int:
         raise ValueError(f"timestamp {value!r} is not a number") from None
     if not seconds.is_finite():
         raise ValueError(f"timestamp {value!r} is not finite")
-    return int(seconds * 1_000_000_000)
+    ns = int(seconds * 1_000_000_000)
+    if not -MAX_TIME_NS <= ns <= MAX_TIME_NS:
+        raise ValueError(f"timestamp {value!r} is out of range")
+    return ns
 
 
 def sample_value(value: Any) -> float | None:
@@ -237,11 +243,14 @@ def _add_histograms(sink: RowSink, where: str, name: str, labels: dict[str, str]
     return added + _add_samples(sink, where, f"{name}_sum", labels, service, sums, "histograms")
 
 
-def read_responses(path: Path, sink: RowSink, add: ResponseAdder) -> None:
-    """Every response in the file; unusable responses are problems unless nothing else was readable."""
+def read_responses(
+    path: Path, sink: RowSink, add: ResponseAdder, *, only: Container[int] | None = None, succeeded: int = 0
+) -> None:
+    """Every response in the file; unusable responses are problems unless nothing else was readable.
+
+    `only` and `succeeded`: the JSON lines still to read, and how many responses were read another way."""
     failures: list[FormatError] = []
-    succeeded = 0
-    for position, response in iter_json_documents(path, sink):
+    for position, response in iter_json_documents(path, sink, only=only):
         try:
             add(response, path, position, sink)
             succeeded += 1
@@ -266,7 +275,15 @@ class _PrometheusReader:
         return bool(_ERROR_RE.search(head) and '"errorType"' in head)
 
     def read(self, path: Path, sink: RowSink) -> None:
-        read_responses(path, sink, add_response)
+        taken = None
+        if sink.engine is not None:
+            from incidentlens.ingest.prometheus_engine import read_responses_with_engine  # it imports this module
+
+            taken = read_responses_with_engine(path, sink)
+        if taken is None:
+            read_responses(path, sink, add_response)
+        elif taken.leftover:
+            read_responses(path, sink, add_response, only=taken.leftover, succeeded=taken.responses)
 
 
 READER = _PrometheusReader()

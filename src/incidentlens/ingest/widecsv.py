@@ -55,7 +55,7 @@ TIME_COLUMNS = frozenset(
 )
 _NAME_COLUMNS = ("name", "metric", "metric_name", "__name__", "series")
 _SERVICE_COLUMNS = ("service", "service_name", "service.name")
-_MISSING = frozenset({"", "null", "none", "na", "n/a", "-"})
+MISSING = frozenset({"", "null", "none", "na", "n/a", "-"})
 _DELIMITERS = (",", "\t", ";")
 _LABELLED_RE = re.compile(r"^([^{]*)\{(.*)\}$")
 _LABEL_RE = re.compile(r'\s*([A-Za-z_][\w.]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
@@ -73,7 +73,9 @@ class _Series:
 
 
 @dataclass(frozen=True, slots=True)
-class _Layout:
+class Layout:
+    """What the header says: the time column, long-format columns or the wide series."""
+
     header: tuple[str, ...]
     time_index: int
     value_index: int | None  # set for long format
@@ -113,7 +115,8 @@ def parse_labels(column: str) -> tuple[str, dict[str, str]] | None:
     return match.group(1).strip() or "value", labels
 
 
-def _layout(header: list[str]) -> _Layout | None:
+def layout_of(header: list[str]) -> Layout | None:
+    """The file's layout from its header cells; None without a time column."""
     time_index = time_column(header)
     if time_index is None:
         return None
@@ -124,7 +127,7 @@ def _layout(header: list[str]) -> _Layout | None:
 
     value_index, name_index, service_index = find(("value",)), find(_NAME_COLUMNS), find(_SERVICE_COLUMNS)
     if value_index is not None and (name_index is not None or service_index is not None):
-        return _Layout(tuple(header), time_index, value_index, name_index, service_index, ())
+        return Layout(tuple(header), time_index, value_index, name_index, service_index, ())
     columns = [(i, cell.strip()) for i, cell in enumerate(header) if i != time_index]
     prefixes = Counter(
         cell.split("_", 1)[0] for _, cell in columns if "_" in cell.strip("_") and parse_labels(cell) is None
@@ -139,13 +142,13 @@ def _layout(header: list[str]) -> _Layout | None:
         prefix, _, rest = cell.partition("_")
         service = prefix if prefix and rest and prefixes[prefix] >= 2 else ""
         series.append(_Series(index, cell, service, "{}"))
-    return _Layout(tuple(header), time_index, None, None, None, tuple(series))
+    return Layout(tuple(header), time_index, None, None, None, tuple(series))
 
 
 def parse_cell(cell: str, delimiter: str) -> tuple[bool, float | None]:
     """(present, value) of one cell; raises ValueError for text that is not a number."""
     text = cell.strip()
-    if text.lower() in _MISSING:
+    if text.lower() in MISSING:
         return False, None
     if delimiter == ";" and _DECIMAL_COMMA_RE.match(text):
         text = text.replace(",", ".")
@@ -201,7 +204,7 @@ def read_csv(path: Path, sink: RowSink) -> None:
     if first is None:
         raise FormatError(str(path), "empty file: no CSV header")
     header_line, header, delimiter = first
-    layout = _layout(header)
+    layout = layout_of(header)
     if layout is None:
         raise FormatError(str(path), f"no time column in the header {header[:8]}", line=header_line)
     source = str(path)
@@ -222,7 +225,7 @@ def read_csv(path: Path, sink: RowSink) -> None:
 
 
 def _add_wide(
-    layout: _Layout, fields: list[str], ts_ns: int, delimiter: str, sink: RowSink, source: str, line: int
+    layout: Layout, fields: list[str], ts_ns: int, delimiter: str, sink: RowSink, source: str, line: int
 ) -> None:
     for series in layout.series:
         try:
@@ -243,7 +246,7 @@ def _add_wide(
 
 
 def _add_long(
-    layout: _Layout,
+    layout: Layout,
     value_index: int,
     fields: list[str],
     ts_ns: int,
@@ -289,6 +292,11 @@ class _WideCsvReader:
         return len(records) < 3 or not records[1] or len(records[1]) == len(header)
 
     def read(self, path: Path, sink: RowSink) -> None:
+        if sink.engine is not None:
+            from incidentlens.ingest.widecsv_engine import read_wide_csv_with_engine  # it imports this module
+
+            if read_wide_csv_with_engine(path, sink):
+                return
         read_csv(path, sink)
 
 
