@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_simulated_shapes_read_by_the_engine(tmp_path: Path) -> None:
          "trace_id": "27d4d5e10f336c1810744fdda64ee8b6", "span_id": "c032904e42122324"},
         {"level": "info", "ts": 1793610000.029713, "caller": "frontend/handlers.go:70", "msg": "request complete",
          "service.name": "frontend", "trace_id": "1b2065c7986e7f8dbe8d97861fa1b23e", "span_id": "e334a4afd85bbb33",
-         "status": 200, "ratio": 0.5, "flag": True, "tags": ["a", 1], "none": None},
+         "status": 200, "ratio": 0.5, "flag": True, "tags": ["a", {"k": 1}]},
         {"@timestamp": "2026-11-02T09:00:01.5Z", "@version": "1", "message": "ok", "logger_name": "a.B",
          "level": "WARN", "level_value": 30000, "service.name": "ad", "trace_id": "abc", "span_id": "00"},
         {"time": 1793610000123, "level": 50, "msg": "pino", "service": "cart"},
@@ -78,6 +79,53 @@ def test_records_sql_cannot_convert_go_to_the_per_record_reader(tmp_path: Path) 
     path = tmp_path / "app.jsonl"
     path.write_text("\n".join(lines) + "\n")
     _same_both_ways(path)
+
+
+_T = '"timestamp": "2026-11-02T09:00:00Z", "level": "INFO"'
+
+
+@pytest.mark.parametrize(
+    ("lines", "by_python"),
+    [
+        # A null value looks like an absent key to DuckDB's record reader: such records, and shapes they
+        # could be mistaken for, go to the per-record reader; records of the same shape without nulls do not.
+        ([f'{{{_T}, "message": "a", "user": null}}', f'{{{_T}, "message": "b", "user": "u"}}'], 1),
+        ([f'{{{_T}, "message": "a", "user": null}}', f'{{{_T}, "message": "b"}}'] * 2, 4),
+        # The same keys in two orders: attributes keep each record's order, so the per-record reader reads both.
+        ([f'{{{_T}, "message": "a", "x": 1, "y": 2}}', f'{{{_T}, "message": "b", "y": 2, "x": 1}}'], 2),
+        # Keys that differ only in case (DuckDB's column names do not): the less common one's shapes.
+        ([f'{{{_T}, "message": "a", "User": 1}}', f'{{{_T}, "message": "b", "user": 2}}', f'{{{_T}, "msg": "c"}}'], 1),
+        (['{"timestamp": "2026-11-02T09:00:00Z", "Level": "WARN", "level": "INFO", "message": "m"}'], 1),
+        # Nested objects anywhere but in a role; a logback level_value that is an object.
+        ([f'{{{_T}, "message": "a", "http": {{"status": 500}}}}', f'{{{_T}, "message": "b", "http": 200}}'], 1),
+        ([f'{{{_T}, "message": "a", "level_value": {{"n": 1}}}}', f'{{{_T}, "message": "b", "level_value": 2}}'], 1),
+        # More keys than one 63-bit mask holds, and a shape that has all but one of them.
+        (["{" + _T + ", " + ", ".join(f'"k{i}": {i}' for i in range(70)) + ', "message": "wide"}',
+          "{" + _T + ", " + ", ".join(f'"k{i}": {i}' for i in range(69)) + ', "message": "narrower"}'], 0),
+        # Lines DuckDB's record reader would refuse (not an object, a repeated key): the whole file goes
+        # to the per-record reader, which names each.
+        ([f'{{{_T}, "message": "a"}}', "[1, 2]", f'{{{_T}, "message": "b"}}'], 2),
+        ([f'{{{_T}, "message": "a"}}', f'{{{_T}, "message": "b", "x": 1, "x": 2}}'], 2),
+    ],
+)  # fmt: skip
+def test_shapes_sql_cannot_tell_apart(tmp_path: Path, lines: list[str], by_python: int) -> None:
+    path = tmp_path / "app.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    assert _same_both_ways(path) == by_python
+
+
+@pytest.mark.parametrize("layout", ["crlf", "padded", "no final newline", "gzip"])
+def test_leftover_lines_are_picked_from_the_file(tmp_path: Path, layout: str) -> None:
+    lines = [f'{{{_T}, "message": "m{i}"}}' for i in range(3000)]
+    for i in (0, 1234, 2999):
+        lines[i] = f'{{{_T}, "message": "boom {i}\\n  at a.b(C.java:1)"}}'
+    text = ("\r\n" if layout == "crlf" else "\n").join(f"  {x} " if layout == "padded" else x for x in lines)
+    text += "" if layout == "no final newline" else "\n"
+    path = tmp_path / "app.jsonl"
+    path.write_bytes(gzip.compress(text.encode()) if layout == "gzip" else text.encode())
+    assert _same_both_ways(path) == 3
+    rows, _, _ = _load(path, engine=True)
+    assert rows[0][10].endswith(":1") and "boom 0" in rows[0][3]
 
 
 def test_damaged_file_is_read_record_by_record_with_line_numbers(tmp_path: Path) -> None:
