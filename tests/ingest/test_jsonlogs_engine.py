@@ -128,6 +128,47 @@ def test_leftover_lines_are_picked_from_the_file(tmp_path: Path, layout: str) ->
     assert rows[0][10].endswith(":1") and "boom 0" in rows[0][3]
 
 
+_JAVA = (
+    "java.lang.IllegalStateException: refresh in progress\n\tat a.b.C.d(C.java:57)\n\tat a.b.E.f(E.java:20)\n"
+    "Caused by: java.io.IOException: disk full\n\tat a.b.G.h(G.java:9)\n\t... 2 more"
+)
+_PYTHON = 'Traceback (most recent call last):\n  File "/app/m.py", line 3, in f\n    g()\nValueError: bad'
+
+
+def test_stack_traces_are_parsed_for_rows_sql_converted(tmp_path: Path) -> None:
+    records = [
+        {"@timestamp": "2026-11-02T09:00:00Z", "level": "ERROR", "message": "failed", "stack_trace": _JAVA},
+        {"@timestamp": "2026-11-02T09:00:01Z", "level": "ERROR", "message": "failed", "stack_trace": ""},
+        {"timestamp": "2026-11-02T09:00:02Z", "level": "ERROR", "message": "py", "exc_info": _PYTHON, "x": 1},
+        {"timestamp": "2026-11-02T09:00:03Z", "level": "ERROR", "message": "typed", "error.type": "Timeout"},
+        {"timestamp": "2026-11-02T09:00:04Z", "level": "ERROR", "message": "both", "error.type": "X",
+         "exc_info": "not a trace"},
+        {"timestamp": "2026-11-02T09:00:05Z", "level": "INFO", "message": "plain"},
+    ]  # fmt: skip
+    path = tmp_path / "app.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    assert _same_both_ways(path) == 5  # finished by the per-record reader's code, not re-read
+    rows, _, _ = _load(path, engine=True)
+    assert rows[0][7] == "java.lang.IllegalStateException" and rows[0][9]["exception.root_cause_type"]
+    assert rows[3][7] == "Timeout" and rows[4][7] == "X"
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        '"error.type": 5',  # not a string: the per-record reader reads the record
+        '"stack_trace": ["a"]',
+        '"stack_trace": {"text": "x"}',  # nested: flattened by the per-record reader
+        '"stack_trace": "x", "exception.root_cause_type": "Mine"',
+    ],
+)
+def test_odd_exception_keys_go_to_the_per_record_reader(tmp_path: Path, odd: str) -> None:
+    lines = [f'{{{_T}, "message": "m", {odd}}}', f'{{{_T}, "message": "n", "stack_trace": {json.dumps(_JAVA)}}}']
+    path = tmp_path / "app.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    _same_both_ways(path)
+
+
 def test_damaged_file_is_read_record_by_record_with_line_numbers(tmp_path: Path) -> None:
     path = tmp_path / "app.jsonl"
     good = '{"timestamp": "2026-11-02T09:00:00Z", "level": "INFO", "message": "ok"}'
@@ -148,7 +189,8 @@ def test_shared_log_shapes_match(formats_dir: Path, tmp_path: Path) -> None:
 
 
 _KEYS = ["timestamp", "time", "ts", "@timestamp", "level", "severity", "lvl", "message", "msg", "service",
-         "service.name", "logger", "name", "levelname", "trace_id", "span_id", "user", "count"]  # fmt: skip
+         "service.name", "logger", "name", "levelname", "trace_id", "span_id", "user", "count", "stack_trace",
+         "error.type"]  # fmt: skip
 _VALUES = st.one_of(
     st.none(),
     st.booleans(),
@@ -156,7 +198,8 @@ _VALUES = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12),
     st.sampled_from(["INFO", "warn", "Error", "30", "", "0", "00ff", "ABCDEF0123", "2026-11-02T09:00:00.123456789Z",
-                     "2026-11-02 09:00", "2026-11-02T09:00:00+0200", "0001-01-01T00:00:00Z", "1793610000", "x\ny"]),
+                     "2026-11-02 09:00", "2026-11-02T09:00:00+0200", "0001-01-01T00:00:00Z", "1793610000", "x\ny",
+                     _JAVA, _PYTHON]),
     st.sampled_from([1793610000, 1793610000123, 1793610000.5, 30, 40000, 17, 2.5]),
 )  # fmt: skip
 

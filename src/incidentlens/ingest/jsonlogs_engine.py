@@ -19,6 +19,7 @@ import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from incidentlens.errors import StoreError
 from incidentlens.ingest.common import LEVEL_NAMES, MAX_LINE_BYTES, dumps, is_gzip
@@ -42,7 +43,10 @@ EXC_TYPE_KEYS = ("error.type", "exception.type", "err.type", "error.kind", "exc_
 OTLP_KEYS = ("resourceLogs", "resourceSpans", "resourceMetrics", "resource_logs", "resource_spans")
 _DOCKER_KEYS = frozenset({"log", "stream", "time", "attrs"})
 # Python shapes: the whole record goes to the per-record reader.
-_PYTHON_ONLY = frozenset((*STACK_KEYS, *EXC_TYPE_KEYS, *OTLP_KEYS, "@mt"))
+_PYTHON_ONLY = frozenset((*OTLP_KEYS, "@mt"))
+# Keys of an attached exception: SQL converts the record, the per-record reader's code parses the trace.
+_EXCEPTION_KEYS = frozenset((*STACK_KEYS, *EXC_TYPE_KEYS))
+_ROOT_CAUSE = "exception.root_cause_type"  # the attribute a parsed trace with a cause adds
 _ISO = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2}|UTC)?$"
 _BATCH = 10_000
 _MAX_OBJECT = 268_435_456  # DuckDB's JSON buffer; lines over MAX_LINE_BYTES go to the per-record reader anyway
@@ -51,14 +55,18 @@ _SCALE = "['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']"
 
 
 _ROLES = ("time", "level", "body", "service", "logger", "trace", "span")
+_UNFINISHED = ("ts_ns", "service", "level", "body", "trace_id", "span_id", "logger", "attributes", "source")
 
 
 @dataclass(frozen=True, slots=True)
 class EngineResult:
-    """What the engine inserted; `leftover` lines (number, raw text) still need the per-record reader."""
+    """What the engine inserted; `leftover` lines (number, raw text) still need the per-record reader, and
+    `unfinished` rows (every column but exception_type and frames) their exception columns from the JSON
+    object of the record's exception keys (stack traces, exception types), as `jsonlogs._exception` makes."""
 
     inserted: int
     leftover: Iterator[tuple[int, str]]
+    unfinished: Iterator[tuple[dict[str, Any], str]]
 
 
 def _role_keys(keys: list[str]) -> dict[str, str] | None:
@@ -71,6 +79,8 @@ def _role_keys(keys: list[str]) -> dict[str, str] | None:
     key_set = set(keys)
     if key_set & _PYTHON_ONLY or ("log" in key_set and key_set <= _DOCKER_KEYS):
         return None
+    if key_set & _EXCEPTION_KEYS and _ROOT_CAUSE in key_set:
+        return None  # the parsed trace would overwrite the record's own value
     if any('"' in k or "\\" in k for k in keys):
         return None
     roles: dict[str, str] = {}
@@ -103,10 +113,14 @@ def _attributes(keys: list[str], roles: dict[str, str], column: dict[str, str]) 
     used = set(roles.values())
     if "level" in roles and "level_value" in keys:
         used.add("level_value")  # logback repeats the level as a number
-    rest = [k for k in keys if k not in used]
-    if not rest:
+    return _object([k for k in keys if k not in used], column)
+
+
+def _object(keys: list[str], column: dict[str, str]) -> str:
+    """SQL of the JSON object text of `keys`, from columns holding each value's compact JSON text."""
+    if not keys:
         return "'{}'"
-    parts = [f"{quote(('{' if i == 0 else ',') + dumps(k) + ':')}, {column[k]}" for i, k in enumerate(rest)]
+    parts = [f"{quote(('{' if i == 0 else ',') + dumps(k) + ':')}, {column[k]}" for i, k in enumerate(keys)]
     return f"concat({', '.join(parts)}, '}}')"
 
 
@@ -298,11 +312,19 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
          for s, roles in plan.known],
         "flat",
     )  # fmt: skip
+    # Exception keys: the row is finished by the per-record reader's code from their values, all strings.
+    exception_keys = [[k for k in s.keys if k in _EXCEPTION_KEYS] for s, _ in plan.known]
+    payload = _by_shape([_object(keys, col) if keys else "NULL" for keys in exception_keys], "payload")
+    strings_only = _by_shape(
+        [" AND ".join([f"left({col[k]}, 1) = '\"'" for k in keys] or ["true"]) for keys in exception_keys],
+        "strings_only",
+    )
     strings = ", ".join(f"json_extract_string({r}_t, '$') AS {r}_s" for r in _ROLES)
     ok = " AND ".join(
         [
             "sid IS NOT NULL",
             "flat",
+            "strings_only",
             *(_string_ok(r) for r in ("body", "service", "logger", "trace", "span")),
             "(body_s IS NULL OR strpos(body_s, chr(10)) = 0)",
             "(trace_s IS NULL OR (strlen(trace_s) <= 32 AND regexp_full_match(trace_s, '[0-9a-fA-F]+')))",
@@ -322,7 +344,8 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     staged = (
         f"WITH a AS (SELECT row_number() OVER () AS line, *{masks} FROM {source}),"
         f" a2 AS (SELECT *, {sid} AS sid FROM a),"
-        f" b AS (SELECT line, sid, {', '.join(picks.values())}, {attributes}, {flat} FROM a2),"
+        f" b AS (SELECT line, sid, {', '.join(picks.values())}, {attributes}, {flat}, {payload}, {strings_only}"
+        " FROM a2),"
         f" b2 AS (SELECT *, {strings} FROM b),"
         f" c AS (SELECT *, {_TIME_STEP_1}, CASE WHEN regexp_full_match(level_t, '[0-9]+') THEN"
         f" TRY_CAST(level_t AS BIGINT) END AS level_n FROM b2),"
@@ -337,35 +360,47 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     )
     columns = "ts_ns, service, level, body, trace_id, span_id, logger, exception_type, frames, attributes, source"
     values = "ts_ns, service, level, body, trace_id, span_id, logger, '', '[]', attributes, source"
-    rest = "_incidentlens_jsonlogs_rest"
-    if sum(shape.count for shape, _ in plan.known) == total:
-        # Every record has a shape SQL reads: straight into the store, and the rare record it cannot
+    rest, unfinished = "_incidentlens_jsonlogs_rest", "_incidentlens_jsonlogs_unfinished"
+    if sum(shape.count for shape, _ in plan.known) == total and not any(exception_keys):
+        # Every record has a shape SQL reads whole: straight into the store, and the rare record it cannot
         # convert is found by a second pass.
         inserted = sink.bulk_insert("logs", columns, f"{staged} SELECT {values} FROM ({row}, good FROM v) WHERE good")
         if inserted == total:
-            return EngineResult(inserted, iter(()))
+            return EngineResult(inserted, iter(()), iter(()))
         engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS {staged} SELECT line FROM v WHERE NOT good")
-    else:
-        # Some records are the per-record reader's anyway: the converted rows are staged (cheaper than a
-        # second pass), then inserted, and the other line numbers kept.
-        stage = "_incidentlens_jsonlogs_stage"
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {staged} {row}, line, good FROM v")
-        try:
-            inserted = sink.bulk_insert("logs", columns, f"SELECT {values} FROM {stage} WHERE good")
-            engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT line FROM {stage} WHERE NOT good")
-        finally:
-            engine.execute(f"DROP TABLE IF EXISTS {stage}")
+        leftover = _pick_lines(path, gz, (int(n) for (n,) in _pages(engine, rest, "line")))
+        return EngineResult(inserted, leftover, iter(()))
+    # Some records are the per-record reader's, or need its stack trace parser: the converted rows are
+    # staged (cheaper than a second pass), those without exception keys inserted, and the others kept.
+    stage = "_incidentlens_jsonlogs_stage"
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {staged} {row}, line, good, payload FROM v")
+    try:
+        inserted = sink.bulk_insert("logs", columns, f"SELECT {values} FROM {stage} WHERE good AND payload IS NULL")
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT line FROM {stage} WHERE NOT good")
+        engine.execute(
+            f"CREATE OR REPLACE TEMP TABLE {unfinished} AS SELECT line, {', '.join(_UNFINISHED)}, payload"
+            f" FROM {stage} WHERE good AND payload IS NOT NULL"
+        )
+    finally:
+        engine.execute(f"DROP TABLE IF EXISTS {stage}")
     # The rest by line number, their text from the file.
-    return EngineResult(inserted, _pick_lines(path, gz, _leftover_lines(engine, rest)))
+    leftover = _pick_lines(path, gz, (int(n) for (n,) in _pages(engine, rest, "line")))
+    return EngineResult(inserted, leftover, _unfinished(engine, unfinished))
 
 
-def _leftover_lines(engine: SqlEngine, table: str) -> Iterator[int]:
-    """The line numbers in `table`, ascending, a page at a time (each page a whole query, so the per-record
-    reader may write to the store in between); the table goes when they are read."""
+def _unfinished(engine: SqlEngine, table: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """The staged rows that wait for their exception columns, with the JSON object of their exception keys."""
+    for _, *values, payload in _pages(engine, table, f"line, {', '.join(_UNFINISHED)}, payload"):
+        yield dict(zip(_UNFINISHED, values, strict=True)), str(payload)
+
+
+def _pages(engine: SqlEngine, table: str, columns: str) -> Iterator[tuple[Any, ...]]:
+    """The rows of `table` (`columns`, the first being `line`) in line order, a page at a time (each page a
+    whole query, so the per-record reader may write to the store in between); the table goes when read."""
     last = 0
     try:
-        while page := engine.rows(f"SELECT line FROM {table} WHERE line > ? ORDER BY line LIMIT {_BATCH}", [last]):
-            yield from (int(n) for (n,) in page)
+        while page := engine.rows(f"SELECT {columns} FROM {table} WHERE line > ? ORDER BY line LIMIT {_BATCH}", [last]):
+            yield from page
             last = int(page[-1][0])
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {table}")
