@@ -169,6 +169,17 @@ def test_odd_exception_keys_go_to_the_per_record_reader(tmp_path: Path, odd: str
     _same_both_ways(path)
 
 
+@pytest.mark.parametrize("size", [(1 << 20) + 10, (2 << 20) + 10])
+def test_over_long_lines_are_the_per_record_readers(tmp_path: Path, size: int) -> None:
+    """Past MAX_LINE_BYTES the per-record reader reports the line; past DuckDB's buffer the shapes pass fails."""
+    lines = [f'{{{_T}, "message": "a"}}', f'{{{_T}, "message": "{"x" * size}"}}', f'{{{_T}, "message": "b"}}']
+    path = tmp_path / "app.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    assert _same_both_ways(path) == 2
+    _, problems, _ = _load(path, engine=True)
+    assert problems and problems[0].startswith(f"{path}:2:")
+
+
 def test_damaged_file_is_read_record_by_record_with_line_numbers(tmp_path: Path) -> None:
     path = tmp_path / "app.jsonl"
     good = '{"timestamp": "2026-11-02T09:00:00Z", "level": "INFO", "message": "ok"}'

@@ -49,7 +49,9 @@ _EXCEPTION_KEYS = frozenset((*STACK_KEYS, *EXC_TYPE_KEYS))
 _ROOT_CAUSE = "exception.root_cause_type"  # the attribute a parsed trace with a cause adds
 _ISO = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2}|UTC)?$"
 _BATCH = 10_000
-_MAX_OBJECT = 268_435_456  # DuckDB's JSON buffer; lines over MAX_LINE_BYTES go to the per-record reader anyway
+# DuckDB's JSON reader allocates buffers of about this size (a large one slows every file down); a longer
+# line fails the shapes pass, and a line over MAX_LINE_BYTES goes to the per-record reader anyway.
+_MAX_OBJECT = 2 * MAX_LINE_BYTES
 _PICK_BLOCK = 1 << 23
 _SCALE = "['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']"
 
