@@ -358,15 +358,18 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     row = (
         f"SELECT ts_ns, coalesce(service_s, {quote(service)}) AS service, level, coalesce(body_s, '') AS body,"
         f" {_id_sql('trace', 32)} AS trace_id, {_id_sql('span', 16)} AS span_id, coalesce(logger_s, '') AS logger,"
-        f" attributes, {quote(str(path) + ':')} || line AS source"
+        " attributes"
     )
+    source_sql = f"{quote(str(path) + ':')} || line AS source"
     columns = "ts_ns, service, level, body, trace_id, span_id, logger, exception_type, frames, attributes, source"
     values = "ts_ns, service, level, body, trace_id, span_id, logger, '', '[]', attributes, source"
     rest, unfinished = "_incidentlens_jsonlogs_rest", "_incidentlens_jsonlogs_unfinished"
     if sum(shape.count for shape, _ in plan.known) == total and not any(exception_keys):
         # Every record has a shape SQL reads whole: straight into the store, and the rare record it cannot
         # convert is found by a second pass.
-        inserted = sink.bulk_insert("logs", columns, f"{staged} SELECT {values} FROM ({row}, good FROM v) WHERE good")
+        inserted = sink.bulk_insert(
+            "logs", columns, f"{staged} SELECT {values} FROM ({row}, {source_sql}, good FROM v) WHERE good"
+        )
         if inserted == total:
             return EngineResult(inserted, iter(()), iter(()))
         engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS {staged} SELECT line FROM v WHERE NOT good")
@@ -377,11 +380,15 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     stage = "_incidentlens_jsonlogs_stage"
     engine.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {staged} {row}, line, good, payload FROM v")
     try:
-        inserted = sink.bulk_insert("logs", columns, f"SELECT {values} FROM {stage} WHERE good AND payload IS NULL")
+        inserted = sink.bulk_insert(
+            "logs",
+            columns,
+            f"SELECT {values} FROM (SELECT *, {source_sql} FROM {stage} WHERE good AND payload IS NULL)",
+        )
         engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT line FROM {stage} WHERE NOT good")
         engine.execute(
             f"CREATE OR REPLACE TEMP TABLE {unfinished} AS SELECT line, {', '.join(_UNFINISHED)}, payload"
-            f" FROM {stage} WHERE good AND payload IS NOT NULL"
+            f" FROM (SELECT *, {source_sql} FROM {stage} WHERE good AND payload IS NOT NULL)"
         )
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {stage}")
