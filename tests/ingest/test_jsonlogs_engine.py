@@ -190,6 +190,15 @@ def test_damaged_file_is_read_record_by_record_with_line_numbers(tmp_path: Path)
     _same_both_ways(path)
 
 
+def test_bad_utf8_file_is_read_record_by_record(tmp_path: Path) -> None:
+    path = tmp_path / "app.jsonl"
+    good = f'{{{_T}, "message": "ok"}}\n'.encode()
+    path.write_bytes(good + f'{{{_T}, "message": "bad '.encode() + b'\xff"}\n' + good)
+    assert _same_both_ways(path) == 3
+    _, problems, _ = _load(path, engine=True)
+    assert problems and problems[0].startswith(f"{path}:2: invalid UTF-8")
+
+
 def test_shared_log_shapes_match(formats_dir: Path, tmp_path: Path) -> None:
     for name in ("json-log-shapes.synthetic.jsonl", "container-log-wrappers.synthetic.txt"):
         source = formats_dir / name
