@@ -5,7 +5,8 @@
 For each size (millions of log lines) a bundle is simulated once (`incidentlens simulate --fault
 bad_deploy_exception --seed 1 --scale S --trace-sample R`, about 15,230 log lines per unit of scale) and kept
 in `--work`. Then, side by side in one run, each in its own process so memory is its own:
-- logs: the tool's reader into an in-memory store vs DuckDB `read_json_auto` of the same files into a table;
+- logs: the tool's reader into an in-memory store (and, with `--before-src`, the other tree's) vs DuckDB
+  `read_json_auto` of the same files into a table;
 - spans: the tool's OTLP reader (and, with `--before-src`, the other tree's) vs DuckDB `read_json` + `unnest` of
   resourceSpans/scopeSpans/spans;
 - end to end: `incidentlens investigate BUNDLE --no-record --no-memory --format json`, wall time and peak RSS
@@ -147,6 +148,9 @@ def main() -> None:
             tool_s, tool_mb, tool_rows = script(_TOOL_LOGS, logs, opts.src)
             duck_s, duck_mb, duck_rows = script(_DUCKDB_LOGS, logs, opts.src)
             side_by_side("logs ", (tool_s, tool_mb, tool_rows), "read_json_auto", (duck_s, duck_mb, duck_rows))
+            if opts.before_src:  # the same logs through the other tree's readers, in the same run
+                before = script(_TOOL_LOGS, logs, opts.before_src)
+                side_by_side("logs (before)", before, "read_json_auto", (duck_s, duck_mb, duck_rows))
             tool_s, tool_mb, tool_rows = script(_TOOL_LOGS, [traces], opts.src)
             duck_s, duck_mb, duck_rows = script(_DUCKDB_SPANS, [traces], opts.src)
             side_by_side("spans", (tool_s, tool_mb, tool_rows), "read_json+unnest", (duck_s, duck_mb, duck_rows))

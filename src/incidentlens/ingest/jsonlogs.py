@@ -331,6 +331,18 @@ class _JsonLogsReader:
         for lineno, text in lines:
             reading.line(lineno, text)
         reading.finish()
+        for row, exception_keys in engine.unfinished if engine is not None else ():
+            finish_row(row, exception_keys, sink)
+
+
+def finish_row(row: dict[str, Any], exception_keys: str, sink: RowSink) -> None:
+    """A row DuckDB converted but for its exception columns, which come from `_exception` as for any
+    record: `exception_keys` is the JSON object of the record's stack trace and exception type keys."""
+    exception_type, frames, extra = _exception(orjson.loads(exception_keys), row["body"])
+    if extra:  # appended to the attributes, as `add_json_log` does
+        attributes = row["attributes"]
+        row["attributes"] = attributes[:-1] + ("," if attributes != "{}" else "") + dumps(extra)[1:]
+    sink.logs.add(**row, exception_type=exception_type, frames=frames)
 
 
 READER = _JsonLogsReader()

@@ -1,21 +1,28 @@
-"""JSON-lines logs read by DuckDB's own JSON reader, one SQL projection per shape (set of keys) in the file.
+"""JSON-lines logs read by DuckDB's own JSON reader, one SQL projection per shape (list of keys) in the file.
 
 The per-record reader in `jsonlogs.py` stays the definition of what a record means. This module only takes
 the records whose meaning SQL can reproduce exactly (a known shape, scalar values, an ISO or numeric time,
 a known level, hex ids, a one-line message) and inserts them straight into the store; every other record
-(nested objects, stack traces, base64 ids, odd times, container wrappers) is handed back, with its line
-number, to the per-record reader. A file DuckDB cannot parse whole (a damaged line, a blank line, bad
-UTF-8) is read by the per-record reader alone, which names each bad line.
+(nested objects, stack traces, base64 ids, odd times, container wrappers, null values) is handed back, with
+its line number and its text re-read from the file, to the per-record reader. A file DuckDB cannot parse
+whole (a damaged line, a blank line, bad UTF-8) is read by the per-record reader alone, which names each
+bad line.
+
+Two passes over the file: the shapes (each key list in record order, with counts), then DuckDB's record
+reader with one JSON-typed column per key, so each line is parsed once there and each record's shape is
+known by which of its columns are non-NULL.
 """
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from incidentlens.errors import StoreError
-from incidentlens.ingest.common import LEVEL_NAMES, MAX_LINE_BYTES, is_gzip
+from incidentlens.ingest.common import LEVEL_NAMES, MAX_LINE_BYTES, dumps, is_gzip
 from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, line_count, quote
 from incidentlens.ingest.sink import RowSink, SqlEngine
 
@@ -36,25 +43,32 @@ EXC_TYPE_KEYS = ("error.type", "exception.type", "err.type", "error.kind", "exc_
 OTLP_KEYS = ("resourceLogs", "resourceSpans", "resourceMetrics", "resource_logs", "resource_spans")
 _DOCKER_KEYS = frozenset({"log", "stream", "time", "attrs"})
 # Python shapes: the whole record goes to the per-record reader.
-_PYTHON_ONLY = frozenset((*STACK_KEYS, *EXC_TYPE_KEYS, *OTLP_KEYS, "@mt"))
+_PYTHON_ONLY = frozenset((*OTLP_KEYS, "@mt"))
+# Keys of an attached exception: SQL converts the record, the per-record reader's code parses the trace.
+_EXCEPTION_KEYS = frozenset((*STACK_KEYS, *EXC_TYPE_KEYS))
+_ROOT_CAUSE = "exception.root_cause_type"  # the attribute a parsed trace with a cause adds
 _ISO = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2}|UTC)?$"
 _BATCH = 10_000
+# DuckDB's JSON reader allocates buffers of about this size (a large one slows every file down); a longer
+# line fails the shapes pass, and a line over MAX_LINE_BYTES goes to the per-record reader anyway.
+_MAX_OBJECT = 2 * MAX_LINE_BYTES
+_PICK_BLOCK = 1 << 23
 _SCALE = "['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']"
 
 
 _ROLES = ("time", "level", "body", "service", "logger", "trace", "span")
+_UNFINISHED = ("ts_ns", "service", "level", "body", "trace_id", "span_id", "logger", "attributes", "source")
 
 
 @dataclass(frozen=True, slots=True)
 class EngineResult:
-    """What the engine inserted; `leftover` lines (number, raw text) still need the per-record reader."""
+    """What the engine inserted; `leftover` lines (number, raw text) still need the per-record reader, and
+    `unfinished` rows (every column but exception_type and frames) their exception columns from the JSON
+    object of the record's exception keys (stack traces, exception types), as `jsonlogs._exception` makes."""
 
     inserted: int
     leftover: Iterator[tuple[int, str]]
-
-
-def _path_sql(key: str) -> str:
-    return quote('$."' + key + '"')
+    unfinished: Iterator[tuple[dict[str, Any], str]]
 
 
 def _role_keys(keys: list[str]) -> dict[str, str] | None:
@@ -67,6 +81,8 @@ def _role_keys(keys: list[str]) -> dict[str, str] | None:
     key_set = set(keys)
     if key_set & _PYTHON_ONLY or ("log" in key_set and key_set <= _DOCKER_KEYS):
         return None
+    if key_set & _EXCEPTION_KEYS and _ROOT_CAUSE in key_set:
+        return None  # the parsed trace would overwrite the record's own value
     if any('"' in k or "\\" in k for k in keys):
         return None
     roles: dict[str, str] = {}
@@ -91,13 +107,23 @@ def _role_keys(keys: list[str]) -> dict[str, str] | None:
     return roles
 
 
-def _attributes(keys: list[str], roles: dict[str, str], index: dict[str, int]) -> str:
-    """The JSON object of the keys no column took, in the record's key order (as the per-record reader)."""
+def _attributes(keys: list[str], roles: dict[str, str], column: dict[str, str]) -> str:
+    """The JSON object of the keys no column took, in the record's key order (as the per-record reader).
+
+    Each column holds its value's compact JSON text and is non-NULL in the records of its shape, so the
+    object is their concatenation; keys are encoded as the per-record reader encodes them."""
     used = set(roles.values())
     if "level" in roles and "level_value" in keys:
         used.add("level_value")  # logback repeats the level as a number
-    pairs = ", ".join(f"{quote(k)}, t[{index[k]}]" for k in keys if k not in used)
-    return f"CAST(json_object({pairs}) AS VARCHAR)" if pairs else "'{}'"
+    return _object([k for k in keys if k not in used], column)
+
+
+def _object(keys: list[str], column: dict[str, str]) -> str:
+    """SQL of the JSON object text of `keys`, from columns holding each value's compact JSON text."""
+    if not keys:
+        return "'{}'"
+    parts = [f"{quote(('{' if i == 0 else ',') + dumps(k) + ':')}, {column[k]}" for i, k in enumerate(keys)]
+    return f"concat({', '.join(parts)}, '}}')"
 
 
 def _levels_sql() -> str:
@@ -143,7 +169,123 @@ def _string_ok(role: str) -> str:
 
 def _id_sql(role: str, width: int) -> str:
     value = f"lpad(lower({role}_s), {width}, '0')"
-    return f"CASE WHEN {role}_s IS NULL OR regexp_full_match({role}_s, '0+') THEN '' ELSE {value} END"
+    return f"CASE WHEN {role}_s IS NULL OR ltrim({role}_s, '0') = '' THEN '' ELSE {value} END"
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """One key list of the file as the shapes pass saw it: how many records, and whether any may hold a null."""
+
+    keys: tuple[str, ...]
+    count: int
+    nulls: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The columns the main pass declares (one per key) and the shapes SQL reads, each with its roles."""
+
+    columns: tuple[str, ...]
+    known: tuple[tuple[_Shape, dict[str, str]], ...]
+
+
+def _shapes(engine: SqlEngine, path: Path, gz: bool) -> tuple[list[_Shape], int] | None:
+    """Each key list with its count, on a connection of its own (a damaged file fails here, harmlessly);
+    None when the main pass could not read every line as one record (see `_one_record_a_line`)."""
+    source = (
+        f"read_ndjson_objects({quote(str(path))}, compression={compression(gz)}, maximum_object_size={_MAX_OBJECT})"
+    )
+    try:
+        found = engine.rows_apart(
+            "SELECT json_keys(json) AS k, count(*), bool_or(contains(json, 'null')), bool_and(left(json, 1) = '{'),"
+            f" sum(strlen(json)), max(strlen(json)) FROM {source} GROUP BY k"
+        )
+    except StoreError:
+        return None  # damaged or not JSON lines throughout: the per-record reader names each bad line
+    shapes = [_Shape(tuple(k), int(n), bool(nulls)) for k, n, nulls, _, _, _ in found]
+    if not found or not all(objects for *_, objects, _, _ in found):
+        return None  # a line that is not an object would stop DuckDB's record reader
+    if max(int(longest) for *_, longest in found) > MAX_LINE_BYTES:
+        return None  # the per-record reader reports over-long lines
+    if any(len(set(s.keys)) != len(s.keys) for s in shapes):
+        return None  # a repeated key would stop DuckDB's record reader
+    total = sum(s.count for s in shapes)
+    if not _one_record_a_line(path, gz, total, sum(int(b) for *_, b, _ in found)):
+        return None  # blank lines: record numbers would not be line numbers
+    return shapes, total
+
+
+def _one_record_a_line(path: Path, gz: bool, records: int, record_bytes: int) -> bool:
+    """Whether the file's lines are exactly its records, so record numbers are line numbers.
+
+    The records' text (trimmed) fits in their lines, so records plus their bytes reach the file's size (one
+    more without a final newline) only when no line is blank and none has padding; otherwise, or for gzip,
+    the lines are counted."""
+    if not gz:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            fh.seek(size - 1)
+            ends_with_newline = fh.read(1) == b"\n"
+        if record_bytes + records == size + (not ends_with_newline):
+            return True
+    return records == line_count(path, gz)
+
+
+def _plan(shapes: list[_Shape]) -> _Plan:
+    """Which keys become columns of the main pass, and which shapes it reads.
+
+    A record's shape is known there only by which columns are non-NULL, so a shape is read in SQL only if
+    no other shape can show the same columns: one with the same keys in another order, or one with more
+    keys that may all be null (DuckDB gives a JSON null as NULL) or that cannot be columns (DuckDB's column
+    names ignore case, so of keys differing only in case the most common one is a column)."""
+    seen: dict[str, int] = {}
+    for shape in shapes:
+        for key in shape.keys:
+            seen[key] = seen.get(key, 0) + shape.count
+    by_case: dict[str, str] = {}
+    for key in sorted(seen, key=lambda k: (-seen[k], k)):
+        if key and not any(c in key for c in '"\\') and key.isprintable():
+            by_case.setdefault(key.lower(), key)
+    columns = tuple(sorted(by_case.values()))
+    declared = set(columns)
+    partial = [
+        (frozenset(s.keys), frozenset(s.keys) - (set(s.keys) if s.nulls else set(s.keys) - declared))
+        for s in shapes
+        if s.nulls or not declared.issuperset(s.keys)
+    ]
+    key_sets = [frozenset(s.keys) for s in shapes]
+    known: list[tuple[_Shape, dict[str, str]]] = []
+    for shape, keys in zip(shapes, key_sets, strict=True):
+        roles = _role_keys(list(shape.keys)) if shape.keys else None
+        if roles is None or not declared.issuperset(keys) or key_sets.count(keys) > 1:
+            continue
+        if any(keys < whole and least <= keys for whole, least in partial):
+            continue
+        known.append((shape, roles))
+    return _Plan(columns, tuple(known))
+
+
+def _shape_ids(plan: _Plan, shapes: list[_Shape]) -> tuple[str, str]:
+    """SQL of the column masks (63 columns a number) and of each record's known shape (1, 2, ...) by them.
+
+    A file of one shape without nulls needs no masks: every record is that shape."""
+    if len(shapes) == 1 and len(plan.known) == 1 and not shapes[0].nulls:
+        return "", "1"
+    chunks = [range(i, min(i + 63, len(plan.columns))) for i in range(0, len(plan.columns), 63)]
+    masks = [" + ".join(f"(c{i} IS NOT NULL)::BIGINT * {1 << (i - r.start)}" for i in r) for r in chunks]
+    where = {k: i for i, k in enumerate(plan.columns)}
+    cases = []
+    for sid, (shape, _) in enumerate(plan.known, 1):
+        bits = [sum(1 << (where[k] - r.start) for k in shape.keys if where[k] in r) for r in chunks]
+        cases.append(f"WHEN {' AND '.join(f'm{j} = {b}' for j, b in enumerate(bits))} THEN {sid}")
+    return "".join(f", {m} AS m{j}" for j, m in enumerate(masks)), f"CASE {' '.join(cases)} END"
+
+
+def _by_shape(values: list[str], column: str) -> str:
+    """One value per known shape (`values[sid - 1]`, 'NULL' for none) as a SQL expression of `sid`."""
+    if len(set(values)) == 1:
+        return f"{values[0]} AS {column}"
+    return f"CASE sid {' '.join(f'WHEN {sid} THEN {v}' for sid, v in enumerate(values, 1))} END AS {column}"
 
 
 def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | None:
@@ -152,91 +294,149 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     if engine is None or path.stat().st_size < ENGINE_MIN_BYTES:
         return None
     gz = is_gzip(path)
-    source = f"read_ndjson_objects({quote(str(path))}, compression={compression(gz)},"
-    source += " maximum_object_size=268435456)"
-    try:
-        shapes = engine.rows_apart(f"SELECT json_keys(json) AS k, count(*) FROM {source} GROUP BY k")
-    except StoreError:
-        return None  # damaged or not JSON lines throughout: the per-record reader names each bad line
-    total = sum(int(n) for _, n in shapes)
-    if total != line_count(path, gz):
-        return None  # blank lines: record numbers would not be line numbers
-    union: list[str] = sorted({k for keys, _ in shapes if keys for k in keys})
-    index = {k: i + 1 for i, k in enumerate(union)}
-    picks: dict[str, list[str]] = {f"{r}_{v}": [] for r in _ROLES for v in "ts"}
-    picks["attributes"] = []
-    known: list[str] = []
-    for keys, _ in shapes:
-        roles = _role_keys(list(keys)) if keys else None
-        if roles is None:
-            continue
-        sid = len(known) + 1
-        known.append(f"WHEN [{', '.join(quote(k) for k in keys)}] THEN {sid}")
-        for role, key in roles.items():
-            picks[f"{role}_t"].append(f"WHEN {sid} THEN t[{index[key]}]")
-            picks[f"{role}_s"].append(f"WHEN {sid} THEN s[{index[key]}]")
-        picks["attributes"].append(f"WHEN {sid} THEN {_attributes(list(keys), roles, index)}")
-    if not known:
+    found = _shapes(engine, path, gz)
+    if found is None:
         return None
-    paths = "[" + ", ".join(_path_sql(k) for k in union) + "]"
-    chosen = ", ".join(f"CASE sid {' '.join(w)} END AS {c}" if w else f"NULL AS {c}" for c, w in picks.items())
-    # A nested object anywhere (the reader flattens it) or an over-long line: the per-record reader decides.
-    plain = f"strlen(json::VARCHAR) <= {MAX_LINE_BYTES} AND NOT regexp_matches(json::VARCHAR, ':\\s*\\{{')"
+    shapes, total = found
+    plan = _plan(shapes)
+    if not plan.known:
+        return None
+    col = {k: f"c{i}" for i, k in enumerate(plan.columns)}
+    picks = {
+        f"{role}_t": _by_shape([col[roles[role]] if role in roles else "NULL" for _, roles in plan.known], f"{role}_t")
+        for role in _ROLES
+    }
+    attributes = _by_shape([_attributes(list(s.keys), roles, col) for s, roles in plan.known], "attributes")
+    # A nested object (the per-record reader flattens it) goes to the per-record reader. Only values that
+    # fill no role are looked at (a role takes no object), by their first byte: '{' sorts after any other.
+    flat = _by_shape(
+        [" AND ".join([f"{col[k]}::VARCHAR < '{{'" for k in s.keys if k not in roles.values()] or ["true"])
+         for s, roles in plan.known],
+        "flat",
+    )  # fmt: skip
+    # Exception keys: the row is finished by the per-record reader's code from their values, all strings.
+    exception_keys = [[k for k in s.keys if k in _EXCEPTION_KEYS] for s, _ in plan.known]
+    payload = _by_shape([_object(keys, col) if keys else "NULL" for keys in exception_keys], "payload")
+    strings_only = _by_shape(
+        [" AND ".join([f"left({col[k]}, 1) = '\"'" for k in keys] or ["true"]) for keys in exception_keys],
+        "strings_only",
+    )
+    strings = ", ".join(f"json_extract_string({r}_t, '$') AS {r}_s" for r in _ROLES)
     ok = " AND ".join(
         [
             "sid IS NOT NULL",
-            plain,
+            "flat",
+            "strings_only",
             *(_string_ok(r) for r in ("body", "service", "logger", "trace", "span")),
             "(body_s IS NULL OR strpos(body_s, chr(10)) = 0)",
-            "(trace_s IS NULL OR regexp_full_match(trace_s, '[0-9a-fA-F]{1,32}'))",
-            "(span_s IS NULL OR regexp_full_match(span_s, '[0-9a-fA-F]{1,16}'))",
+            "(trace_s IS NULL OR (strlen(trace_s) <= 32 AND regexp_full_match(trace_s, '[0-9a-fA-F]+')))",
+            "(span_s IS NULL OR (strlen(span_s) <= 16 AND regexp_full_match(span_s, '[0-9a-fA-F]+')))",
             "ts_ns IS NOT NULL",
             "level IS NOT NULL",
         ]
     )
+    types = ", ".join(f"{quote(k)}: 'JSON'" for k in plan.columns)
+    source = (
+        f"read_json({quote(str(path))}, format = 'newline_delimited', records = 'true', compression ="
+        f" {compression(gz)}, maximum_object_size = {_MAX_OBJECT}, columns = {{{types}}})"
+        f" AS r({', '.join(col.values())})"
+    )
+    masks, sid = _shape_ids(plan, shapes)
+    # Each line parsed once, by DuckDB's record reader; the steps compute each value once.
     staged = (
-        f"WITH a AS (SELECT row_number() OVER () AS line, json, CASE json_keys(json) {' '.join(known)} END AS sid,"
-        f" json_extract(json, {paths}) AS t, json_extract_string(json, {paths}) AS s FROM {source}),"
-        f" b AS (SELECT line, json, sid, {chosen} FROM a),"
+        f"WITH a AS (SELECT row_number() OVER () AS line, *{masks} FROM {source}),"
+        f" a2 AS (SELECT *, {sid} AS sid FROM a),"
+        f" b AS (SELECT line, sid, {', '.join(picks.values())}, {attributes}, {flat}, {payload}, {strings_only}"
+        " FROM a2),"
+        f" b2 AS (SELECT *, {strings} FROM b),"
         f" c AS (SELECT *, {_TIME_STEP_1}, CASE WHEN regexp_full_match(level_t, '[0-9]+') THEN"
-        f" TRY_CAST(level_t AS BIGINT) END AS level_n FROM b),"
+        f" TRY_CAST(level_t AS BIGINT) END AS level_n FROM b2),"
         f" d AS (SELECT *, {_TIME_STEP_2} FROM c),"
         f" e AS (SELECT *, {_TIME_STEP_3}, {_levels_sql()} AS level FROM d),"
         f" v AS (SELECT *, coalesce({ok}, false) AS good FROM e)"
     )
-    # One pass over the file into a staging table; raw text is kept only for the records left over.
-    stage = "_incidentlens_jsonlogs_stage"
-    engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE {stage} AS {staged} SELECT line, good, ts_ns,"
-        f" coalesce(service_s, {quote(service)}) AS service, level, coalesce(body_s, '') AS body,"
+    row = (
+        f"SELECT ts_ns, coalesce(service_s, {quote(service)}) AS service, level, coalesce(body_s, '') AS body,"
         f" {_id_sql('trace', 32)} AS trace_id, {_id_sql('span', 16)} AS span_id, coalesce(logger_s, '') AS logger,"
-        f" attributes, CASE WHEN NOT good THEN json::VARCHAR END AS raw FROM v"
+        " attributes"
     )
+    source_sql = f"{quote(str(path) + ':')} || line AS source"
+    columns = "ts_ns, service, level, body, trace_id, span_id, logger, exception_type, frames, attributes, source"
+    values = "ts_ns, service, level, body, trace_id, span_id, logger, '', '[]', attributes, source"
+    rest, unfinished = "_incidentlens_jsonlogs_rest", "_incidentlens_jsonlogs_unfinished"
+    if sum(shape.count for shape, _ in plan.known) == total and not any(exception_keys):
+        # Every record has a shape SQL reads whole: straight into the store, and the rare record it cannot
+        # convert is found by a second pass.
+        inserted = sink.bulk_insert(
+            "logs", columns, f"{staged} SELECT {values} FROM ({row}, {source_sql}, good FROM v) WHERE good"
+        )
+        if inserted == total:
+            return EngineResult(inserted, iter(()), iter(()))
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS {staged} SELECT line FROM v WHERE NOT good")
+        leftover = _pick_lines(path, gz, (int(n) for (n,) in _pages(engine, rest, "line")))
+        return EngineResult(inserted, leftover, iter(()))
+    # Some records are the per-record reader's, or need its stack trace parser: the converted rows are
+    # staged (cheaper than a second pass), those without exception keys inserted, and the others kept.
+    stage = "_incidentlens_jsonlogs_stage"
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {staged} {row}, line, good, payload FROM v")
     try:
         inserted = sink.bulk_insert(
             "logs",
-            "ts_ns, service, level, body, trace_id, span_id, logger, exception_type, frames, attributes, source",
-            f"SELECT ts_ns, service, level, body, trace_id, span_id, logger, '', '[]', attributes,"
-            f" {quote(str(path) + ':')} || line FROM {stage} WHERE good",
+            columns,
+            f"SELECT {values} FROM (SELECT *, {source_sql} FROM {stage} WHERE good AND payload IS NULL)",
         )
-    except BaseException:
-        engine.execute(f"DROP TABLE IF EXISTS {stage}")
-        raise
-    if inserted == total:
-        engine.execute(f"DROP TABLE {stage}")
-        return EngineResult(inserted, iter(()))
-    return EngineResult(inserted, _leftover(engine, stage))
-
-
-def _leftover(engine: SqlEngine, stage: str) -> Iterator[tuple[int, str]]:
-    """The staged records SQL did not convert, in line order, a page at a time (each page a whole query, so
-    the per-record reader may write to the store in between); the staging table goes when they are read."""
-    last = 0
-    try:
-        while page := engine.rows(
-            f"SELECT line, raw FROM {stage} WHERE NOT good AND line > ? ORDER BY line LIMIT {_BATCH}", [last]
-        ):
-            yield from ((int(n), str(text)) for n, text in page)
-            last = int(page[-1][0])
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT line FROM {stage} WHERE NOT good")
+        engine.execute(
+            f"CREATE OR REPLACE TEMP TABLE {unfinished} AS SELECT line, {', '.join(_UNFINISHED)}, payload"
+            f" FROM (SELECT *, {source_sql} FROM {stage} WHERE good AND payload IS NOT NULL)"
+        )
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {stage}")
+    # The rest by line number, their text from the file.
+    leftover = _pick_lines(path, gz, (int(n) for (n,) in _pages(engine, rest, "line")))
+    return EngineResult(inserted, leftover, _unfinished(engine, unfinished))
+
+
+def _unfinished(engine: SqlEngine, table: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """The staged rows that wait for their exception columns, with the JSON object of their exception keys."""
+    for _, *values, payload in _pages(engine, table, f"line, {', '.join(_UNFINISHED)}, payload"):
+        yield dict(zip(_UNFINISHED, values, strict=True)), str(payload)
+
+
+def _pages(engine: SqlEngine, table: str, columns: str) -> Iterator[tuple[Any, ...]]:
+    """The rows of `table` (`columns`, the first being `line`) in line order, a page at a time (each page a
+    whole query, so the per-record reader may write to the store in between); the table goes when read."""
+    last = 0
+    try:
+        while page := engine.rows(f"SELECT {columns} FROM {table} WHERE line > ? ORDER BY line LIMIT {_BATCH}", [last]):
+            yield from page
+            last = int(page[-1][0])
+    finally:
+        engine.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _pick_lines(path: Path, gz: bool, wanted: Iterator[int]) -> Iterator[tuple[int, str]]:
+    """(number, text) of the wanted lines (ascending), read in large blocks: lines between cost no Python step
+    each. The text is as `common.iter_lines` gives it; DuckDB has read the file, so it is valid UTF-8."""
+    want = next(wanted, None)
+    first, carry = 1, b""  # the number of the first line in `carry`
+    with gzip.open(path, "rb") if gz else path.open("rb") as fh:
+        while want is not None:
+            block = fh.read(_PICK_BLOCK)
+            data = carry + block
+            if block:
+                cut = data.rfind(b"\n") + 1
+                whole, carry = data[:cut], data[cut:]
+                count = whole.count(b"\n")
+            else:
+                whole, carry = data, b""
+                count = whole.count(b"\n") + (bool(whole) and not whole.endswith(b"\n"))
+            lines: list[bytes] | None = None
+            while want is not None and want < first + count:
+                if lines is None:
+                    lines = whole.split(b"\n")
+                yield want, lines[want - first].decode("utf-8").rstrip("\r\n")
+                want = next(wanted, None)
+            first += count
+            if not block and want is not None:
+                raise StoreError(f"{path} changed while it was read: line {want} is gone")
