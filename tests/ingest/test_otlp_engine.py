@@ -179,7 +179,6 @@ def test_a_file_duckdb_cannot_read_goes_whole_to_the_per_record_reader(tmp_path:
         ("blank.jsonl", f"{good}\n\n{good}\n"),
         ("spaces.jsonl", f"{good}\n \t\r\n{good}"),
         ("trailing.jsonl", f"{good}\n{good}\n\n"),
-        ("empty-last.jsonl", f"{good}\n{good}\n" + json.dumps({"resourceSpans": []}) + "\n"),
         ("structure.jsonl", f"{good}\n" + json.dumps({"resourceSpans": {"not": "a list"}}) + f"\n{good}\n"),
     ):
         path = tmp_path / name
@@ -191,6 +190,25 @@ def test_a_file_duckdb_cannot_read_goes_whole_to_the_per_record_reader(tmp_path:
             assert problems == []
         else:
             assert problems[0].startswith(f"{path}:2: ")
+
+
+def test_lines_without_spans_go_alone_to_the_per_record_reader(tmp_path: Path) -> None:
+    """Every line keeps its number wherever empty lists are: the others' spans still come from SQL."""
+    good = _request(_span())
+    resource = good["resourceSpans"][0]
+    empty = (
+        {"resourceSpans": []},
+        {"resourceSpans": [{**resource, "scopeSpans": []}]},
+        {"resourceSpans": [{**resource, "scopeSpans": [{"spans": []}]}, resource]},
+        {"resourceSpans": [{"resource": resource["resource"]}]},
+    )
+    for i, line in enumerate(empty):
+        path = _write(tmp_path / f"empty-{i}.jsonl", good, line, good, line)
+        assert _same_both_ways(path) == (2 if i == 2 else 0)
+        rows, problems, _ = _load(path, engine=True)
+        assert problems == []
+        lines = [2, 4] if i == 2 else []  # the second case's lines hold a span as well
+        assert [r[-1] for r in rows[:-1]] == [f"{path}:{n}" for n in sorted([1, 3, *lines], key=str)]
 
 
 def test_gzip_file(tmp_path: Path) -> None:

@@ -80,3 +80,15 @@ def test_staging_folders_live_beside_the_spill_files_and_are_removed(tmp_path: P
             (folder / "staged.parquet").write_bytes(b"x")
             assert folder.parent == spill and folder.name.startswith("incidentlens-test-")
         assert not folder.exists()
+
+
+def test_a_disposable_store_skips_the_checkpoint_at_close(tmp_path: Path) -> None:
+    """Its file is removed right after, so writing its log into it would only cost time."""
+    for disposable in (False, True):
+        path = tmp_path / f"{disposable}.duckdb"
+        store = TelemetryStore(path, disposable=disposable)
+        store.execute("INSERT INTO changes (ts_ns, kind, service, description) VALUES (1, 'deploy', 'cart', 'v2')")
+        store.close()
+        assert path.with_name(path.name + ".wal").exists() is disposable
+        with TelemetryStore(path) as reopened:  # nothing is lost either way: the log replays on open
+            assert reopened.counts()["changes"] == 1

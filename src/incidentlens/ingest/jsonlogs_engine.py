@@ -344,10 +344,9 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     masks, sid = _shape_ids(plan, shapes)
     # Each line parsed once, by DuckDB's record reader; the steps compute each value once.
     staged = (
-        f"WITH a AS (SELECT row_number() OVER () AS line, *{masks} FROM {source}),"
+        f"WITH a AS (SELECT *{masks} FROM {source}),"
         f" a2 AS (SELECT *, {sid} AS sid FROM a),"
-        f" b AS (SELECT line, sid, {', '.join(picks.values())}, {attributes}, {flat}, {payload}, {strings_only}"
-        " FROM a2),"
+        f" b AS (SELECT sid, {', '.join(picks.values())}, {attributes}, {flat}, {payload}, {strings_only} FROM a2),"
         f" b2 AS (SELECT *, {strings} FROM b),"
         f" c AS (SELECT *, {_TIME_STEP_1}, CASE WHEN regexp_full_match(level_t, '[0-9]+') THEN"
         f" TRY_CAST(level_t AS BIGINT) END AS level_n FROM b2),"
@@ -358,43 +357,39 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     row = (
         f"SELECT ts_ns, coalesce(service_s, {quote(service)}) AS service, level, coalesce(body_s, '') AS body,"
         f" {_id_sql('trace', 32)} AS trace_id, {_id_sql('span', 16)} AS span_id, coalesce(logger_s, '') AS logger,"
-        " attributes"
+        " attributes, good, payload"
     )
-    source_sql = f"{quote(str(path) + ':')} || line AS source"
     columns = "ts_ns, service, level, body, trace_id, span_id, logger, exception_type, frames, attributes, source"
     values = "ts_ns, service, level, body, trace_id, span_id, logger, '', '[]', attributes, source"
-    rest, unfinished = "_incidentlens_jsonlogs_rest", "_incidentlens_jsonlogs_unfinished"
-    if sum(shape.count for shape, _ in plan.known) == total and not any(exception_keys):
-        # Every record has a shape SQL reads whole: straight into the store, and the rare record it cannot
-        # convert is found by a second pass.
-        inserted = sink.bulk_insert(
-            "logs", columns, f"{staged} SELECT {values} FROM ({row}, {source_sql}, good FROM v) WHERE good"
-        )
-        if inserted == total:
-            return EngineResult(inserted, iter(()), iter(()))
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS {staged} SELECT line FROM v WHERE NOT good")
-        leftover = _pick_lines(path, gz, (int(n) for (n,) in _pages(engine, rest, "line")))
-        return EngineResult(inserted, leftover, iter(()))
-    # Some records are the per-record reader's, or need its stack trace parser: the converted rows are
-    # staged (cheaper than a second pass), those without exception keys inserted, and the others kept.
-    stage = "_incidentlens_jsonlogs_stage"
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {staged} {row}, line, good, payload FROM v")
+    stage, rest, unfinished = (f"_incidentlens_jsonlogs_{name}" for name in ("stage", "rest", "unfinished"))
+    # Every record converted in one parallel pass that keeps the file's order (DuckDB keeps insertion order
+    # by default), so staged rows have consecutive rowids in line order: no row_number(), which would run
+    # the whole pass on one thread. Rows without exception keys go on to the store; the rest wait.
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {staged} {row} FROM v")
     try:
+        first, last, count = engine.rows(f"SELECT min(rowid), max(rowid), count(*) FROM {stage}")[0]
+        if count != total or last - first + 1 != total:
+            return None  # the file's order not kept (never seen): the per-record reader reads it whole
+        number = f"rowid - {int(first) - 1}"  # a transaction numbers its new rows from a base of its own
+        line, source_sql = f"{number} AS line", f"{quote(str(path) + ':')} || ({number}) AS source"
         inserted = sink.bulk_insert(
             "logs",
             columns,
             f"SELECT {values} FROM (SELECT *, {source_sql} FROM {stage} WHERE good AND payload IS NULL)",
         )
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT line FROM {stage} WHERE NOT good")
-        engine.execute(
-            f"CREATE OR REPLACE TEMP TABLE {unfinished} AS SELECT line, {', '.join(_UNFINISHED)}, payload"
-            f" FROM (SELECT *, {source_sql} FROM {stage} WHERE good AND payload IS NOT NULL)"
-        )
+        if inserted == total:
+            return EngineResult(inserted, iter(()), iter(()))
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT {line} FROM {stage} WHERE NOT good")
+        if any(exception_keys):
+            engine.execute(
+                f"CREATE OR REPLACE TEMP TABLE {unfinished} AS SELECT {line}, {source_sql}, *"
+                f" FROM {stage} WHERE good AND payload IS NOT NULL"
+            )
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {stage}")
     # The rest by line number, their text from the file.
     leftover = _pick_lines(path, gz, (int(n) for (n,) in _pages(engine, rest, "line")))
-    return EngineResult(inserted, leftover, _unfinished(engine, unfinished))
+    return EngineResult(inserted, leftover, _unfinished(engine, unfinished) if any(exception_keys) else iter(()))
 
 
 def _unfinished(engine: SqlEngine, table: str) -> Iterator[tuple[dict[str, Any], str]]:

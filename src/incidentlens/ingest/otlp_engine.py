@@ -7,9 +7,10 @@ number, to the per-record reader, which names each bad record with its file and 
 read whole (a damaged line, bad UTF-8, an unexpected structure) or with blank lines (DuckDB skips them, so
 its row numbers would not be line numbers) is read by the per-record reader alone.
 
-The file is parsed and converted in one streaming pass, on a connection of its own (a failing read cannot
-abort the ingest transaction), into a temporary Parquet file of converted spans; the ingest transaction
-inserts the good lines' spans from it.
+The file is parsed and converted in one streaming pass on both cores, on a connection of its own (a failing
+read cannot abort the ingest transaction), into a temporary Parquet file of converted spans in file order,
+each line's first span marked; the ingest transaction numbers the lines by counting the marks and inserts
+the good lines' spans from it.
 """
 
 from __future__ import annotations
@@ -159,8 +160,8 @@ def _integer_text(json: str) -> str:
 
 
 def _flat_sql(path: Path, longest: int, gz: bool) -> str:
-    """One row per span, still in OTLP form: its line, whether its line and resource are readable in SQL
-    (`ok`), its resource's attributes as JSON text, their keys, and its service.
+    """One row per span, still in OTLP form: whether it is its line's first row, whether its line and resource
+    are readable in SQL (`ok`), its resource's attributes as JSON text, their keys, and its service.
 
     No `coalesce(list, [])` on the nested input anywhere: after the `unnest`s each chunk's lists point into
     whole lines' vectors, which coalesce copies again for every chunk (time grows with the square of a line).
@@ -173,26 +174,32 @@ def _flat_sql(path: Path, longest: int, gz: bool) -> str:
     service = f"list_filter(res.resource.attributes, lambda a: {_text('a.key')} = '\"service.name\"')"
     found = f"{service}[1].value.stringValue"
     service_name = f"CASE WHEN {found} IS NULL THEN NULL ELSE {_string(found, other='NULL')} END"
-    # Resource attributes are converted once per resource.
+    # Resource attributes are converted once per resource. Every level gives each line at least one row (an
+    # empty or unreadable list gives one NULL entry, so the line is marked not good), and `first` marks the
+    # line's first row: counting marks numbers the lines later, so this pass needs no row_number(), which
+    # would run it on one thread.
     return (
-        f"WITH r AS (SELECT row_number() OVER () AS line, resourceSpans AS rs,"
-        f" resourceSpans IS NOT NULL AND resourceLogs IS NULL AND resourceMetrics IS NULL AS ok FROM {source}),"
-        # A line or resource SQL cannot read becomes one NULL entry below, so the line is marked not good.
-        f" x AS (SELECT line, ok, unnest(CASE WHEN ok THEN rs ELSE [NULL] END) AS res FROM r),"
-        f" y AS (SELECT line, ok AND res IS NOT NULL AND (res.scopeSpans IS NOT NULL OR"
-        f" res.instrumentationLibrarySpans IS NULL) AS ok, res, {_pieces('res.resource.attributes')} AS r_pieces,"
-        f" {_keys('res.resource.attributes')} AS r_keys FROM x),"
-        f" z AS (SELECT line, ok AND list_aggregate(r_pieces, 'count') = len(r_pieces)"
+        f"WITH r AS (SELECT resourceSpans AS rs, resourceSpans IS NOT NULL AND len(resourceSpans) > 0"
+        f" AND resourceLogs IS NULL AND resourceMetrics IS NULL AS ok FROM {source}),"
+        f" x AS (SELECT ok, unnest(CASE WHEN ok THEN rs ELSE [NULL] END) AS res,"
+        f" unnest(CASE WHEN ok THEN range(len(rs)) ELSE [0] END) = 0 AS first FROM r),"
+        f" y AS (SELECT first, coalesce(ok AND res IS NOT NULL AND len(res.scopeSpans) > 0, false) AS ok, res,"
+        f" {_pieces('res.resource.attributes')} AS r_pieces, {_keys('res.resource.attributes')} AS r_keys FROM x),"
+        f" z AS (SELECT ok AND list_aggregate(r_pieces, 'count') = len(r_pieces)"
         f" AND list_unique(r_keys) = len(r_keys) AS ok, array_to_string(r_pieces, ',') AS r_text, r_keys,"
         f" CASE WHEN coalesce(len({service}), 0) = 0 THEN '' ELSE {service_name}"
-        f" END AS service, unnest(CASE WHEN ok THEN res.scopeSpans ELSE [NULL] END) AS sc FROM y)"
-        f" SELECT line, ok, r_text, r_keys, service,"
-        f" unnest(CASE WHEN ok THEN sc.spans ELSE [NULL] END) AS sp FROM z"
+        f" END AS service, unnest(CASE WHEN ok THEN res.scopeSpans ELSE [NULL] END) AS sc,"
+        f" first AND unnest(CASE WHEN ok THEN range(len(res.scopeSpans)) ELSE [0] END) = 0 AS first FROM y),"
+        f" z2 AS (SELECT *, coalesce(sc IS NOT NULL AND len(sc.spans) > 0, false) AS spans_ok FROM z)"
+        f" SELECT first AND unnest(CASE WHEN spans_ok THEN range(len(sc.spans)) ELSE [0] END) = 0 AS first,"
+        f" ok AND spans_ok AS ok, r_text, r_keys, service,"
+        f" unnest(CASE WHEN spans_ok THEN sc.spans ELSE [NULL] END) AS sp FROM z2"
     )
 
 
 def _converted_sql(flat: str) -> str:
-    """One row per span of the `flat` table: line, whether SQL converted it exactly (`good`), the row's columns."""
+    """One row per span of the `flat` table: whether it is its line's first row, whether SQL converted it
+    exactly (`good`), the row's columns."""
     link_trace, link_span = _id("l.traceId", TRACE_ID_WIDTH), _id("l.spanId", SPAN_ID_WIDTH)
     link = f"""'{{"trace_id":"' || ({link_trace}) || '","span_id":"' || ({link_span}) || '"}}'"""
     joined = f"array_to_string(list_transform(sp.links, lambda l: {link}), ',')"
@@ -207,7 +214,7 @@ def _converted_sql(flat: str) -> str:
         f"WITH v AS (SELECT *, {_exception_event('sp')} AS ev, {_pieces('sp.attributes')} AS s_pieces,"
         f" {_keys('sp.attributes')} AS s_keys FROM {flat}),"
         f" s AS (SELECT *, CASE WHEN ev IS NULL THEN [] ELSE {_exception_pieces('ev')} END AS e_pieces FROM v),"
-        f" c AS (SELECT line, ok AND list_aggregate(s_pieces, 'count') = len(s_pieces)"
+        f" c AS (SELECT first, ok AND list_aggregate(s_pieces, 'count') = len(s_pieces)"
         f" AND list_unique(s_keys) = len(s_keys) AND NOT list_has_any(r_keys, s_keys) AND (ev IS NULL OR"
         f" (list_aggregate(e_pieces, 'count') = len(e_pieces) AND NOT list_has_any({e_keys}, r_keys || s_keys)))"
         f" AS ok, service, {_id('sp.traceId', TRACE_ID_WIDTH)} AS trace_id,"
@@ -219,7 +226,7 @@ def _converted_sql(flat: str) -> str:
         f" '{{' || concat_ws(',', nullif(r_text, ''), nullif(array_to_string(e_pieces, ','), ''),"
         f" nullif(array_to_string(s_pieces, ','), '')) || '}}' AS attributes, {links} AS links, {links_ok} AS links_ok"
         f" FROM s)"
-        f" SELECT line, coalesce(ok AND service IS NOT NULL AND trace_id <> '' AND span_id <> ''"
+        f" SELECT first, coalesce(ok AND service IS NOT NULL AND trace_id <> '' AND span_id <> ''"
         f" AND parent_span_id IS NOT NULL AND name IS NOT NULL AND kind IS NOT NULL AND status IS NOT NULL"
         f" AND start_ns IS NOT NULL AND end_ns IS NOT NULL AND end_ns >= start_ns AND links_ok, false) AS good,"
         f" {_SPAN_COLUMNS} FROM c"
@@ -243,11 +250,15 @@ def read_spans_with_engine(path: Path, sink: RowSink) -> set[int] | None:
             engine.rows_apart(f"COPY ({converted}) TO {quote(str(staged))} (FORMAT parquet, COMPRESSION lz4_raw)")
         except StoreError:
             return None  # damaged, or a structure SQL does not read: the per-record reader names each problem
-        stage = f"read_parquet({quote(str(staged))})"
-        # DuckDB skips blank lines, so its row numbers are line numbers only when its last row is the last line
-        # (a last line without spans also sends the file to the per-record reader: rare, and still correct).
-        if engine.rows(f"SELECT max(line) FROM {stage}")[0][0] != lines:
+        # Lines numbered by counting first rows in file order (the Parquet file keeps it); DuckDB skips blank
+        # lines, so when the first rows are fewer than the lines the file goes to the per-record reader.
+        marks = engine.rows(f"SELECT count(*) FILTER (WHERE first) FROM read_parquet({quote(str(staged))})")
+        if marks[0][0] != lines:
             return None
+        stage = (
+            "(SELECT sum(CAST(first AS BIGINT)) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS line,"
+            f" * FROM read_parquet({quote(str(staged))}))"
+        )
         leftover = {int(n) for (n,) in engine.rows(f"SELECT DISTINCT line FROM {stage} WHERE NOT good")}
         where = f"WHERE good AND line NOT IN (SELECT line FROM {stage} WHERE NOT good)" if leftover else "WHERE good"
         sink.bulk_insert(

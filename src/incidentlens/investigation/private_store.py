@@ -45,5 +45,5 @@ def private_store(request: InvestigationRequest) -> Iterator[TelemetryStore]:
     with tempfile.TemporaryDirectory(prefix="incidentlens-store-", dir=request.store_dir) as folder:
         limit = request.memory_limit or BIG_INPUT_MEMORY_LIMIT
         path, spill = Path(folder) / "telemetry.duckdb", Path(folder) / "spill"
-        with TelemetryStore(path, memory_limit=limit, spill_dir=spill) as store:
+        with TelemetryStore(path, memory_limit=limit, spill_dir=spill, disposable=True) as store:
             yield store

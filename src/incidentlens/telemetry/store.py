@@ -33,11 +33,20 @@ class TelemetryStore:
     `path=None` keeps everything in memory, which investigations of a single bundle use by default.
     """
 
-    def __init__(self, path: Path | None = None, *, memory_limit: str = "", spill_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        memory_limit: str = "",
+        spill_dir: Path | None = None,
+        disposable: bool = False,
+    ) -> None:
         """`memory_limit` (DuckDB's, e.g. "1GB"; empty: DuckDB's default) bounds the engine's memory; beyond it
-        sorts, joins and aggregations spill to `spill_dir`, and an on-disk store evicts table data to its file."""
+        sorts, joins and aggregations spill to `spill_dir`, and an on-disk store evicts table data to its file.
+        A `disposable` file is removed after use, so closing it skips the final checkpoint (seconds on a big one)."""
         self.path = path
         self.spill_dir = spill_dir
+        self._disposable = disposable
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +80,8 @@ class TelemetryStore:
 
     def close(self) -> None:
         try:
+            if self._disposable:
+                self._con.execute("PRAGMA disable_checkpoint_on_shutdown")
             self._con.close()  # a file store checkpoints here: the disk may be full or read-only by now
         except duckdb.Error as exc:
             raise StoreError(f"cannot close telemetry store {self.name}: {exc}") from None
