@@ -61,6 +61,35 @@ def test_simulated_shapes_read_by_the_engine(tmp_path: Path) -> None:
     assert rows[2][4] == "00000000000000000000000000000abc" and rows[2][5] == ""
 
 
+def test_ids_and_strings_in_every_form_read_alike(tmp_path: Path) -> None:
+    """Normal ids take SQL's short path, others its general one; ids that are not hex go to Python."""
+    ids = [
+        ("27d4d5e10f336c1810744fdda64ee8b6", "c032904e42122324"),
+        ("27D4D5E10F336C1810744FDDA64EE8B6", "C032904e42122324"),
+        ("00000000000000000000000000000000", "0000000000000000"),
+        ("0", "abc"),
+        ("027d4d5e10f336c1810744fdda64ee8b6", "c032904e42122324"),  # too long
+        ("27d4d5e10f336c1810744fdda64ee8bg", "c032904e42122324"),  # not hex
+    ]
+    messages = ["plain", 'quote \\"q\\" and tab \\t', "caf\\u00e9 \\/ é", '\\\\ back']
+    path = tmp_path / "app.jsonl"
+    path.write_text(
+        "".join(
+            f'{{{_T}, "message": "{messages[i % len(messages)]}", "trace_id": "{t}", "span_id": "{s}"}}\n'
+            for i, (t, s) in enumerate(ids * 2)
+        )
+    )
+    assert _same_both_ways(path) == 4
+    rows, _, _ = _load(path, engine=True)
+    by_line = {str(r[-1]).rsplit(":", 1)[1]: (r[4], r[5]) for r in rows}
+    assert [by_line[n] for n in "1234"] == [
+        ("27d4d5e10f336c1810744fdda64ee8b6", "c032904e42122324"),
+        ("27d4d5e10f336c1810744fdda64ee8b6", "c032904e42122324"),
+        ("", ""),
+        ("", "0000000000000abc"),
+    ]
+
+
 def test_records_sql_cannot_convert_go_to_the_per_record_reader(tmp_path: Path) -> None:
     lines = [
         '{"timestamp": "2026-11-02T09:00:00Z", "level": "ERROR", "message": "boom\\n  at a.b(C.java:1)"}',

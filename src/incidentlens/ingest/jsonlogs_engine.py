@@ -168,8 +168,15 @@ def _string_ok(role: str) -> str:
 
 
 def _id_sql(role: str, width: int) -> str:
-    value = f"lpad(lower({role}_s), {width}, '0')"
-    return f"CASE WHEN {role}_s IS NULL OR ltrim({role}_s, '0') = '' THEN '' ELSE {value} END"
+    """A normalised hex id ('' when zero or absent), NULL for anything but hex: ids already normal (lower case,
+    full width) take one regular expression."""
+    s = f"{role}_s"
+    return (
+        f"CASE WHEN {s} IS NULL THEN '' WHEN regexp_full_match({s}, '[0-9a-f]{{{width}}}') THEN"
+        f" (CASE WHEN {s} = '{'0' * width}' THEN '' ELSE {s} END)"
+        f" WHEN strlen({s}) <= {width} AND regexp_full_match({s}, '[0-9a-fA-F]+') THEN"
+        f" (CASE WHEN ltrim({s}, '0') = '' THEN '' ELSE lpad(lower({s}), {width}, '0') END) END AS {role}_id"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,8 +336,8 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
             "strings_only",
             *(_string_ok(r) for r in ("body", "service", "logger", "trace", "span")),
             "(body_s IS NULL OR strpos(body_s, chr(10)) = 0)",
-            "(trace_s IS NULL OR (strlen(trace_s) <= 32 AND regexp_full_match(trace_s, '[0-9a-fA-F]+')))",
-            "(span_s IS NULL OR (strlen(span_s) <= 16 AND regexp_full_match(span_s, '[0-9a-fA-F]+')))",
+            "trace_id IS NOT NULL",
+            "span_id IS NOT NULL",
             "ts_ns IS NOT NULL",
             "level IS NOT NULL",
         ]
@@ -349,14 +356,14 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
         f" b AS (SELECT sid, {', '.join(picks.values())}, {attributes}, {flat}, {payload}, {strings_only} FROM a2),"
         f" b2 AS (SELECT *, {strings} FROM b),"
         f" c AS (SELECT *, {_TIME_STEP_1}, CASE WHEN regexp_full_match(level_t, '[0-9]+') THEN"
-        f" TRY_CAST(level_t AS BIGINT) END AS level_n FROM b2),"
+        f" TRY_CAST(level_t AS BIGINT) END AS level_n, {_id_sql('trace', 32)}, {_id_sql('span', 16)} FROM b2),"
         f" d AS (SELECT *, {_TIME_STEP_2} FROM c),"
         f" e AS (SELECT *, {_TIME_STEP_3}, {_levels_sql()} AS level FROM d),"
         f" v AS (SELECT *, coalesce({ok}, false) AS good FROM e)"
     )
     row = (
         f"SELECT ts_ns, coalesce(service_s, {quote(service)}) AS service, level, coalesce(body_s, '') AS body,"
-        f" {_id_sql('trace', 32)} AS trace_id, {_id_sql('span', 16)} AS span_id, coalesce(logger_s, '') AS logger,"
+        " trace_id, span_id, coalesce(logger_s, '') AS logger,"
         " attributes, good, payload"
     )
     columns = "ts_ns, service, level, body, trace_id, span_id, logger, exception_type, frames, attributes, source"
