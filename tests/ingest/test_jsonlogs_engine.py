@@ -71,7 +71,7 @@ def test_ids_and_strings_in_every_form_read_alike(tmp_path: Path) -> None:
         ("027d4d5e10f336c1810744fdda64ee8b6", "c032904e42122324"),  # too long
         ("27d4d5e10f336c1810744fdda64ee8bg", "c032904e42122324"),  # not hex
     ]
-    messages = ["plain", 'quote \\"q\\" and tab \\t', "caf\\u00e9 \\/ é", '\\\\ back']
+    messages = ["plain", 'quote \\"q\\" and tab \\t', "caf\\u00e9 \\/ é", "\\\\ back"]
     path = tmp_path / "app.jsonl"
     path.write_text(
         "".join(
