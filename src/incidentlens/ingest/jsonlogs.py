@@ -195,6 +195,9 @@ def _id(
     return ""
 
 
+_PARSED_KEPT = 10_000
+
+
 def _exception(flat: dict[str, Any], body: str) -> tuple[str, str, dict[str, Any]]:
     """Exception type, frames JSON and extra attributes from a stack field or the message."""
     trace = None
@@ -331,14 +334,25 @@ class _JsonLogsReader:
         for lineno, text in lines:
             reading.line(lineno, text)
         reading.finish()
+        parsed: dict[str, tuple[str, str, dict[str, Any]]] = {}
         for row, exception_keys in engine.unfinished if engine is not None else ():
-            finish_row(row, exception_keys, sink)
+            finish_row(row, exception_keys, sink, parsed)
 
 
-def finish_row(row: dict[str, Any], exception_keys: str, sink: RowSink) -> None:
+def finish_row(
+    row: dict[str, Any], exception_keys: str, sink: RowSink, parsed: dict[str, tuple[str, str, dict[str, Any]]]
+) -> None:
     """A row DuckDB converted but for its exception columns, which come from `_exception` as for any
-    record: `exception_keys` is the JSON object of the record's stack trace and exception type keys."""
-    exception_type, frames, extra = _exception(orjson.loads(exception_keys), row["body"])
+    record: `exception_keys` is the JSON object of the record's stack trace and exception type keys.
+
+    The same exception repeats over many lines, so each distinct one is parsed once (`parsed`, up to
+    `_PARSED_KEPT`); the body cannot add a trace here, as SQL converts only one-line messages."""
+    found = parsed.get(exception_keys)
+    if found is None:
+        found = _exception(orjson.loads(exception_keys), row["body"])
+        if len(parsed) < _PARSED_KEPT:
+            parsed[exception_keys] = found
+    exception_type, frames, extra = found
     if extra:  # appended to the attributes, as `add_json_log` does
         attributes = row["attributes"]
         row["attributes"] = attributes[:-1] + ("," if attributes != "{}" else "") + dumps(extra)[1:]
