@@ -8,9 +8,10 @@ its line number and its text re-read from the file, to the per-record reader. A 
 whole (a damaged line, a blank line, bad UTF-8) is read by the per-record reader alone, which names each
 bad line.
 
-Two passes over the file: the shapes (each key list in record order, with counts), then DuckDB's record
-reader with one JSON-typed column per key, so each line is parsed once there and each record's shape is
-known by which of its columns are non-NULL.
+Two passes over the file, each on every core: the shapes (each key list in record order, with counts), then
+DuckDB's record reader with one JSON-typed column per key, so each line is parsed once there and each
+record's shape is known by which of its columns are non-NULL. That pass converts every record into a staging
+table in file order, so a staged row's position is its line number; the good rows go on to the store.
 """
 
 from __future__ import annotations

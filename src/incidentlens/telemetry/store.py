@@ -52,6 +52,9 @@ class TelemetryStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(path) if path is not None else ":memory:")
             self._con.execute("SET enable_progress_bar = false")  # it would draw on stdout, where briefs go
+            # DuckDB's default, stated because the engine readers rely on it: a query's rows are stored, and
+            # written to files, in the order its input had, so they number lines by that order.
+            self._con.execute("SET preserve_insertion_order = true")
             if memory_limit:
                 self._con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
             if spill_dir is not None:
