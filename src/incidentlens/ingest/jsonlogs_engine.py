@@ -16,7 +16,6 @@ table in file order, so a staged row's position is its line number; the good row
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from incidentlens.errors import StoreError
 from incidentlens.ingest.common import LEVEL_NAMES, MAX_LINE_BYTES, dumps, is_gzip
-from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, line_count, quote
+from incidentlens.ingest.engine_files import ENGINE_MIN_BYTES, compression, line_count, pick_lines, quote
 from incidentlens.ingest.sink import RowSink, SqlEngine
 
 # The per-record reader's key tables, in its priority order (imported by jsonlogs.py from here too).
@@ -53,7 +52,6 @@ _BATCH = 10_000
 # DuckDB's JSON reader allocates buffers of about this size (a large one slows every file down); a longer
 # line fails the shapes pass, and a line over MAX_LINE_BYTES goes to the per-record reader anyway.
 _MAX_OBJECT = 2 * MAX_LINE_BYTES
-_PICK_BLOCK = 1 << 23
 _SCALE = "['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']"
 
 
@@ -396,7 +394,7 @@ def read_with_engine(path: Path, sink: RowSink, service: str) -> EngineResult | 
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {stage}")
     # The rest by line number, their text from the file.
-    leftover = _pick_lines(path, gz, (int(n) for (n,) in _pages(engine, rest, "line")))
+    leftover = pick_lines(path, gz, (int(n) for (n,) in _pages(engine, rest, "line")))
     return EngineResult(inserted, leftover, _unfinished(engine, unfinished) if any(exception_keys) else iter(()))
 
 
@@ -416,30 +414,3 @@ def _pages(engine: SqlEngine, table: str, columns: str) -> Iterator[tuple[Any, .
             last = int(page[-1][0])
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-def _pick_lines(path: Path, gz: bool, wanted: Iterator[int]) -> Iterator[tuple[int, str]]:
-    """(number, text) of the wanted lines (ascending), read in large blocks: lines between cost no Python step
-    each. The text is as `common.iter_lines` gives it; DuckDB has read the file, so it is valid UTF-8."""
-    want = next(wanted, None)
-    first, carry = 1, b""  # the number of the first line in `carry`
-    with gzip.open(path, "rb") if gz else path.open("rb") as fh:
-        while want is not None:
-            block = fh.read(_PICK_BLOCK)
-            data = carry + block
-            if block:
-                cut = data.rfind(b"\n") + 1
-                whole, carry = data[:cut], data[cut:]
-                count = whole.count(b"\n")
-            else:
-                whole, carry = data, b""
-                count = whole.count(b"\n") + (bool(whole) and not whole.endswith(b"\n"))
-            lines: list[bytes] | None = None
-            while want is not None and want < first + count:
-                if lines is None:
-                    lines = whole.split(b"\n")
-                yield want, lines[want - first].decode("utf-8").rstrip("\r\n")
-                want = next(wanted, None)
-            first += count
-            if not block and want is not None:
-                raise StoreError(f"{path} changed while it was read: line {want} is gone")

@@ -251,15 +251,15 @@ def read_spans_with_engine(path: Path, sink: RowSink) -> set[int] | None:
         except StoreError:
             return None  # damaged, or a structure SQL does not read: the per-record reader names each problem
         # Lines numbered by counting first rows in file order (the Parquet file keeps it); DuckDB skips blank
-        # lines, so when the first rows are fewer than the lines the file goes to the per-record reader.
-        marks = engine.rows(f"SELECT count(*) FILTER (WHERE first) FROM read_parquet({quote(str(staged))})")
-        if marks[0][0] != lines:
-            return None
+        # lines, so when the last number falls short of the lines the file goes to the per-record reader.
         stage = (
             "(SELECT sum(CAST(first AS BIGINT)) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS line,"
             f" * FROM read_parquet({quote(str(staged))}))"
         )
-        leftover = {int(n) for (n,) in engine.rows(f"SELECT DISTINCT line FROM {stage} WHERE NOT good")}
+        numbered, bad = engine.rows(f"SELECT max(line), list(DISTINCT line) FILTER (WHERE NOT good) FROM {stage}")[0]
+        if numbered != lines:
+            return None
+        leftover = {int(n) for n in bad or ()}
         where = f"WHERE good AND line NOT IN (SELECT line FROM {stage} WHERE NOT good)" if leftover else "WHERE good"
         sink.bulk_insert(
             "spans",
